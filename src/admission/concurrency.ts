@@ -1,0 +1,212 @@
+import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
+import { invoke } from '../core/invoke.js';
+import { isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
+
+export interface ConcurrencyLimiterOptions {
+  /** Most calls in flight at once; a positive integer. Changeable with `setLimit`. */
+  limit: number;
+  /** Most callers waiting for a permit. Default unbounded. */
+  queueSize?: number;
+  /**
+   * When `queueSize` callers already wait: `'reject'` (default) fails the new caller with
+   * QueueFullError; `'wait'` holds it outside the queue until a place frees up, so the
+   * queue never exceeds its size and the caller's own promise is its backpressure.
+   */
+  onFull?: 'wait' | 'reject';
+}
+
+export interface PermitOptions {
+  /** Aborting while waiting frees the caller's place and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Higher is served first; FIFO among equals. Default 0. */
+  priority?: number;
+}
+
+/** A slot of concurrency. `release()` gives it back; calling it again does nothing. */
+export interface Permit {
+  release(): void;
+}
+
+export interface ConcurrencyStats {
+  limit: number;
+  inFlight: number;
+  waiting: number;
+  /** Callers held outside a full queue (`onFull: 'wait'`). */
+  overflow: number;
+  submitted: number;
+  started: number;
+  rejected: number;
+  aborted: number;
+}
+
+/**
+ * ConcurrencyLimiter: at most `limit` calls in flight. Waiters are served FIFO within a
+ * priority. `run` releases its slot however the call ends (value, throw, rejection), so
+ * no permit leaks.
+ */
+export class ConcurrencyLimiter {
+  private max: number;
+  private inFlight = 0;
+  private readonly queueSize: number;
+  private readonly onFull: 'wait' | 'reject';
+  private readonly queue = new WaitQueue();
+  private readonly overflow = new WaitQueue();
+  private readonly counters = { submitted: 0, started: 0, rejected: 0, aborted: 0 };
+  /** Bound once so `run` allocates no closures per call. */
+  private readonly releaseValue = <T>(value: T): T => {
+    this.releaseSlot();
+    return value;
+  };
+  private readonly releaseError = (error: unknown): never => {
+    this.releaseSlot();
+    throw error;
+  };
+
+  constructor(options: ConcurrencyLimiterOptions) {
+    if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
+    this.max = checkLimit(options.limit);
+    this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
+    if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
+    this.onFull = options.onFull ?? 'reject';
+    if (this.onFull !== 'wait' && this.onFull !== 'reject') throw new ConfigError('onFull', options.onFull, "must be 'wait' or 'reject'");
+  }
+
+  /** Calls `fn` once a slot is free and releases the slot when it settles. */
+  run<T>(fn: () => T | PromiseLike<T>, options?: PermitOptions): Promise<T> {
+    this.counters.submitted++;
+    if (this.inFlight < this.max && this.queue.size === 0) {
+      this.inFlight++;
+      this.counters.started++;
+      return invoke(fn).then(this.releaseValue, this.releaseError);
+    }
+    return this.wait(fn, options) as Promise<T>;
+  }
+
+  /** Resolves with a permit once a slot is free. The caller must `release()` it. */
+  acquire(options?: PermitOptions): Promise<Permit> {
+    this.counters.submitted++;
+    if (this.inFlight < this.max && this.queue.size === 0) {
+      this.inFlight++;
+      this.counters.started++;
+      return Promise.resolve(this.permit());
+    }
+    return this.wait(undefined, options) as Promise<Permit>;
+  }
+
+  /** Changes the limit; a higher one starts waiters at once, a lower one lets calls in flight finish. */
+  setLimit(limit: number): void {
+    this.max = checkLimit(limit);
+    this.dispatch();
+  }
+
+  get limit(): number {
+    return this.max;
+  }
+
+  stats(): ConcurrencyStats {
+    return { limit: this.max, inFlight: this.inFlight, waiting: this.queue.size, overflow: this.overflow.size, ...this.counters };
+  }
+
+  private wait(task: Task, options: PermitOptions | undefined): Promise<unknown> {
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      this.counters.aborted++;
+      return Promise.reject(abortReason(signal));
+    }
+    const priority = options?.priority ?? 0;
+    if (!Number.isFinite(priority)) return Promise.reject(new ConfigError('priority', options?.priority, 'must be a finite number'));
+    let target = this.queue;
+    if (this.queue.size >= this.queueSize) {
+      if (this.onFull === 'reject') {
+        this.counters.rejected++;
+        return Promise.reject(new QueueFullError(`concurrency queue is full (${this.queueSize} waiting)`, 0));
+      }
+      target = this.overflow;
+    }
+    return new Promise((resolve) => {
+      if (signal === undefined && priority === 0) {
+        target.push(resolve, task);
+        return;
+      }
+      const waiter: Waiter = { resolve, cost: 1, deadline: Number.POSITIVE_INFINITY, priority, signal, onAbort: undefined, done: false };
+      if (signal) {
+        waiter.onAbort = () => {
+          waiter.queue?.cancel(waiter);
+          this.counters.aborted++;
+          waiter.onAbort = undefined;
+          resolve(Promise.reject(abortReason(signal)));
+          this.refill();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      target.push(waiter, task);
+    });
+  }
+
+  private permit(): Permit {
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.releaseSlot();
+      },
+    };
+  }
+
+  private releaseSlot(): void {
+    this.inFlight--;
+    this.dispatch();
+  }
+
+  /** Starts waiters while slots are free. */
+  private dispatch(): void {
+    while (this.inFlight < this.max) {
+      const ring = this.queue.head();
+      if (ring === undefined) break;
+      const entry = ring.entries[ring.head]!;
+      const task = ring.tasks[ring.head];
+      this.queue.take(ring);
+      this.start(entry, task);
+    }
+    this.refill();
+  }
+
+  /** Moves callers held by a full queue into it as places free up (`onFull: 'wait'`). */
+  private refill(): void {
+    while (this.overflow.size > 0 && this.queue.size < this.queueSize) {
+      const ring = this.overflow.head();
+      if (ring === undefined) break;
+      const entry = ring.entries[ring.head]!;
+      const task = ring.tasks[ring.head];
+      this.overflow.take(ring);
+      if (isWaiter(entry)) entry.done = false; // it lives on, now in the main queue
+      this.queue.push(entry, task);
+    }
+    if (this.overflow.size > 0 || this.queue.size > 0) {
+      // A place may have opened in flight as well as in the queue.
+      if (this.inFlight < this.max && this.queue.size > 0) this.dispatch();
+    }
+  }
+
+  private start(entry: Entry, task: Task): void {
+    this.inFlight++;
+    this.counters.started++;
+    let resolve: (value: unknown) => void;
+    if (isWaiter(entry)) {
+      if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+      entry.onAbort = undefined;
+      resolve = entry.resolve;
+    } else {
+      resolve = entry;
+    }
+    resolve(task === undefined ? this.permit() : invoke(task).then(this.releaseValue, this.releaseError));
+  }
+}
+
+function checkLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+    throw new ConfigError('limit', limit, 'must be a whole number >= 1');
+  }
+  return limit;
+}

@@ -1,0 +1,62 @@
+import type { LimitSpec } from './limit-spec.js';
+import { EPSILON_MS, type LimitState } from './limit-state.js';
+
+/**
+ * GCRA (generic cell rate algorithm) — a token bucket kept as one number, the theoretical
+ * arrival time `tat`. One unit is worth `emission = interval / limit` ms; the bucket holds
+ * `burst` units plus `slackMs` worth of time.
+ *
+ * Why slack: a timer set for the instant a waiter may start fires a little late (Node's
+ * timers have millisecond granularity). Without slack every late wake-up is time lost for
+ * good and a busy limiter runs at ~85% of its rate. With slack, a start up to `slackMs` late
+ * keeps its place in the schedule, so the limiter runs at the full rate from ideal instants.
+ *
+ * Guarantee: the cost started in any interval of length t is at most
+ * `burst + (t + slackMs) * limit / interval` — so for unit costs at most
+ * `burst + floor((t + slackMs) * limit / interval)` starts.
+ */
+export class GcraState implements LimitState {
+  private tat = Number.NEGATIVE_INFINITY;
+  private emission: number;
+  private tolerance: number;
+
+  constructor(spec: LimitSpec) {
+    this.emission = spec.intervalMs / spec.limit;
+    this.tolerance = spec.burst * this.emission + spec.slackMs;
+  }
+
+  update(spec: LimitSpec): void {
+    // The debt already owed (tat - now) is kept in time, not units: a slower new rate does
+    // not forgive it and a faster one does not inflate it.
+    this.emission = spec.intervalMs / spec.limit;
+    this.tolerance = spec.burst * this.emission + spec.slackMs;
+  }
+
+  waitMs(now: number, cost: number): number {
+    return gcraWait(this.tat, now, cost, this.emission, this.tolerance);
+  }
+
+  take(now: number, cost: number): void {
+    this.tat = Math.max(this.tat, now) + cost * this.emission;
+  }
+
+  refund(now: number, cost: number): void {
+    // Never below `now`: a refund restores capacity, it cannot bank credit beyond a full bucket.
+    this.tat = Math.max(now, this.tat - cost * this.emission);
+  }
+
+  idleAt(): number {
+    return this.tat;
+  }
+}
+
+/**
+ * gcraWait is the pure decision: how long until `cost` units fit, given the theoretical
+ * arrival time. A cost fits when, after adding it, the bucket is no more than
+ * `tolerance` ms ahead of now.
+ */
+export function gcraWait(tat: number, now: number, cost: number, emission: number, tolerance: number): number {
+  const after = Math.max(tat, now) + cost * emission;
+  const wait = after - now - tolerance;
+  return wait > EPSILON_MS ? wait : 0;
+}

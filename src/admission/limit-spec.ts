@@ -1,0 +1,80 @@
+import { ConfigError } from '../core/errors.js';
+import { parseDuration, parseRate, type Duration, type RateInput } from '../core/duration.js';
+
+/** The rate-limit algorithms sluice implements, each with its own stated guarantee (README). */
+export type Algorithm = 'gcra' | 'sliding-window' | 'fixed-window';
+
+const ALGORITHMS: readonly Algorithm[] = ['gcra', 'sliding-window', 'fixed-window'];
+
+/** One limit as a user writes it: a rate string, or an object that adds per-limit options. */
+export type LimitInput =
+  | RateInput
+  | { rate: RateInput; algorithm?: Algorithm; burst?: number; slack?: Duration };
+
+/** Defaults a limiter applies to limits that do not set their own. */
+export interface LimitDefaults {
+  algorithm?: Algorithm;
+  burst?: number;
+  slack?: Duration;
+}
+
+/**
+ * LimitSpec: one normalised limit — at most `limit` units per `intervalMs` under `algorithm`.
+ * `burst` (GCRA and sliding window) is how many units may start back to back after an
+ * idle spell; `slackMs` is how late a start may be and still keep its turn (see gcra.ts).
+ */
+export interface LimitSpec {
+  readonly algorithm: Algorithm;
+  readonly limit: number;
+  readonly intervalMs: number;
+  readonly burst: number;
+  readonly slackMs: number;
+}
+
+/**
+ * The largest cost this limit can ever admit in one call: `burst` for GCRA, `limit` for the
+ * windows. A larger cost would wait forever, so limiters refuse it with a ConfigError.
+ */
+export function capacityOf(spec: LimitSpec): number {
+  // A paced sliding window admits any cost up to its limit (see sliding-window.ts).
+  return spec.algorithm === 'gcra' ? spec.burst : spec.limit;
+}
+
+/** Default timer slack for GCRA: half an emission interval, at most 1 ms (BENCHMARKS.md, accuracy). */
+export function defaultSlackMs(limit: number, intervalMs: number): number {
+  return Math.min(1, intervalMs / limit / 2);
+}
+
+/** Normalises one or several limits; throws ConfigError naming `field` (e.g. `limits[1]`). */
+export function toLimitSpecs(input: LimitInput | readonly LimitInput[], defaults: LimitDefaults, field = 'limits'): LimitSpec[] {
+  const list: readonly LimitInput[] = Array.isArray(input) ? input : [input as LimitInput];
+  if (list.length === 0) throw new ConfigError(field, input, 'needs at least one limit');
+  return list.map((item, i) => toLimitSpec(item, defaults, Array.isArray(input) ? `${field}[${i}]` : field));
+}
+
+function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string): LimitSpec {
+  const own = typeof item === 'object' && item !== null && 'rate' in item ? item : undefined;
+  const { limit, intervalMs } = parseRate(own ? own.rate : (item as RateInput), own ? `${field}.rate` : field);
+  const algorithm = own?.algorithm ?? defaults.algorithm ?? 'sliding-window';
+  if (!ALGORITHMS.includes(algorithm)) {
+    throw new ConfigError(own?.algorithm ? `${field}.algorithm` : 'algorithm', algorithm, `must be one of ${ALGORITHMS.join(', ')}`);
+  }
+  const burstField = own?.burst !== undefined ? `${field}.burst` : 'burst';
+  const burst = own?.burst ?? defaults.burst ?? 1;
+  if (!Number.isFinite(burst) || burst < 1) throw new ConfigError(burstField, burst, 'must be a finite number >= 1');
+  if (algorithm !== 'fixed-window' && burst > limit) {
+    throw new ConfigError(burstField, burst, `must not exceed the limit (${limit}) it bursts within`);
+  }
+  const slackInput = own?.slack ?? defaults.slack;
+  const slackMs =
+    slackInput === undefined
+      ? defaultSlackMs(limit, intervalMs)
+      : parseDuration(slackInput, own?.slack !== undefined ? `${field}.slack` : 'slack');
+  return { algorithm, limit, intervalMs, burst, slackMs };
+}
+
+/** A short human form for stats and errors, e.g. `gcra 100/60000ms burst 1`. */
+export function describeSpec(spec: LimitSpec): string {
+  const burst = spec.algorithm === 'fixed-window' ? '' : ` burst ${spec.burst}`;
+  return `${spec.algorithm} ${spec.limit}/${spec.intervalMs}ms${burst}`;
+}

@@ -1,0 +1,21 @@
+import type { LimitSpec } from './limit-spec.js';
+
+/**
+ * LimitState: the state of one limit for one key, with time passed in. No I/O, no timers:
+ * the same math runs in memory and (translated to Lua) in Redis.
+ */
+export interface LimitState {
+  /** Milliseconds from `now` until `cost` fits (0: it fits now). Does not change the state. */
+  waitMs(now: number, cost: number): number;
+  /** Records a start of `cost` at `now`. The caller has seen `waitMs(now, cost) === 0`. */
+  take(now: number, cost: number): void;
+  /** Gives back `cost` previously taken (a cancelled start or an over-estimate). */
+  refund(now: number, cost: number): void;
+  /** The instant from which the state equals a fresh one, so it can be forgotten. */
+  idleAt(): number;
+  /** Applies a changed rate to the state in place (used by setLimits / adaptive rate). */
+  update(spec: LimitSpec): void;
+}
+
+/** Tolerance for floating-point drift in `k * interval / limit` sums, in ms. */
+export const EPSILON_MS = 1e-9;

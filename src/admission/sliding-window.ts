@@ -1,0 +1,138 @@
+import { gcraWait } from './gcra.js';
+import type { LimitSpec } from './limit-spec.js';
+import { EPSILON_MS, type LimitState } from './limit-state.js';
+
+/**
+ * Sliding window log, paced: the exact record of recent starts, plus GCRA pacing so the
+ * starts are spread over the window instead of bunched at its start.
+ *
+ * A start of `cost` fits at `now` when (1) the cost started in `(now - interval, now]`
+ * plus `cost` is at most `limit`, and (2) the pacer has room: at most `burst` units back
+ * to back, then one every `interval / limit` ms (with `slackMs` for late timers, as in
+ * gcra.ts). A cost above `burst` waits for a full pacer and then borrows from the
+ * following slots, so a large token count is admitted without raising `burst`.
+ *
+ * Guarantees: in any window `[t, t + interval)` the cost started is at most `limit` —
+ * exactly, whatever the timers do; and for unit costs at most
+ * `burst + floor((t + slackMs) * limit / interval)` starts in any interval of length t.
+ * `burst = limit` turns pacing off: the classic sliding window, `limit` at once.
+ *
+ * Memory: one entry per distinct start instant in the last interval (at most `limit`
+ * entries for unit costs); starts at the same instant share an entry.
+ */
+export class SlidingWindowState implements LimitState {
+  private tat = Number.NEGATIVE_INFINITY;
+  private emission: number;
+  private burst: number;
+  private tolerance: number;
+  private times = new Float64Array(8);
+  private costs = new Float64Array(8);
+  private head = 0;
+  private count = 0;
+  private sum = 0;
+  private limit: number;
+  private interval: number;
+
+  constructor(spec: LimitSpec) {
+    this.limit = spec.limit;
+    this.interval = spec.intervalMs;
+    this.emission = spec.intervalMs / spec.limit;
+    this.burst = spec.burst;
+    this.tolerance = spec.burst * this.emission + spec.slackMs;
+  }
+
+  update(spec: LimitSpec): void {
+    this.limit = spec.limit;
+    this.interval = spec.intervalMs;
+    this.emission = spec.intervalMs / spec.limit;
+    this.burst = spec.burst;
+    this.tolerance = spec.burst * this.emission + spec.slackMs;
+  }
+
+  waitMs(now: number, cost: number): number {
+    if (cost > this.limit) return Number.POSITIVE_INFINITY;
+    const pace = this.burst >= this.limit ? 0 : gcraWait(this.tat, now, Math.min(cost, this.burst), this.emission, this.tolerance);
+    return Math.max(pace, this.windowWait(now, cost));
+  }
+
+  private windowWait(now: number, cost: number): number {
+    this.expire(now);
+    if (this.sum + cost <= this.limit + EPSILON_MS) return 0;
+    // Walk from the oldest entry until enough has expired for `cost` to fit.
+    let remaining = this.sum;
+    const mask = this.times.length - 1;
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.head + i) & mask;
+      remaining -= this.costs[slot]!;
+      if (remaining + cost <= this.limit + EPSILON_MS) return Math.max(0, this.times[slot]! + this.interval - now);
+    }
+    return this.interval; // unreachable for cost <= limit; a safe bound all the same
+  }
+
+  take(now: number, cost: number): void {
+    this.tat = Math.max(this.tat, now) + cost * this.emission;
+    this.expire(now);
+    this.sum += cost;
+    const mask = this.times.length - 1;
+    if (this.count > 0) {
+      const last = (this.head + this.count - 1) & mask;
+      if (this.times[last] === now) {
+        this.costs[last]! += cost;
+        return;
+      }
+    }
+    if (this.count === this.times.length) this.grow();
+    const slot = (this.head + this.count) & (this.times.length - 1);
+    this.times[slot] = now;
+    this.costs[slot] = cost;
+    this.count++;
+  }
+
+  refund(now: number, cost: number): void {
+    this.tat = Math.max(now, this.tat - cost * this.emission);
+    this.expire(now);
+    // Take it back from the newest entries: the refunded start is the most recent one.
+    const mask = this.times.length - 1;
+    for (let i = this.count - 1; i >= 0 && cost > 0; i--) {
+      const slot = (this.head + i) & mask;
+      const back = Math.min(cost, this.costs[slot]!);
+      this.costs[slot]! -= back;
+      this.sum -= back;
+      cost -= back;
+    }
+  }
+
+  idleAt(): number {
+    if (this.count === 0) return this.tat;
+    return Math.max(this.tat, this.times[(this.head + this.count - 1) & (this.times.length - 1)]! + this.interval);
+  }
+
+  /** Entries currently held: what this limit costs in memory. */
+  get entries(): number {
+    return this.count;
+  }
+
+  private expire(now: number): void {
+    const mask = this.times.length - 1;
+    while (this.count > 0 && now - this.times[this.head]! >= this.interval) {
+      this.sum -= this.costs[this.head]!;
+      this.head = (this.head + 1) & mask;
+      this.count--;
+    }
+    if (this.count === 0) this.sum = 0; // drop accumulated float error with the last entry
+  }
+
+  private grow(): void {
+    const size = this.times.length;
+    const times = new Float64Array(size * 2);
+    const costs = new Float64Array(size * 2);
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.head + i) & (size - 1);
+      times[i] = this.times[slot]!;
+      costs[i] = this.costs[slot]!;
+    }
+    this.times = times;
+    this.costs = costs;
+    this.head = 0;
+  }
+}

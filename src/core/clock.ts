@@ -1,0 +1,148 @@
+import { abortReason } from './errors.js';
+
+/** A pending callback from `Clock.timer`; `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+/**
+ * Clock: the only source of time in sluice. Every limiter, policy and flow takes one,
+ * so tests drive time with `ManualClock` and never sleep for real.
+ */
+export interface Clock {
+  /** Monotonic milliseconds (fractional); only differences are meaningful. */
+  now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason on abort and removes its listener. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `callback` once after `ms`. Cheaper than `sleep` for the one timer a limiter keeps. */
+  timer(callback: () => void, ms: number): Timer;
+}
+
+/** systemClock: `performance.now()` and Node timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
+  timer(callback, ms) {
+    const handle = setTimeout(callback, Math.max(0, ms));
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+/** Shared by both clocks: a sleep built on `clock.timer` that honours an AbortSignal. */
+function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<void>((resolve, reject) => {
+    if (!signal) {
+      clock.timer(resolve, ms);
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(abortReason(signal));
+    };
+    const timer = clock.timer(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface ManualTimer {
+  at: number;
+  seq: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * ManualClock: time that moves only when a test says so. `advance(ms)` fires due timers
+ * in time order (ties in the order they were set), setting `now()` to each timer's instant
+ * and letting promise callbacks run between them, so code that reacts to one timer by
+ * setting another sees the time it would have seen for real.
+ */
+export class ManualClock implements Clock {
+  private time: number;
+  private seq = 0;
+  private timers: ManualTimer[] = [];
+
+  constructor(start = 0) {
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepWith(this, ms, signal);
+  }
+
+  timer(callback: () => void, ms: number): Timer {
+    const entry: ManualTimer = { at: this.time + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
+    this.insert(entry);
+    return {
+      cancel: () => {
+        if (entry.cancelled) return;
+        entry.cancelled = true;
+        const i = this.timers.indexOf(entry);
+        if (i >= 0) this.timers.splice(i, 1);
+      },
+    };
+  }
+
+  /** Number of timers set and neither fired nor cancelled: tests assert it returns to 0. */
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due, in order. */
+  async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`advance: ms must be >= 0, got ${ms}`);
+    const target = this.time + ms;
+    await flushMicrotasks();
+    for (;;) {
+      const next = this.timers[0];
+      if (!next || next.at > target) break;
+      this.timers.shift();
+      this.time = Math.max(this.time, next.at);
+      next.cancelled = true;
+      next.callback();
+      await flushMicrotasks();
+    }
+    this.time = target;
+    await flushMicrotasks();
+  }
+
+  /** Advances to the instant of the next timer and fires it (and any due with it). */
+  async next(): Promise<boolean> {
+    const first = this.timers[0];
+    if (!first) return false;
+    await this.advance(Math.max(0, first.at - this.time));
+    return true;
+  }
+
+  /** Runs timers until none are left or `limitMs` of virtual time has passed. */
+  async runAll(limitMs = Number.MAX_SAFE_INTEGER): Promise<void> {
+    const end = this.time + limitMs;
+    while (this.timers.length > 0 && this.timers[0]!.at <= end) await this.next();
+  }
+
+  private insert(entry: ManualTimer): void {
+    // Binary search keeps timers ordered by (at, seq); tests hold few timers.
+    let lo = 0;
+    let hi = this.timers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = this.timers[mid]!;
+      if (t.at < entry.at || (t.at === entry.at && t.seq < entry.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.timers.splice(lo, 0, entry);
+  }
+}
+
+/** Lets every queued promise callback run (a macrotask turn drains the microtask queue). */
+export function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,180 @@
+/**
+ * The queue of callers waiting for a limiter, FIFO within a priority (higher first).
+ *
+ * Memory is the point of this file: a million pending calls must cost little more than
+ * the promises their callers already hold. A plain waiter (default cost, no signal, no
+ * deadline) is stored as two array slots — its promise's `resolve` and the task to run —
+ * with no object of its own. Only waiters that need more (a cost, an AbortSignal, a
+ * deadline) get a `Waiter` object.
+ *
+ * Rejection needs no stored `reject`: resolving a promise with a rejected promise
+ * rejects it, so `resolve(Promise.reject(error))` does the job.
+ */
+
+/** The `resolve` of a waiting caller's promise. */
+export type Resolve = (value: unknown) => void;
+
+/** A task queued by `run(fn)`; `undefined` for a bare `acquire()`. */
+export type Task = (() => unknown) | undefined;
+
+/** A waiter that needs more than a resolve function. */
+export interface Waiter {
+  resolve: Resolve;
+  cost: number;
+  /** Absolute clock time after which waiting longer is refused; Infinity for none. */
+  deadline: number;
+  priority: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  /** The queue holding it, so an abort cancels it where it is. */
+  queue?: WaitQueue;
+  /** Set once the waiter has left the queue (admitted, rejected or aborted). */
+  done: boolean;
+}
+
+export type Entry = Resolve | Waiter;
+
+/** Growable FIFO ring of (entry, task) pairs in two parallel arrays. */
+class Ring {
+  entries: (Entry | undefined)[] = new Array(16);
+  tasks: Task[] = new Array(16);
+  head = 0;
+  length = 0;
+
+  push(entry: Entry, task: Task): void {
+    if (this.length === this.entries.length) this.grow();
+    const slot = (this.head + this.length) & (this.entries.length - 1);
+    this.entries[slot] = entry;
+    this.tasks[slot] = task;
+    this.length++;
+  }
+
+  shift(): void {
+    this.entries[this.head] = undefined;
+    this.tasks[this.head] = undefined;
+    this.head = (this.head + 1) & (this.entries.length - 1);
+    this.length--;
+  }
+
+  private grow(): void {
+    const size = this.entries.length;
+    const entries: (Entry | undefined)[] = new Array(size * 2);
+    const tasks: Task[] = new Array(size * 2);
+    for (let i = 0; i < size; i++) {
+      const slot = (this.head + i) & (size - 1);
+      entries[i] = this.entries[slot];
+      tasks[i] = this.tasks[slot];
+    }
+    this.entries = entries;
+    this.tasks = tasks;
+    this.head = 0;
+  }
+}
+
+interface Level {
+  priority: number;
+  ring: Ring;
+}
+
+export function isWaiter(entry: Entry): entry is Waiter {
+  return typeof entry !== 'function';
+}
+
+export function costOf(entry: Entry): number {
+  return typeof entry === 'function' ? 1 : entry.cost;
+}
+
+export class WaitQueue {
+  /** Levels sorted by priority, highest first. Level 0 always exists. */
+  private levels: Level[] = [{ priority: 0, ring: new Ring() }];
+  /** Waiters queued and not done. */
+  size = 0;
+  /** Sum of the live waiters' costs. */
+  cost = 0;
+  private tombstones = 0;
+
+  push(entry: Entry, task: Task): void {
+    const priority = typeof entry === 'function' ? 0 : entry.priority;
+    if (typeof entry !== 'function') entry.queue = this;
+    this.levelFor(priority).ring.push(entry, task);
+    this.size++;
+    this.cost += costOf(entry);
+  }
+
+  /** The ring whose head is the next live waiter, or undefined when none waits. */
+  head(): Ring | undefined {
+    if (this.size === 0) return undefined;
+    for (const { ring } of this.levels) {
+      while (ring.length > 0) {
+        const entry = ring.entries[ring.head]!;
+        if (typeof entry === 'function' || !entry.done) return ring;
+        ring.shift();
+        this.tombstones--;
+      }
+    }
+    return undefined;
+  }
+
+  /** Removes the head returned by `head()` (the caller admits or rejects it). */
+  take(ring: Ring): void {
+    const entry = ring.entries[ring.head]!;
+    if (isWaiter(entry)) entry.done = true;
+    ring.shift();
+    this.size--;
+    this.cost -= costOf(entry);
+  }
+
+  /** Marks a waiter as gone (aborted); it is skipped, and compacted away if many pile up. */
+  cancel(waiter: Waiter): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    this.size--;
+    this.cost -= waiter.cost;
+    this.tombstones++;
+    if (this.tombstones > 1024 && this.tombstones > this.size) this.compact();
+  }
+
+  /** Removes every live waiter for which `drop` returns true, keeping the order of the rest. */
+  removeWhere(drop: (entry: Entry) => boolean): void {
+    this.rebuild((entry) => {
+      if (!drop(entry)) return true;
+      if (isWaiter(entry)) entry.done = true;
+      this.size--;
+      this.cost -= costOf(entry);
+      return false;
+    });
+  }
+
+  private levelFor(priority: number): Level {
+    const levels = this.levels;
+    if (levels.length === 1 && levels[0]!.priority === priority) return levels[0]!;
+    let i = 0;
+    while (i < levels.length && levels[i]!.priority > priority) i++;
+    if (i < levels.length && levels[i]!.priority === priority) return levels[i]!;
+    const level = { priority, ring: new Ring() };
+    levels.splice(i, 0, level);
+    return level;
+  }
+
+  private compact(): void {
+    this.rebuild(() => true);
+  }
+
+  /** Copies each ring without tombstones and without the live entries `keep` refuses. */
+  private rebuild(keep: (entry: Entry) => boolean): void {
+    for (const level of this.levels) {
+      const old = level.ring;
+      const ring = new Ring();
+      while (old.length > 0) {
+        const entry = old.entries[old.head]!;
+        const task = old.tasks[old.head];
+        old.shift();
+        if ((typeof entry === 'function' || !entry.done) && keep(entry)) ring.push(entry, task);
+      }
+      level.ring = ring;
+    }
+    this.tombstones = 0;
+  }
+}
+
+export type { Ring };

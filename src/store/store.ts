@@ -1,0 +1,21 @@
+import type { LimitSpec } from '../admission/limit-spec.js';
+
+/**
+ * RateStore: where limit state lives — in this process (MemoryStore) or shared by a
+ * fleet (RedisStore). It speaks in limiter operations, never in data-structure commands,
+ * and decides all limits of one request atomically.
+ *
+ * A store may answer synchronously (memory) or with a promise (Redis); the limiter
+ * handles both, and keeps the synchronous path free of promise allocations.
+ */
+export interface RateStore {
+  /**
+   * If every limit admits `cost` for `key` now, records the start in all of them and
+   * returns 0. Otherwise records nothing and returns the milliseconds until all of them
+   * could admit it (`Infinity` if none ever will). `now` is the caller's clock; a store
+   * with its own time source (Redis `TIME`) may ignore it.
+   */
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number>;
+  /** Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected estimate). */
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+}
