@@ -8,8 +8,9 @@ import { EPSILON_MS, type LimitState } from './limit-state.js';
  *
  * Why slack: a timer set for the instant a waiter may start fires a little late (Node's
  * timers have millisecond granularity). Without slack every late wake-up is time lost for
- * good and a busy limiter runs at ~85% of its rate. With slack, a start up to `slackMs` late
- * keeps its place in the schedule, so the limiter runs at the full rate from ideal instants.
+ * good and a busy limiter runs at ~85% of its rate. Slack lets a start come up to `slackMs`
+ * before its ideal instant, so the limiter's timer is set that much early, and a wake-up up
+ * to `slackMs` late still lands on the ideal schedule: the rate is kept, not eroded.
  *
  * Guarantee: the cost started in any interval of length t is at most
  * `burst + (t + slackMs) * limit / interval` — so for unit costs at most
@@ -19,10 +20,12 @@ export class GcraState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
   private emission: number;
   private tolerance: number;
+  private burst: number;
 
   constructor(spec: LimitSpec) {
     this.emission = spec.intervalMs / spec.limit;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
+    this.burst = spec.burst;
   }
 
   update(spec: LimitSpec): void {
@@ -30,9 +33,11 @@ export class GcraState implements LimitState {
     // not forgive it and a faster one does not inflate it.
     this.emission = spec.intervalMs / spec.limit;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
+    this.burst = spec.burst;
   }
 
   waitMs(now: number, cost: number): number {
+    if (cost > this.burst) return Number.POSITIVE_INFINITY;
     return gcraWait(this.tat, now, cost, this.emission, this.tolerance);
   }
 

@@ -53,7 +53,11 @@ export function parseRate(value: RateInput, field: string): Rate {
     const match = RATE.exec(value);
     if (!match) throw new ConfigError(field, value, "is not a rate; use e.g. '100/1m', '10/s', '5000/h'");
     limit = Number(match[1]);
-    intervalMs = parseDuration(match[2]!, field);
+    try {
+      intervalMs = parseDuration(match[2]!, field);
+    } catch {
+      throw new ConfigError(field, value, `has no valid interval after '/'; use e.g. '100/1m', '10/s', '5000/h'`);
+    }
   } else if (value !== null && typeof value === 'object') {
     limit = value.limit;
     intervalMs = parseDuration(value.interval, `${field}.interval`);
