@@ -21,7 +21,7 @@ export class FixedWindowState implements LimitState {
     this.interval = spec.intervalMs;
   }
 
-  update(spec: LimitSpec): void {
+  update(spec: LimitSpec, _now: number): void {
     if (spec.intervalMs !== this.interval) {
       this.window = Number.NEGATIVE_INFINITY;
       this.used = 0;

@@ -1,5 +1,5 @@
 import type { LimitSpec } from './limit-spec.js';
-import { EPSILON_MS, type LimitState } from './limit-state.js';
+import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
 
 /**
  * GCRA (generic cell rate algorithm) — a token bucket kept as one number, the theoretical
@@ -28,10 +28,10 @@ export class GcraState implements LimitState {
     this.burst = spec.burst;
   }
 
-  update(spec: LimitSpec): void {
-    // The debt already owed (tat - now) is kept in time, not units: a slower new rate does
-    // not forgive it and a faster one does not inflate it.
-    this.emission = spec.intervalMs / spec.limit;
+  update(spec: LimitSpec, now: number): void {
+    const emission = spec.intervalMs / spec.limit;
+    this.tat = rescaleTat(this.tat, now, this.emission, emission);
+    this.emission = emission;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
     this.burst = spec.burst;
   }

@@ -45,16 +45,32 @@ export function defaultSlackMs(limit: number, intervalMs: number): number {
   return Math.min(1, intervalMs / limit / 2);
 }
 
-/** Normalises one or several limits; throws ConfigError naming `field` (e.g. `limits[1]`). */
+/**
+ * Normalises one or several limits; throws ConfigError naming `field` (e.g. `limits[1]`).
+ *
+ * Pacing: the limit with the shortest interval paces (default burst: `defaults.burst`, else
+ * 1); longer limits without a burst of their own are exact caps (burst = limit). So
+ * `['100/1m', '5000/1h']` runs at 100/min, spread out, until the hour's 5000 are spent —
+ * rather than at 5000/60 = 83/min, which pacing by the hour would impose.
+ */
 export function toLimitSpecs(input: LimitInput | readonly LimitInput[], defaults: LimitDefaults, field = 'limits'): LimitSpec[] {
   const list: readonly LimitInput[] = Array.isArray(input) ? input : [input as LimitInput];
   if (list.length === 0) throw new ConfigError(field, input, 'needs at least one limit');
-  return list.map((item, i) => toLimitSpec(item, defaults, Array.isArray(input) ? `${field}[${i}]` : field));
+  const parsed = list.map((item, i) => {
+    const name = Array.isArray(input) ? `${field}[${i}]` : field;
+    const own = typeof item === 'object' && item !== null && 'rate' in item ? item : undefined;
+    return { item, own, name, rate: parseRate(own ? own.rate : (item as RateInput), own ? `${name}.rate` : name) };
+  });
+  const shortest = Math.min(...parsed.map((p) => p.rate.intervalMs));
+  return parsed.map(({ item, name, rate }) => {
+    const paces = rate.intervalMs === shortest;
+    return toLimitSpec(item, paces ? defaults : { ...defaults, burst: rate.limit }, name, rate);
+  });
 }
 
-function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string): LimitSpec {
+function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string, rate: { limit: number; intervalMs: number }): LimitSpec {
   const own = typeof item === 'object' && item !== null && 'rate' in item ? item : undefined;
-  const { limit, intervalMs } = parseRate(own ? own.rate : (item as RateInput), own ? `${field}.rate` : field);
+  const { limit, intervalMs } = rate;
   const algorithm = own?.algorithm ?? defaults.algorithm ?? 'sliding-window';
   if (!ALGORITHMS.includes(algorithm)) {
     throw new ConfigError(own?.algorithm ? `${field}.algorithm` : 'algorithm', algorithm, `must be one of ${ALGORITHMS.join(', ')}`);

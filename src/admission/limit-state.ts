@@ -13,9 +13,19 @@ export interface LimitState {
   refund(now: number, cost: number): void;
   /** The instant from which the state equals a fresh one, so it can be forgotten. */
   idleAt(): number;
-  /** Applies a changed rate to the state in place (used by setLimits / adaptive rate). */
-  update(spec: LimitSpec): void;
+  /** Applies a changed rate at `now`, in place (setLimits, adaptive rate). */
+  update(spec: LimitSpec, now: number): void;
 }
 
 /** Tolerance for floating-point drift in `k * interval / limit` sums, in ms. */
 export const EPSILON_MS = 1e-9;
+
+/**
+ * rescaleTat carries a pacer's debt across a rate change in units, not milliseconds: one
+ * unit owed at the old rate is one unit owed at the new. Kept in milliseconds, a speed-up
+ * from 1/s to 10/s would take a whole old second to show.
+ */
+export function rescaleTat(tat: number, now: number, oldEmission: number, newEmission: number): number {
+  if (!(tat > now) || oldEmission === newEmission) return tat;
+  return now + ((tat - now) / oldEmission) * newEmission;
+}

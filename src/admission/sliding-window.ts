@@ -1,6 +1,6 @@
 import { gcraWait } from './gcra.js';
 import type { LimitSpec } from './limit-spec.js';
-import { EPSILON_MS, type LimitState } from './limit-state.js';
+import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
 
 /**
  * Sliding window log, paced: the exact record of recent starts, plus GCRA pacing so the
@@ -41,10 +41,12 @@ export class SlidingWindowState implements LimitState {
     this.tolerance = spec.burst * this.emission + spec.slackMs;
   }
 
-  update(spec: LimitSpec): void {
+  update(spec: LimitSpec, now: number): void {
+    const emission = spec.intervalMs / spec.limit;
+    this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
     this.interval = spec.intervalMs;
-    this.emission = spec.intervalMs / spec.limit;
+    this.emission = emission;
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
   }

@@ -61,7 +61,7 @@ export class MemoryStore implements RateStore {
       entry = { specs: limits, states: limits.map(createLimitState) };
       this.entries.set(key, entry);
     } else if (entry.specs !== limits) {
-      this.reconcile(entry, limits);
+      this.reconcile(entry, limits, now);
     }
     this.lastKey = key;
     this.last = entry;
@@ -70,12 +70,12 @@ export class MemoryStore implements RateStore {
   }
 
   /** Limits changed (setLimits): keep each state whose algorithm is unchanged, with the new rate. */
-  private reconcile(entry: Entry, limits: readonly LimitSpec[]): void {
+  private reconcile(entry: Entry, limits: readonly LimitSpec[], now: number): void {
     entry.states = limits.map((spec, i) => {
       const old = entry.specs[i];
       const state = entry.states[i];
       if (old && state && old.algorithm === spec.algorithm) {
-        state.update(spec);
+        state.update(spec, now);
         return state;
       }
       return createLimitState(spec);
