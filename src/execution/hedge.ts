@@ -1,0 +1,137 @@
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { parseDuration, type Duration } from '../core/duration.js';
+import { abortReason, ConfigError } from '../core/errors.js';
+import { invoke } from '../core/invoke.js';
+import { Emitter, type Subscribe } from './events.js';
+import { LatencyWindow } from './latency.js';
+import type { Policy, PolicyContext } from './policy.js';
+
+/** Samples a percentile hedge needs before it trusts them; before that it uses `delayMs`. */
+const MIN_SAMPLES = 20;
+
+export interface HedgeOptions {
+  /** Wait this long for an attempt before starting the next. Required unless `percentile` is set. */
+  delayMs?: Duration;
+  /**
+   * Hedge after this quantile of recent successful latencies, e.g. 0.95. Until 20 have been
+   * seen it waits `delayMs`, or does not hedge at all when `delayMs` is unset.
+   */
+  percentile?: number;
+  /** Extra attempts at most, beyond the first. Default 1. */
+  maxHedges?: number;
+  clock?: Clock;
+}
+
+/** Emitted when a hedged attempt starts: `hedge` is 1 for the first extra attempt. */
+export interface HedgeEvent {
+  hedge: number;
+  /** What started it: the previous attempt was slow (`delay`) or failed (`failure`). */
+  trigger: 'delay' | 'failure';
+}
+
+/**
+ * HedgePolicy: when a call is slow, starts another copy of it without cancelling the
+ * first, takes the first success and aborts the rest. A failure starts the next hedge at
+ * once (if any remain); the call fails only when every attempt has failed, with the last
+ * error. Hedging trades load for tail latency: use it for idempotent reads, and count on
+ * up to `1 + maxHedges` times the calls.
+ *
+ * All attempts share the caller's `attempt` number. Aborting the caller aborts every
+ * attempt and rejects with its reason. When the call settles, timers are cancelled,
+ * losers aborted and listeners removed.
+ */
+export class HedgePolicy implements Policy {
+  private readonly delayMs: number;
+  private readonly maxHedges: number;
+  private readonly latencies: LatencyWindow | undefined;
+  private readonly clock: Clock;
+  private readonly hedgeEvents = new Emitter<HedgeEvent>();
+  /** Subscribes to hedges; returns the disposer. */
+  readonly onHedge: Subscribe<HedgeEvent> = this.hedgeEvents.subscribe;
+
+  constructor(options: HedgeOptions) {
+    if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
+    const { percentile } = options;
+    if (percentile !== undefined && !(typeof percentile === 'number' && percentile > 0 && percentile < 1)) {
+      throw new ConfigError('percentile', percentile, 'must be a number between 0 and 1, e.g. 0.95');
+    }
+    if (options.delayMs === undefined && percentile === undefined) throw new ConfigError('delayMs', undefined, 'set delayMs or percentile');
+    this.delayMs = options.delayMs === undefined ? Number.POSITIVE_INFINITY : parseDuration(options.delayMs, 'delayMs');
+    this.maxHedges = options.maxHedges ?? 1;
+    if (!(Number.isInteger(this.maxHedges) && this.maxHedges >= 0)) throw new ConfigError('maxHedges', options.maxHedges, 'must be an integer >= 0');
+    this.latencies = percentile === undefined ? undefined : new LatencyWindow(percentile);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The current wait before a hedge: the percentile once known, else `delayMs` (Infinity: never). */
+  get currentDelayMs(): number {
+    const learned = this.latencies?.value(MIN_SAMPLES) ?? Number.NaN;
+    return Number.isNaN(learned) ? this.delayMs : learned;
+  }
+
+  execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
+    const parent = context?.signal;
+    if (parent?.aborted) return Promise.reject(abortReason(parent));
+    const attempt = context?.attempt ?? 1;
+    const delayMs = this.currentDelayMs;
+    return new Promise<T>((resolve, reject) => {
+      const controllers: AbortController[] = [];
+      let timer: Timer | undefined;
+      let running = 0;
+      let settled = false;
+
+      const finish = (reason: unknown): void => {
+        settled = true;
+        timer?.cancel();
+        parent?.removeEventListener('abort', onParentAbort);
+        for (const c of controllers) if (!c.signal.aborted) c.abort(reason);
+      };
+      const onParentAbort = (): void => {
+        if (settled) return;
+        finish(parent!.reason);
+        reject(abortReason(parent!));
+      };
+      const launch = (trigger: HedgeEvent['trigger']): void => {
+        timer?.cancel();
+        timer = undefined;
+        const hedge = controllers.length;
+        const controller = new AbortController();
+        controllers.push(controller);
+        running++;
+        if (hedge > 0 && this.hedgeEvents.active) this.hedgeEvents.emit({ hedge, trigger });
+        const startedAt = this.clock.now();
+        invoke(() => fn({ signal: controller.signal, attempt })).then(
+          (value) => {
+            running--;
+            if (settled) return;
+            this.latencies?.add(this.clock.now() - startedAt);
+            finish(new DOMException('hedge: another attempt won', 'AbortError'));
+            resolve(value);
+          },
+          (error: unknown) => {
+            running--;
+            if (settled) return;
+            if (controllers.length <= this.maxHedges) launch('failure');
+            else if (running === 0) {
+              finish(undefined);
+              reject(error);
+            }
+          },
+        );
+        if (!settled && controllers.length <= this.maxHedges && Number.isFinite(delayMs)) {
+          timer = this.clock.timer(() => {
+            timer = undefined;
+            if (!settled) launch('delay');
+          }, delayMs);
+        }
+      };
+      parent?.addEventListener('abort', onParentAbort, { once: true });
+      launch('delay');
+    });
+  }
+}
+
+/** hedge: a HedgePolicy; see HedgeOptions. */
+export function hedge(options: HedgeOptions): HedgePolicy {
+  return new HedgePolicy(options);
+}

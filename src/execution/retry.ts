@@ -1,0 +1,166 @@
+import { systemClock, type Clock } from '../core/clock.js';
+import { parseDuration, type Duration } from '../core/duration.js';
+import { ConfigError, RateLimitedError } from '../core/errors.js';
+import { Backoff, exponential, type Random } from './backoff.js';
+import { RetryBudget, type RetryBudgetOptions } from './budget.js';
+import { Emitter, type Subscribe } from './events.js';
+import type { Outcome } from './outcome.js';
+import type { Policy, PolicyContext } from './policy.js';
+import { retryAfterOf } from './retry-after.js';
+import { signalOrNew } from './signal.js';
+import { isTransient } from './transient.js';
+
+export interface RetryOptions {
+  /** Most attempts in all, the first included; 1 never retries. Default 3. */
+  attempts?: number;
+  /** Delay before each retry, before `maxDelayMs` bounds it. Default `exponential(200).fullJitter()`. */
+  backoff?: Backoff;
+  /**
+   * Which outcomes to retry, given the outcome and the attempt number (1-based).
+   * Default `isTransient` (see transient.ts). A caller's abort is never retried, whatever this says.
+   */
+  retryOn?: (outcome: Outcome, attempt: number) => boolean;
+  /**
+   * Longest delay between attempts. A backoff delay above it is cut to it; a server's
+   * Retry-After above it fails at once with RateLimitedError instead of sleeping. Default 30 s.
+   */
+  maxDelayMs?: Duration;
+  /**
+   * No retry starts later than this after the first attempt started: a retry whose delay
+   * would end past it is not made. Bounds retries, not the attempt in flight — put a
+   * `timeout` outside the retry to cut that. Default: none.
+   */
+  deadlineMs?: Duration;
+  /**
+   * Retry budget: a RetryBudget to share between policies that call one dependency, its
+   * options for one of this policy's own, or `false` for none. Default: this policy's own
+   * with the RetryBudget defaults (10% of first attempts plus 1 retry per second).
+   */
+  budget?: RetryBudget | RetryBudgetOptions | false;
+  clock?: Clock;
+  /** Randomness for jittered backoffs. Default `Math.random`. */
+  random?: Random;
+}
+
+/** Why a retry policy stopped with a failure it would otherwise have retried. */
+export type GiveUpReason = 'attempts' | 'deadline' | 'budget' | 'retry-after';
+
+/** Emitted before each retry's wait. `error` or `result` is what attempt `attempt` ended with. */
+export interface RetryEvent {
+  attempt: number;
+  delayMs: number;
+  error?: unknown;
+  result?: unknown;
+}
+
+/** Emitted when a retryable failure is returned or thrown because no retry is possible. */
+export interface GiveUpEvent {
+  attempts: number;
+  reason: GiveUpReason;
+  error?: unknown;
+  result?: unknown;
+}
+
+/**
+ * RetryPolicy: runs a function again when it fails transiently, waiting between attempts.
+ *
+ * The wait is the backoff delay (at most `maxDelayMs`), raised to the server's hint when
+ * the error or result carries one (`retryAfterMs`, or a `Retry-After` header): a server
+ * hint is never undercut. A hint above `maxDelayMs` fails at once with RateLimitedError
+ * (its `cause` is the failure that carried the hint). When attempts, the deadline or the
+ * budget run out, the last outcome is returned or thrown as it was. Aborting the caller's
+ * signal stops the wait at once and rejects with the signal's reason.
+ */
+export class RetryPolicy implements Policy {
+  private readonly attempts: number;
+  private readonly backoff: Backoff;
+  private readonly retryOn: (outcome: Outcome, attempt: number) => boolean;
+  private readonly maxDelayMs: number;
+  private readonly deadlineMs: number;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly retryEvents = new Emitter<RetryEvent>();
+  private readonly giveUpEvents = new Emitter<GiveUpEvent>();
+  /** The budget retries draw on, or undefined for none. */
+  readonly budget: RetryBudget | undefined;
+  /** Subscribes to retries; returns the disposer. */
+  readonly onRetry: Subscribe<RetryEvent> = this.retryEvents.subscribe;
+  /** Subscribes to give-ups; returns the disposer. */
+  readonly onGiveUp: Subscribe<GiveUpEvent> = this.giveUpEvents.subscribe;
+
+  constructor(options: RetryOptions = {}) {
+    this.attempts = options.attempts ?? 3;
+    if (!(Number.isInteger(this.attempts) && this.attempts >= 1)) throw new ConfigError('attempts', options.attempts, 'must be an integer >= 1');
+    this.backoff = options.backoff ?? exponential(200).fullJitter();
+    if (!(this.backoff instanceof Backoff)) throw new ConfigError('backoff', options.backoff, 'must be a Backoff, e.g. exponential(100).cap(10_000)');
+    this.retryOn = options.retryOn ?? isTransient;
+    if (typeof this.retryOn !== 'function') throw new ConfigError('retryOn', options.retryOn, 'must be a function (outcome, attempt) => boolean');
+    this.maxDelayMs = parseDuration(options.maxDelayMs ?? 30_000, 'maxDelayMs');
+    this.deadlineMs = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : parseDuration(options.deadlineMs, 'deadlineMs');
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    const budget = options.budget ?? {};
+    this.budget = budget === false ? undefined : budget instanceof RetryBudget ? budget : new RetryBudget({ clock: this.clock, ...budget });
+  }
+
+  async execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
+    const callerSignal = context?.signal;
+    const signal = signalOrNew(callerSignal);
+    const start = this.clock.now();
+    this.budget?.recordCall();
+    let previousMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Outcome<T>;
+      try {
+        outcome = { ok: true, value: await fn({ signal, attempt }) };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      if (signal.aborted || !this.retryOn(outcome, attempt)) return settle(outcome);
+      if (attempt >= this.attempts) return this.giveUp(outcome, attempt, 'attempts');
+
+      const failure = outcome.ok ? outcome.value : outcome.error;
+      const hint = retryAfterOf(failure);
+      if (hint !== undefined && hint > this.maxDelayMs) {
+        this.emitGiveUp(outcome, attempt, 'retry-after');
+        throw tooLong(hint, this.maxDelayMs, failure);
+      }
+      const backoffMs = Math.min(this.maxDelayMs, this.backoff.delay({ retry: attempt, previousMs, random: this.random }));
+      previousMs = backoffMs;
+      const delayMs = hint !== undefined && hint > backoffMs ? hint : backoffMs;
+      if (this.clock.now() + delayMs - start > this.deadlineMs) return this.giveUp(outcome, attempt, 'deadline');
+      if (this.budget !== undefined && !this.budget.tryRetry()) return this.giveUp(outcome, attempt, 'budget');
+      if (this.retryEvents.active) {
+        this.retryEvents.emit(outcome.ok ? { attempt, delayMs, result: outcome.value } : { attempt, delayMs, error: outcome.error });
+      }
+      await this.clock.sleep(delayMs, callerSignal);
+    }
+  }
+
+  private giveUp<T>(outcome: Outcome<T>, attempts: number, reason: GiveUpReason): T {
+    this.emitGiveUp(outcome, attempts, reason);
+    return settle(outcome);
+  }
+
+  private emitGiveUp(outcome: Outcome, attempts: number, reason: GiveUpReason): void {
+    if (!this.giveUpEvents.active) return;
+    this.giveUpEvents.emit(outcome.ok ? { attempts, reason, result: outcome.value } : { attempts, reason, error: outcome.error });
+  }
+}
+
+/** retry: a RetryPolicy; see RetryOptions for each option and its default. */
+export function retry(options?: RetryOptions): RetryPolicy {
+  return new RetryPolicy(options);
+}
+
+function settle<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw outcome.error;
+}
+
+function tooLong(hintMs: number, maxDelayMs: number, cause: unknown): RateLimitedError {
+  const wait = Number.isFinite(hintMs) ? `${Math.ceil(hintMs)} ms` : 'indefinitely';
+  const error = new RateLimitedError(`retry: the server asked to wait ${wait}, longer than maxDelayMs (${maxDelayMs} ms); not retrying`, hintMs);
+  error.cause = cause;
+  return error;
+}
