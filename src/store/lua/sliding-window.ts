@@ -1,0 +1,118 @@
+/**
+ * Sliding window log, paced, in Lua: the same math as src/admission/sliding-window.ts.
+ * State: a hash `L.key` {tat, e, iv, sum} — the pacer as in gcra.ts, the interval the log
+ * was kept for, and the cost in the log — and a list `L.log` of alternating start time,
+ * cost: oldest first, one pair per distinct start instant. Both keys get the same TTL:
+ * until the pacer is full and the newest start has left the window. Needs `gcra_wait` and
+ * `rescale_tat` from gcra.ts.
+ */
+export const SLIDING_WINDOW = `
+local sliding = {}
+function sliding.load(L, now)
+  local h = redis.call('HMGET', L.key, 'tat', 'e', 'iv', 'sum')
+  L.exists = h[1] and true or false
+  if L.exists then
+    L.tat = rescale_tat(tonumber(h[1]), now, tonumber(h[2]), L.emission)
+    L.sum = tonumber(h[4])
+    -- a changed rate or interval changes the TTL the keys need
+    L.changed = tonumber(h[2]) ~= L.emission or tonumber(h[3]) ~= L.interval
+  else
+    L.tat = -INF
+    L.sum = 0
+    L.changed = false
+    -- a log without its hash cannot be trusted (cannot happen while both share a TTL)
+    redis.call('DEL', L.log)
+  end
+end
+
+-- expire in sliding-window.ts: drop starts that have left (now - interval, now]
+function sliding.expire(L, now)
+  local before = L.sum
+  while true do
+    local h = redis.call('LRANGE', L.log, 0, 31)
+    local n = #h
+    local gone = 0
+    while gone < n and now - tonumber(h[gone + 1]) >= L.interval do
+      L.sum = L.sum - tonumber(h[gone + 2])
+      gone = gone + 2
+    end
+    if gone > 0 then redis.call('LTRIM', L.log, gone, -1) end
+    if gone < n then break end
+    if n < 32 then L.sum = 0; break end -- the log is empty: drop accumulated float error
+  end
+  if L.sum ~= before then L.changed = true end
+end
+
+function sliding.window_wait(L, now, cost)
+  sliding.expire(L, now)
+  if L.sum + cost <= L.limit + EPS then return 0 end
+  -- walk from the oldest start until enough has expired for cost to fit
+  local remaining = L.sum
+  local from = 0
+  while true do
+    local h = redis.call('LRANGE', L.log, from, from + 63)
+    if #h == 0 then return L.interval end
+    for j = 1, #h - 1, 2 do
+      remaining = remaining - tonumber(h[j + 1])
+      if remaining + cost <= L.limit + EPS then return math.max(0, tonumber(h[j]) + L.interval - now) end
+    end
+    from = from + 64
+  end
+end
+
+function sliding.wait(L, now, cost)
+  if cost > L.limit then return INF end
+  local pace = 0
+  if L.burst < L.limit then pace = gcra_wait(L.tat, now, math.min(cost, L.burst), L.emission, L.tolerance) end
+  return math.max(pace, sliding.window_wait(L, now, cost))
+end
+
+-- writes the state and sets both TTLs; a state already equal to a fresh one is deleted
+local function sliding_store(L, now)
+  local newest = redis.call('LINDEX', L.log, -2)
+  local idle = L.tat
+  if newest then idle = math.max(idle, tonumber(newest) + L.interval) end
+  if idle <= now then
+    redis.call('DEL', L.key, L.log)
+    return
+  end
+  redis.call('HSET', L.key, 'tat', fmt(L.tat), 'e', fmt(L.emission), 'iv', fmt(L.interval), 'sum', fmt(L.sum))
+  local px = ttl(idle - now)
+  redis.call('PEXPIRE', L.key, px)
+  if newest then redis.call('PEXPIRE', L.log, px) end
+end
+
+-- after a refusal: keep what expiry or a changed rate did to the state
+function sliding.save(L, now)
+  if L.exists and L.changed then sliding_store(L, now) end
+end
+
+function sliding.take(L, now, cost)
+  L.tat = math.max(L.tat, now) + cost * L.emission
+  L.sum = L.sum + cost
+  local last = redis.call('LRANGE', L.log, -2, -1)
+  if #last == 2 and tonumber(last[1]) == now then
+    redis.call('LSET', L.log, -1, fmt(tonumber(last[2]) + cost))
+  else
+    redis.call('RPUSH', L.log, fmt(now), fmt(cost))
+  end
+  sliding_store(L, now)
+end
+
+function sliding.refund(L, now, cost)
+  if not L.exists then return end
+  L.tat = math.max(now, L.tat - cost * L.emission)
+  sliding.expire(L, now)
+  -- take it back from the newest starts: the refunded start is the most recent one
+  local i = redis.call('LLEN', L.log) - 1
+  while i >= 1 and cost > 0 do
+    local c = tonumber(redis.call('LINDEX', L.log, i))
+    local back = math.min(cost, c)
+    if back > 0 then redis.call('LSET', L.log, i, fmt(c - back)) end
+    L.sum = L.sum - back
+    cost = cost - back
+    i = i - 2
+  end
+  sliding_store(L, now)
+end
+`;

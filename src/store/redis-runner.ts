@@ -1,0 +1,193 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Script } from './lua/script.js';
+
+/** An ioredis client: a single node or a Cluster (keys of one limiter share a slot). */
+export type RedisClient = Redis | Cluster;
+
+/** What a call answers when Redis could not decide: down, timed out, or too late to act. */
+export const UNAVAILABLE: unique symbol = Symbol('sluice.redis.unavailable');
+export type Unavailable = typeof UNAVAILABLE;
+
+const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
+
+/** Redis replies that mean "not now" (failover, loading, a busy script), not a bug in the call. */
+const TRANSIENT = /^(BUSY|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
+
+interface Pending {
+  /** Local time after which the caller stops waiting for the reply. */
+  deadline: number;
+  settled: boolean;
+  giveUp: () => void;
+}
+
+export interface RunnerOptions {
+  timeoutMs: number;
+  maxRetryDelayMs: number;
+  /** Send the staleness deadline (off when tests drive time, as Redis's clock is then unused). */
+  deadlines: boolean;
+}
+
+/**
+ * ScriptRunner: runs sluice's Lua scripts on one client, and turns every way Redis can
+ * fail to answer into one value, UNAVAILABLE, that the stores map to their policy.
+ *
+ * - EVALSHA first; EVAL (which also caches the script) on NOSCRIPT, e.g. after a restart
+ *   or SCRIPT FLUSH.
+ * - Nothing is handed to ioredis while it is not connected, so its offline queue never
+ *   holds a sluice request.
+ * - Each request carries a deadline on Redis's clock (the client's clock plus an offset
+ *   learnt from earlier replies, which can only under-estimate it). A request that runs
+ *   later — resent by ioredis after a reconnect, say — changes nothing and answers
+ *   'stale'. The caller stops waiting at the same instant (one timer for all requests),
+ *   so a decision is never acted on by one side only; a late reply that did act is passed
+ *   to `onLate` so it can be undone.
+ */
+export class ScriptRunner {
+  private offset: number | undefined;
+  private offsetAt = Number.NEGATIVE_INFINITY;
+  private readonly inFlight: Pending[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    readonly client: RedisClient,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Runs `script` with `numKeys` keys at the start of `args`. Resolves with the reply, or
+   * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
+   */
+  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void): Promise<string[] | Unavailable> {
+    if (!this.ready) {
+      this.failures++;
+      return UNAVAILABLE_NOW;
+    }
+    const sentAt = performance.now();
+    if (this.options.deadlines) args[numKeys + 1] = this.deadlineFrom(sentAt);
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
+      this.track(pending);
+      this.send(script, numKeys, args).then(
+        (value) => {
+          const reply = value as string[];
+          if (this.options.deadlines) this.observe(Number(reply[1]), performance.now());
+          if (pending.settled) {
+            if (reply[0] !== 'stale') onLate?.(reply);
+            return;
+          }
+          this.settle(pending);
+          if (reply[0] === 'stale') {
+            this.failures++;
+            resolve(UNAVAILABLE);
+          } else {
+            this.failures = 0;
+            resolve(reply);
+          }
+        },
+        (error: unknown) => {
+          if (pending.settled) return;
+          this.settle(pending);
+          if (isTransient(error)) {
+            this.failures++;
+            resolve(UNAVAILABLE);
+          } else {
+            reject(error);
+          }
+        },
+      );
+    });
+  }
+
+  /**
+   * How long to wait before asking again after failures: 25 ms doubling up to
+   * `maxRetryDelayMs`, with jitter so a fleet does not retry in step.
+   */
+  retryDelay(): number {
+    const base = Math.min(this.options.maxRetryDelayMs, 25 * 2 ** Math.min(this.failures, 16));
+    return base * (0.5 + Math.random() / 2);
+  }
+
+  private send(script: Script, numKeys: number, args: string[]): Promise<unknown> {
+    return this.client.evalsha(script.sha, numKeys, ...args).catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, numKeys, ...args);
+      throw error;
+    });
+  }
+
+  /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
+  private deadlineFrom(sentAt: number): string {
+    return this.offset === undefined ? '' : String(sentAt + this.offset + this.options.timeoutMs);
+  }
+
+  /**
+   * Learns Redis's clock. `redisNow - receivedAt` under-estimates the true offset by the
+   * reply's travel time, so the largest recent sample is the best; it is renewed every
+   * few seconds so a clock step on the server is followed.
+   */
+  private observe(redisNow: number, receivedAt: number): void {
+    if (!Number.isFinite(redisNow)) return;
+    const sample = redisNow - receivedAt;
+    if (this.offset === undefined || sample > this.offset || receivedAt - this.offsetAt > 5_000) {
+      this.offset = sample;
+      this.offsetAt = receivedAt;
+    }
+  }
+
+  private track(pending: Pending): void {
+    this.inFlight.push(pending);
+    if (this.timer === undefined) this.arm(pending.deadline);
+  }
+
+  private settle(pending: Pending): void {
+    pending.settled = true;
+    const queue = this.inFlight;
+    while (this.head < queue.length && queue[this.head]!.settled) this.head++;
+    if (this.head === queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > queue.length) {
+      queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** One timer for all requests: they share a timeout, so the oldest always expires first. */
+  private arm(at: number): void {
+    this.timer = setTimeout(this.expire, Math.max(0, at - performance.now()));
+    this.timer.unref();
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    const queue = this.inFlight;
+    while (this.head < queue.length) {
+      const pending = queue[this.head]!;
+      if (!pending.settled) {
+        if (pending.deadline > now) {
+          this.arm(pending.deadline);
+          return;
+        }
+        pending.settled = true;
+        this.failures++;
+        pending.giveUp();
+      }
+      this.head++;
+    }
+    queue.length = 0;
+    this.head = 0;
+  };
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  // ReplyError is Redis answering; anything else (closed connection, retries exhausted) is an outage.
+  if (error.name !== 'ReplyError') return true;
+  return TRANSIENT.test(error.message);
+}

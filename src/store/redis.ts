@@ -1,0 +1,184 @@
+import type { LimitSpec } from '../admission/limit-spec.js';
+import { ConfigError, StoreUnavailableError } from '../core/errors.js';
+import { REFUND, RESERVE } from './lua/rate.js';
+import { MemoryStore } from './memory.js';
+import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
+import { ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
+import type { RateStore } from './store.js';
+
+/** What a RedisStore does while Redis cannot decide (see RedisStoreOptions.onUnavailable). */
+export type UnavailablePolicy = 'wait' | 'reject' | 'local';
+
+export interface RedisStoreOptions {
+  /** Prepended to every key, e.g. `'myapp:rl:'`. Default `'sluice:'`. No `{` or `}`. */
+  prefix?: string;
+  /**
+   * While Redis is unreachable, slow, or failing over:
+   * - `'wait'` (default): answer "ask again in a moment" (a growing, capped, jittered
+   *   delay); the limiter retries then. Nothing starts without Redis's decision.
+   * - `'reject'`: fail the call with StoreUnavailableError (its `retryAfterMs` is the delay).
+   * - `'local'`: decide in this process against the same limits scaled by `localShare`,
+   *   until Redis answers again.
+   */
+  onUnavailable?: UnavailablePolicy;
+  /**
+   * With `'local'`: the share of each limit this process may use alone, in (0, 1]; set it
+   * to 1 / (number of processes) to keep the fleet within the limit during an outage.
+   */
+  localShare?: number;
+  /** How long one request may take before Redis counts as unavailable for it. Default 1000 ms. */
+  timeoutMs?: number;
+  /** The cap on the retry delay while Redis is unavailable. Default 500 ms. */
+  maxRetryDelayMs?: number;
+  /**
+   * Tests only: decide on the `now` the limiter passes (its Clock, e.g. a ManualClock)
+   * instead of Redis `TIME`, and give keys at least a minute of TTL since virtual time and
+   * Redis's expiry clock are unrelated. Never set it in production: client clocks differ.
+   */
+  unsafeCallerClockForTests?: boolean;
+}
+
+interface Entry {
+  specs: readonly LimitSpec[];
+  /** The keys of every limit, in the order the scripts read them. */
+  keys: string[];
+  /** ARGV[5..]: five strings per limit. */
+  limitArgs: string[];
+}
+
+/** Cached key layouts; cleared whole when full (rebuilding one costs a few string concatenations). */
+const MAX_CACHED_KEYS = 10_000;
+/** TTL floor under unsafeCallerClockForTests. */
+const TEST_TTL_FLOOR_MS = 60_000;
+
+/**
+ * RedisStore: limit state shared by every process that uses the same Redis and prefix.
+ *
+ * Each `reserve` is one EVALSHA that decides every limit of the request atomically with
+ * the same math as MemoryStore, on Redis's clock. Keys: `prefix{key}:i:alg` per limit (the
+ * `{key}` hash tag keeps a limiter's keys in one Cluster slot; the key is escaped, see
+ * encodeKeyPart), each with a TTL that ends when its state is back to fresh — idle keys
+ * cost nothing.
+ *
+ * `refund` is best effort: while Redis is unavailable it is dropped, which can only leave
+ * the limit stricter for a while, never looser.
+ */
+export class RedisStore implements RateStore {
+  private readonly prefix: string;
+  private readonly policy: UnavailablePolicy;
+  private readonly runner: ScriptRunner;
+  private readonly callerClock: boolean;
+  private readonly ttlFloor: string;
+  private readonly local: MemoryStore | undefined;
+  private readonly localShare: number;
+  private readonly localSpecs = new WeakMap<readonly LimitSpec[], LimitSpec[]>();
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(client: RedisClient, options: RedisStoreOptions = {}) {
+    if (client === null || typeof client !== 'object' || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
+      throw new ConfigError('client', client, 'must be an ioredis Redis or Cluster client');
+    }
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.policy = options.onUnavailable ?? 'wait';
+    if (!['wait', 'reject', 'local'].includes(this.policy)) {
+      throw new ConfigError('onUnavailable', options.onUnavailable, "must be 'wait', 'reject' or 'local'");
+    }
+    this.localShare = options.localShare ?? 1;
+    if (this.policy === 'local') {
+      if (options.localShare === undefined) throw new ConfigError('localShare', undefined, "is required with onUnavailable: 'local'");
+      if (!(this.localShare > 0 && this.localShare <= 1)) throw new ConfigError('localShare', options.localShare, 'must be in (0, 1]');
+      this.local = new MemoryStore();
+    }
+    const timeoutMs = options.timeoutMs ?? 1000;
+    if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new ConfigError('timeoutMs', options.timeoutMs, 'must be a finite number > 0');
+    const maxRetryDelayMs = options.maxRetryDelayMs ?? 500;
+    if (!(maxRetryDelayMs >= 25 && Number.isFinite(maxRetryDelayMs))) {
+      throw new ConfigError('maxRetryDelayMs', options.maxRetryDelayMs, 'must be a finite number >= 25');
+    }
+    this.callerClock = options.unsafeCallerClockForTests === true;
+    this.ttlFloor = this.callerClock ? String(TEST_TTL_FLOOR_MS) : '0';
+    this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs, deadlines: !this.callerClock });
+  }
+
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+    if (!this.runner.ready) return this.unavailable(key, limits, cost, now);
+    const entry = this.entry(key, limits);
+    const args = this.args(entry, cost, now);
+    const onLate = (reply: string[]): void => {
+      // Admitted after the caller gave up on it: give the capacity back.
+      if (reply[0] === '0') void this.refund(key, limits, cost, now);
+    };
+    return this.runner.run(RESERVE, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now));
+  }
+
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
+    if (!this.runner.ready) return Promise.resolve();
+    const entry = this.entry(key, limits);
+    return this.runner.run(REFUND, entry.keys.length, this.args(entry, cost, now)).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private answer(reply: string[] | Unavailable, key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+    if (reply === UNAVAILABLE) return this.unavailable(key, limits, cost, now);
+    const wait = reply[0]!;
+    if (wait === '0') return 0;
+    return wait === 'inf' ? Number.POSITIVE_INFINITY : Number(wait);
+  }
+
+  private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+    const delay = this.runner.retryDelay();
+    switch (this.policy) {
+      case 'wait':
+        return delay;
+      case 'reject':
+        return Promise.reject(new StoreUnavailableError('Redis is unavailable; the rate limit cannot be decided', delay));
+      case 'local': {
+        const wait = this.local!.reserve(key, this.scaled(limits), cost, now);
+        // Ask Redis again soon rather than sleep out a long local wait (or an infinite one,
+        // for a cost above the local share).
+        return wait === 0 ? 0 : Math.min(wait, delay);
+      }
+    }
+  }
+
+  /** The limits at `localShare`, for the local fallback; burst shrinks with the limit. */
+  private scaled(limits: readonly LimitSpec[]): LimitSpec[] {
+    let specs = this.localSpecs.get(limits);
+    if (specs === undefined) {
+      specs = limits.map((spec) => {
+        const limit = spec.limit * this.localShare;
+        return { ...spec, limit, burst: Math.max(1, Math.min(spec.burst, limit)) };
+      });
+      this.localSpecs.set(limits, specs);
+    }
+    return specs;
+  }
+
+  private args(entry: Entry, cost: number, now: number): string[] {
+    const args = entry.keys.slice();
+    // [now, deadline (filled in by the runner), ttl floor, cost, ...limits]
+    args.push(this.callerClock ? String(now) : '', '', this.ttlFloor, String(cost));
+    for (const value of entry.limitArgs) args.push(value);
+    return args;
+  }
+
+  private entry(key: string, limits: readonly LimitSpec[]): Entry {
+    const cached = this.entries.get(key);
+    if (cached !== undefined && cached.specs === limits) return cached;
+    if (this.entries.size >= MAX_CACHED_KEYS) this.entries.clear();
+    const base = taggedKey(this.prefix, key);
+    const keys: string[] = [];
+    const limitArgs: string[] = [];
+    limits.forEach((spec, i) => {
+      const alg = spec.algorithm === 'gcra' ? 'g' : spec.algorithm === 'sliding-window' ? 's' : 'f';
+      keys.push(`${base}:${i}:${alg}`);
+      if (alg === 's') keys.push(`${base}:${i}:sl`);
+      limitArgs.push(alg, String(spec.limit), String(spec.intervalMs), String(spec.burst), String(spec.slackMs));
+    });
+    const entry = { specs: limits, keys, limitArgs };
+    this.entries.set(key, entry);
+    return entry;
+  }
+}

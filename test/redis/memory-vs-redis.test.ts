@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { MemoryStore, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from '../../src/index.js';
+import { RedisStore } from '../../src/redis.js';
+import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+
+/** One limit of a random request; `alt` is the rate a setLimits switches it to. */
+const limitArb = fc.record({
+  algorithm: fc.constantFrom<Algorithm>('sliding-window', 'gcra', 'fixed-window'),
+  limit: fc.integer({ min: 1, max: 6 }),
+  intervalMs: fc.constantFrom(10, 100, 250, 1000),
+  burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
+  slackMs: fc.constantFrom(0, 0.5, 2),
+  altLimit: fc.integer({ min: 1, max: 6 }),
+  altIntervalMs: fc.constantFrom(10, 100, 250),
+});
+
+type Op =
+  | { kind: 'reserve'; cost: number }
+  | { kind: 'refund'; cost: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'switch' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('reserve' as const), cost: fc.constantFrom(1, 1, 1, 2, 0.5, 3) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('refund' as const), cost: fc.constantFrom(1, 0.5, 2) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.double({ min: 0, max: 300, noNaN: true }), fc.constantFrom(0, 1, 250)) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'switch' as const }) },
+);
+
+type LimitConfig = typeof limitArb extends fc.Arbitrary<infer T> ? T : never;
+
+function specsOf(limits: LimitConfig[], alt: boolean): LimitSpec[] {
+  const input: LimitInput[] = limits.map((l) => {
+    const limit = alt ? l.altLimit : l.limit;
+    const burst = 1 + Math.floor(l.burstShare * (limit - 1));
+    return { rate: { limit, interval: alt ? l.altIntervalMs : l.intervalMs }, algorithm: l.algorithm, burst, slack: l.slackMs };
+  });
+  return toLimitSpecs(input, {});
+}
+
+describe('memory and Redis decide alike', { skip: skipRedis }, () => {
+  let client: Redis;
+  const prefix = uniquePrefix('memory-vs-redis');
+  before(async () => {
+    client = await connect();
+  });
+  after(async () => {
+    await cleanup(client, prefix);
+    client.disconnect();
+  });
+
+  it('gives the same answer to every reserve of random multi-limit schedules (reserve, refund, clock steps, setLimits)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(opArb, { minLength: 1, maxLength: 50 }), async (limits, ops) => {
+        const memory = new MemoryStore();
+        const redis = new RedisStore(client, { prefix: `${prefix}${run++}:`, unsafeCallerClockForTests: true });
+        const both = [specsOf(limits, false), specsOf(limits, true)];
+        let which = 0;
+        let now = 1_000_000; // not 0: fixed windows are aligned to the clock
+        for (const [i, op] of ops.entries()) {
+          const specs = both[which]!;
+          if (op.kind === 'advance') now += op.ms;
+          else if (op.kind === 'switch') which = 1 - which;
+          else if (op.kind === 'refund') {
+            memory.refund('k', specs, op.cost, now);
+            await redis.refund('k', specs, op.cost, now);
+          } else {
+            const expected = memory.reserve('k', specs, op.cost, now);
+            const actual = await redis.reserve('k', specs, op.cost, now);
+            assert.equal(actual, expected, `op ${i} at ${now}: reserve(${op.cost})`);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+    for (const [key, ttl] of await keysWithTtl(client, prefix)) assert.ok(ttl > 0, `${key} has no TTL`);
+  });
+});
