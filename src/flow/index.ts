@@ -1,0 +1,28 @@
+// The streaming flow engine and its admission helpers: the public API of issue 4.
+export { flow, type Flow } from './flow.js';
+export type {
+  FlowContext,
+  FlowEvents,
+  FlowFailure,
+  FlowOptions,
+  FlowResult,
+  FlowSource,
+  FlowStats,
+  FlowSuccess,
+  FlowWorker,
+  LatencySummary,
+} from './types.js';
+export { isOverloadError } from './options.js';
+export { Channel, ChannelClosedError, type ChannelOptions, type WaitOptions } from './channel.js';
+export { pipeToWritable, type PipeOptions } from './interop.js';
+export { type Disposer } from './events.js';
+export { AimdLimit, type AdaptiveLimit, type AimdOptions, type LimitBounds, type LimitSample } from '../admission/adaptive.js';
+export { Gradient2Limit, type Gradient2Options } from '../admission/adaptive-gradient2.js';
+export { VegasLimit, type VegasOptions } from '../admission/adaptive-vegas.js';
+export { RateSizedLimit, type RateSizedOptions } from '../admission/adaptive-rate.js';
+export {
+  ResourceGuard,
+  type ResourceGuardOptions,
+  type ResourceGuardStats,
+  type ResourceReadings,
+} from '../admission/resource-guard.js';
