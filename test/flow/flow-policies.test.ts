@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RateLimiter } from '../../src/admission/rate-limiter.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { CircuitOpenError, TimeoutError } from '../../src/core/errors.js';
+import { constant } from '../../src/execution/backoff.js';
+import type { Policy, PolicyContext } from '../../src/execution/policy.js';
+import { retry } from '../../src/execution/retry.js';
+import { timeout } from '../../src/execution/timeout.js';
+import { AimdLimit, flow } from '../../src/flow/index.js';
+import { collect, drive, range } from './helpers.js';
+
+describe('flow with policies', () => {
+  it('every attempt, retries included, is admitted by the rate limiter; results count attempts', async () => {
+    const clock = new ManualClock();
+    const starts: number[] = [];
+    const failedOnce = new Set<number>();
+    const results = flow(
+      range(4),
+      async (i: number, { attempt }) => {
+        starts.push(clock.now());
+        if (!failedOnce.has(i)) {
+          failedOnce.add(i);
+          throw new Error(`transient ${i}, attempt ${attempt}`);
+        }
+        return i;
+      },
+      { rate: '2/1s', concurrency: 4, retry: retry({ attempts: 3, backoff: constant(100), budget: false, clock }), clock },
+    );
+    const retried: number[] = [];
+    results.on('retried', (e) => retried.push(e.index));
+    const out = await drive(clock, collect(results));
+    assert.equal(out.length, 4);
+    assert.ok(out.every((r) => r.ok && r.attempts === 2));
+    assert.equal(starts.length, 8);
+    // The limiter's guarantee, retries included: at most 2 starts in any 1 s window.
+    for (let i = 2; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 2]! >= 1000, `3 starts within 1 s: ${starts.join(', ')}`);
+    assert.deepEqual(retried.sort(), [0, 1, 2, 3]);
+    const stats = results.stats();
+    assert.equal(stats.retried, 4);
+    assert.equal(stats.started, 8);
+  });
+
+  it('an open breaker refuses before admission: no quota is spent and the refusal is counted as rejected', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: '100/1s', clock });
+    let open = true;
+    const breaker: Policy = {
+      execute<T>(fn: (c: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
+        if (open) return Promise.reject(new CircuitOpenError('circuit open', 1000));
+        return Promise.resolve(fn({ signal: context!.signal!, attempt: context?.attempt ?? 1 }));
+      },
+    };
+    let calls = 0;
+    const results = flow(range(3), (i: number) => {
+      calls++;
+      return i;
+    }, { rate: limiter, breaker, concurrency: 1, clock });
+    const rejected: number[] = [];
+    results.on('rejected', (e) => rejected.push(e.index));
+    const out = await drive(clock, collect(results));
+    assert.equal(calls, 0);
+    assert.ok(out.every((r) => !r.ok && r.error instanceof CircuitOpenError));
+    assert.deepEqual(rejected, [0, 1, 2]);
+    assert.equal(results.stats().rejected, 3);
+    assert.equal(limiter.stats().admitted, 0, 'an open circuit costs no quota');
+    open = false;
+  });
+
+  it('a timeout aborts the slow attempt, counts as a drop, and an AIMD limit backs off 10 → 9', async () => {
+    const clock = new ManualClock();
+    const limit = new AimdLimit({ initial: 10, max: 10 });
+    const results = flow(
+      [5, 5000],
+      async (ms: number, { signal }) => {
+        await clock.sleep(ms, signal);
+        return ms;
+      },
+      { concurrency: limit, timeout: timeout(100, { clock }), clock },
+    );
+    const limits: number[] = [];
+    results.on('limit', (e) => limits.push(e.limit));
+    const out = await drive(clock, collect(results));
+    assert.equal(out.length, 2);
+    const slow = out.find((r) => r.index === 1)!;
+    assert.equal(slow.ok, false);
+    assert.ok((slow as { error: unknown }).error instanceof TimeoutError);
+    assert.deepEqual(limits, [9]);
+    assert.equal(results.stats().concurrency, 9);
+    assert.equal(clock.pendingTimers, 0, 'the aborted sleep left no timer');
+  });
+
+  it('cost(item) is charged to the rate limiter per attempt', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: { rate: '10/1s', burst: 10 }, clock });
+    const starts: number[] = [];
+    const results = flow([4, 4, 4], () => {
+      starts.push(clock.now());
+    }, { rate: limiter, cost: (n: number) => n, concurrency: 3, clock });
+    await drive(clock, collect(results));
+    assert.equal(starts.length, 3);
+    assert.ok(starts[2]! - starts[0]! >= 200, `12 units at 10/s need a wait (starts ${starts.join(', ')})`);
+  });
+});
