@@ -14,22 +14,26 @@ interface Registration {
  */
 export function trackAbortListeners(): { live(): number } {
   const registrations = new Set<Registration>();
-  const proto = AbortSignal.prototype as AbortSignal & Record<string, unknown>;
+  type Add = EventTarget['addEventListener'];
+  type Remove = EventTarget['removeEventListener'];
+  const proto = AbortSignal.prototype as unknown as { addEventListener?: Add; removeEventListener?: Remove };
   const add = EventTarget.prototype.addEventListener;
   const remove = EventTarget.prototype.removeEventListener;
   before(() => {
-    proto.addEventListener = function (this: AbortSignal, type: string, listener: unknown, options?: unknown) {
+    proto.addEventListener = function (this: AbortSignal, ...args: Parameters<Add>) {
+      const [type, listener] = args;
       if (type === 'abort' && listener != null) {
         let known = false;
         for (const r of registrations) if (r.signal === this && r.listener === listener) known = true;
         if (!known) registrations.add({ signal: this, listener });
       }
-      return add.call(this, type, listener as EventListener, options as AddEventListenerOptions);
-    } as AbortSignal['addEventListener'];
-    proto.removeEventListener = function (this: AbortSignal, type: string, listener: unknown, options?: unknown) {
+      return add.apply(this, args);
+    };
+    proto.removeEventListener = function (this: AbortSignal, ...args: Parameters<Remove>) {
+      const [type, listener] = args;
       if (type === 'abort') for (const r of registrations) if (r.signal === this && r.listener === listener) registrations.delete(r);
-      return remove.call(this, type, listener as EventListener, options as EventListenerOptions);
-    } as AbortSignal['removeEventListener'];
+      return remove.apply(this, args);
+    };
   });
   after(() => {
     delete proto.addEventListener;
