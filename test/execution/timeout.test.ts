@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { TimeoutError } from '../../src/core/errors.js';
+import { fallback, timeout } from '../../src/execution/index.js';
+import { track, trackAbortListeners } from './helpers.js';
+
+const listeners = trackAbortListeners();
+
+describe('timeout', () => {
+  it('rejects with TimeoutError at exactly `ms`, aborting the attempt with it as the reason', async () => {
+    const clock = new ManualClock();
+    const policy = timeout('250ms', { clock });
+    let seen: AbortSignal | undefined;
+    const fired: number[] = [];
+    policy.onTimeout(() => fired.push(clock.now()));
+    const call = track(
+      policy.execute(({ signal }) => {
+        seen = signal;
+        return new Promise(() => {});
+      }),
+    );
+    await clock.advance(249);
+    assert.equal(call.settled, false);
+    await clock.advance(1);
+    assert.ok(call.error instanceof TimeoutError);
+    assert.equal(call.error.timeoutMs, 250);
+    assert.equal(seen?.aborted, true);
+    assert.equal(seen?.reason, call.error);
+    assert.deepEqual(fired, [250]);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('a call that settles in time cancels the timer and removes its listener', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(1000, { clock });
+    const base = listeners.live();
+    const controller = new AbortController();
+    const value = await policy.execute(({ attempt }) => `attempt ${attempt}`, { signal: controller.signal, attempt: 3 });
+    assert.equal(value, 'attempt 3');
+    await assert.rejects(policy.execute(() => Promise.reject(new Error('x')), { signal: controller.signal }), /x/);
+    await assert.rejects(
+      policy.execute(() => {
+        throw new Error('sync');
+      }),
+      /sync/,
+    );
+    assert.equal(clock.pendingTimers, 0);
+    assert.equal(listeners.live(), base);
+  });
+
+  it("the caller's abort reaches the work and rejects with the caller's reason", async () => {
+    const clock = new ManualClock();
+    const policy = timeout(1000, { clock });
+    const controller = new AbortController();
+    let inner: AbortSignal | undefined;
+    const call = track(
+      policy.execute(({ signal }) => {
+        inner = signal;
+        return new Promise(() => {});
+      }, { signal: controller.signal }),
+    );
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await clock.advance(0);
+    assert.equal(call.error, reason);
+    assert.equal(inner?.reason, reason);
+    assert.equal(clock.pendingTimers, 0);
+    await assert.rejects(policy.execute(() => 1, { signal: controller.signal }), (e) => e === reason);
+  });
+
+  it('work settling after the timeout is dropped without an unhandled rejection', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(10, { clock });
+    const call = track(policy.execute(() => clock.sleep(20).then(() => Promise.reject(new Error('late')))));
+    await clock.advance(30);
+    assert.ok(call.error instanceof TimeoutError);
+  });
+});
+
+describe('fallback', () => {
+  it('replaces an error with a value, or with what a function of the error returns', async () => {
+    assert.equal(await fallback('cached').execute(() => Promise.reject(new Error('x'))), 'cached');
+    assert.equal(await fallback((e: unknown) => `after ${(e as Error).message}`).execute(() => Promise.reject(new Error('x'))), 'after x');
+    assert.equal(await fallback('cached').execute(() => 'fresh'), 'fresh');
+  });
+
+  it("never replaces the caller's abort, and `when` filters errors", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    await assert.rejects(fallback('x').execute(({ signal }) => Promise.reject(signal.reason), { signal: controller.signal }), /cancelled/);
+    const onlyTimeouts = fallback('late', { when: (e) => e instanceof TimeoutError });
+    await assert.rejects(onlyTimeouts.execute(() => Promise.reject(new Error('other'))), /other/);
+    assert.equal(await onlyTimeouts.execute(() => Promise.reject(new TimeoutError('t', 1))), 'late');
+  });
+});
