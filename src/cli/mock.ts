@@ -1,0 +1,191 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../core/errors.js';
+import { startMockApi, type MockApi } from '../http/mock/index.js';
+import { resolveOptions, type MockApiOptions } from '../http/mock/options.js';
+import type { HeaderDialect } from '../http/mock/headers.js';
+
+const USAGE = `usage: sluice mock [options]
+
+Starts a rate-limited HTTP API on 127.0.0.1 for tests, demos and benchmarks.
+
+options:
+  --port N             port (default 0: any free port)
+  --records N          records in the data set (default 1000)
+  --seed N             seed of data, latency and faults (default 1)
+  --rate R             a limit, e.g. 100/1m; repeat for several (default 100/1m; 'none' for no limit)
+  --per-key HEADER     one quota per API key found in HEADER, e.g. x-api-key (default: one global quota)
+  --headers D          ietf | ietf-triple | x | openai | none (default ietf)
+  --x-reset F          X-RateLimit-Reset as epoch | delta seconds (default epoch)
+  --latency L          e.g. 200ms, 200ms-1.5s, or a schedule 8s-30s:2m,100ms-300ms (default 0)
+  --faults F           e.g. 5xx=0.01,reset=0.005,hang=0.001,truncated=0.01,malformed=0.01
+  --time-scale K       run mock time K times faster (60: minutes become seconds)
+  --chat-rate R        chat completions per window (default 60/1m)
+  --chat-tokens R      chat tokens per window (default 10000/1m)
+`;
+
+export interface MockCommandIo {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Stops the mock (the CLI stops on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called once the mock listens; tests use it to reach the server. */
+  onReady?: (mock: MockApi) => void;
+}
+
+/**
+ * runMockCommand: `sluice mock [options]`. Resolves with the exit code: 0 after a clean stop,
+ * 2 for a bad option (the message names it).
+ */
+export async function runMockCommand(argv: string[], io: MockCommandIo = {}): Promise<number> {
+  const out = io.stdout ?? ((text: string) => void process.stdout.write(text));
+  const err = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  let options: MockApiOptions;
+  try {
+    options = toOptions(argv);
+  } catch (error) {
+    if (error instanceof HelpRequested) {
+      out(USAGE);
+      return 0;
+    }
+    err(`sluice mock: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  let mock: MockApi;
+  try {
+    mock = await startMockApi(options);
+  } catch (error) {
+    err(`sluice mock: ${error instanceof Error ? error.message : String(error)}\n`);
+    return error instanceof ConfigError ? 2 : 1;
+  }
+  out(describe(mock, options));
+  io.onReady?.(mock);
+  await stopped(io.signal);
+  await mock.close();
+  out('sluice mock: stopped\n');
+  return 0;
+}
+
+class HelpRequested extends Error {}
+
+function toOptions(argv: string[]): MockApiOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      records: { type: 'string' },
+      seed: { type: 'string' },
+      rate: { type: 'string', multiple: true },
+      'per-key': { type: 'string' },
+      headers: { type: 'string' },
+      'x-reset': { type: 'string' },
+      latency: { type: 'string' },
+      faults: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'chat-rate': { type: 'string' },
+      'chat-tokens': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) throw new HelpRequested();
+  if (positionals.length > 0) throw new ConfigError('arguments', positionals.join(' '), 'sluice mock takes options only');
+  const rates = values.rate ?? ['100/1m'];
+  const options: MockApiOptions = {
+    port: int(values.port, '--port'),
+    records: int(values.records, '--records'),
+    seed: int(values.seed, '--seed'),
+    limits: rates.length === 1 && rates[0] === 'none' ? [] : rates,
+    headers: values.headers as HeaderDialect | undefined,
+    xReset: values['x-reset'] as 'epoch' | 'delta' | undefined,
+    latency: values.latency,
+    faults: values.faults,
+    timeScale: values['time-scale'] === undefined ? undefined : num(values['time-scale'], '--time-scale'),
+    chat: { requests: values['chat-rate'], tokens: values['chat-tokens'] },
+  };
+  if (values['per-key'] !== undefined) {
+    options.limitBy = 'key';
+    options.keyHeader = values['per-key'];
+  }
+  return checked(options);
+}
+
+const FLAG_OF: Record<string, string> = {
+  port: '--port',
+  records: '--records',
+  seed: '--seed',
+  limits: '--rate',
+  headers: '--headers',
+  xReset: '--x-reset',
+  latency: '--latency',
+  faults: '--faults',
+  timeScale: '--time-scale',
+  keyHeader: '--per-key',
+  'chat.requests': '--chat-rate',
+  'chat.tokens': '--chat-tokens',
+};
+
+/** Validates through the library now, so a bad option is reported before anything listens, under its flag's name. */
+function checked(options: MockApiOptions): MockApiOptions {
+  try {
+    resolveOptions(options);
+    return options;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const key = Object.keys(FLAG_OF)
+      .filter((k) => error.field === k || error.field.startsWith(`${k}.`) || error.field.startsWith(`${k}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (key === undefined) throw error;
+    throw new Error(`${FLAG_OF[key]}: ${error.message.slice(error.field.length + 2)}`);
+  }
+}
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ConfigError(flag, value, 'must be a whole number');
+  return Number(value);
+}
+
+function num(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ConfigError(flag, value, 'must be a number');
+  return n;
+}
+
+function describe(mock: MockApi, options: MockApiOptions): string {
+  const e = mock.endpoints;
+  const limits = Array.isArray(options.limits) && options.limits.length === 0 ? 'none' : JSON.stringify(options.limits);
+  return [
+    `sluice mock listening on ${mock.url}`,
+    `  limits ${limits} (${options.limitBy === 'key' ? `per key in ${options.keyHeader ?? 'x-api-key'}` : 'global'}), headers ${options.headers ?? 'ietf'}`,
+    '',
+    `  GET  ${e.offset}      offset/limit: { count, next, previous, results }`,
+    `  GET  ${e.pages}  page/per_page: { page, per_page, total, total_pages, data }`,
+    `  GET  ${e.cursor}       cursor: { data, next_cursor }`,
+    `  GET  ${e.link}     Link header rel="next", body is an array`,
+    `  GET  ${e.record}                one record`,
+    `  POST ${e.chat}     OpenAI-compatible, RPM and TPM`,
+    `  GET  ${e.stats}                    requests, 429s, faults, violations`,
+    `  POST ${e.reset}                    clear stats and limits`,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n');
+}
+
+function stopped(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    if (signal?.aborted) return done();
+    signal?.addEventListener('abort', done, { once: true });
+    if (!signal) {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    }
+  });
+}
