@@ -1,6 +1,8 @@
 import { headerOf, isResponseLike } from './outcome.js';
 
 const DELTA_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
+/** All three HTTP-date forms start with a day name; Date.parse alone would take "-5" as a year. */
+const HTTP_DATE = /^\s*[A-Za-z]{3}/;
 
 /**
  * parseRetryAfter reads an HTTP `Retry-After` value: delta-seconds (`"120"`, decimals
@@ -10,6 +12,7 @@ const DELTA_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
  */
 export function parseRetryAfter(value: string, nowEpochMs = Date.now()): number | undefined {
   if (DELTA_SECONDS.test(value)) return Number(value) * 1000;
+  if (!HTTP_DATE.test(value)) return undefined;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowEpochMs);
