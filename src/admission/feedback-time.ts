@@ -34,9 +34,9 @@ export function parseGoDuration(value: string): number | undefined {
 
 /** An absolute date (HTTP-date or RFC 3339), as ms from now; undefined when it is not a date. */
 export function parseDateFromNow(value: string, nowEpochMs: number): number | undefined {
-  // Date.parse accepts odd strings ("1", "May 1"); requiring a digit run of a year keeps
-  // counts and durations out of it.
-  if (!/\d{4}/.test(value)) return undefined;
+  // Date.parse takes odd strings ("-5000" as a year, "May 1" as 2001): only an RFC 3339 date
+  // or a day-name date (HTTP-date, JavaScript's Date#toString) with a four-digit year counts.
+  if (!/^\s*(?:\d{4}-\d{2}-\d{2}|[A-Za-z]{3}\b.*\b\d{4}\b)/.test(value)) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : at - nowEpochMs;
 }

@@ -29,6 +29,8 @@ describe('parseFeedback: status and Retry-After', () => {
     ['Retry-After date in the past', 429, { 'Retry-After': at(-60_000).toUTCString() }, { throttled: true, retryAfterMs: 0 }],
     ['Retry-After garbage', 429, { 'Retry-After': 'soon' }, { throttled: true }],
     ['Retry-After negative', 429, { 'Retry-After': '-5' }, { throttled: true }],
+    ['Retry-After a negative year is no date', 429, { 'Retry-After': '-5000' }, { throttled: true }],
+    ['Retry-After a date without a year is no date', 429, { 'Retry-After': 'May 1' }, { throttled: true }],
     ['Retry-After absurd is capped', 429, { 'Retry-After': '99999999999' }, { throttled: true, retryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS }],
     ['retry-after-ms wins over Retry-After', 429, { 'retry-after-ms': '250', 'retry-after': '1' }, { throttled: true, retryAfterMs: 250 }],
   ];
@@ -121,6 +123,8 @@ describe('parseFeedback: X-RateLimit-*', () => {
     assert.equal(reset(String((NOW + 9000) / 1000)), 9000);
     assert.equal(reset(at(4000).toUTCString()), 4000);
     assert.equal(reset(String(Math.floor(NOW / 1000) - 100)), 0);
+    assert.equal(reset('Mon Nov 23 2026 13:00:05 GMT+0100 (Central European Standard Time)'), 5000); // lemlist's Date#toString
+    assert.equal(reset(at(2000).toISOString()), 2000);
   });
 
   it('X-Rate-Limit-* spelling and Discord reset-after', () => {
