@@ -1,6 +1,5 @@
 import { ConfigError } from '../core/errors.js';
 import { checkBounds, clamp, type AdaptiveLimit, type LimitBounds, type LimitSample } from './adaptive.js';
-import { Ewma } from './adaptive-gradient2.js';
 
 export interface RateSizedOptions extends LimitBounds {
   /**
@@ -10,12 +9,10 @@ export interface RateSizedOptions extends LimitBounds {
   itemsPerMs: () => number;
   /** Multiplier over Little's law, covering latency spread and rate bursts. Default 1.5. */
   headroom?: number;
-  /** Samples over which the latency maximum is taken (two half-windows). Default 64. */
+  /** Samples over which the latency maximum and minimum are taken (two half-windows). Default 64. */
   latencyWindow?: number;
-  /** Recent latency above `tolerance ×` its long-term average means overload. Default 2. */
+  /** The fastest recent call slower than `tolerance ×` the long-term floor means a queue at the service: overload. Default 2. */
   tolerance?: number;
-  /** Samples in the long-term latency average. Default 100. */
-  longWindow?: number;
   /** Factor applied on a drop (429, 503, timeout). Default 0.9. */
   backoffRatio?: number;
 }
@@ -29,12 +26,19 @@ export interface RateSizedOptions extends LimitBounds {
  * latency — decides the throughput.
  *
  * More in flight is not always better: a service that slows down *because* it is
- * overloaded would be fed ever more work. So a brake, AIMD-style, caps the Little's-law
- * size: a drop multiplies it by `backoffRatio`; recent latency beyond `tolerance ×` its
- * long-term average (latency that keeps climbing, not a random spread) shrinks it in
- * proportion, as Gradient2 does; calm samples release it by 1 each until it no longer
- * binds. Before the first sample the limit is `initial` (default `max`): the rate limiter
- * alone paces the start. Defaults: min 1, max 1000.
+ * overloaded would be fed ever more work, since by Little's law its growing queue asks
+ * for a growing limit. The tell is the fastest call: a random spread of latencies leaves
+ * the quickest calls quick, but a queue at the service delays every call, so the minimum
+ * latency of recent samples rises. When it exceeds `tolerance ×` its long-term floor, a
+ * brake caps the limit and shrinks it in proportion (as Gradient2 does with averages,
+ * at most halving); a drop (429, 503, timeout) multiplies it by `backoffRatio`. It cuts
+ * at most once per round trip (the calls in flight at a cut are not evidence against
+ * the new limit), and from what is really in flight, since under a rate limit the limit
+ * itself often does not bind; calm samples release it by 1 each until it no longer
+ * binds. The floor follows a lasting rise slowly (a fiftieth of the gap every 32
+ * samples), so a service that got slower for everyone, not because of us, is braked for
+ * a while (on the order of a thousand samples) before it is taken as the new normal. Before the first sample the limit is `initial` (default `max`): the rate
+ * limiter alone paces the start. Defaults: min 1, max 1000.
  */
 export class RateSizedLimit implements AdaptiveLimit {
   private current: number;
@@ -45,13 +49,19 @@ export class RateSizedLimit implements AdaptiveLimit {
   private readonly headroom: number;
   private readonly tolerance: number;
   private readonly backoffRatio: number;
-  private readonly halfWindow: number;
-  private blockMax = 0;
-  private previousMax = 0;
-  private blockCount = 0;
-  private readonly shortRtt = new Ewma(10, 1);
-  private readonly longRtt: Ewma;
-  private samples = 0;
+  private readonly slowest: WindowExtreme;
+  /** The fastest of the last 32 calls: short, so the brake lets go soon after the queue drains. */
+  private readonly fastest = new WindowExtreme(16, Math.min);
+  /** Long-term floor of the latency: drops at once, rises a fiftieth of the gap every 32 samples. */
+  private floor = Number.POSITIVE_INFINITY;
+  private floorCount = 0;
+  private floorBlockMin = Number.POSITIVE_INFINITY;
+  /**
+   * Samples to wait after a cut before cutting again: the calls in flight at the cut
+   * started before it, and their latency says nothing about the new limit (TCP cuts once
+   * per round trip for the same reason). Without it the brake collapses to `min`.
+   */
+  private cooldown = 0;
 
   constructor(options: RateSizedOptions) {
     if (options === null || typeof options !== 'object' || typeof options.itemsPerMs !== 'function') {
@@ -68,10 +78,7 @@ export class RateSizedLimit implements AdaptiveLimit {
     if (!(this.backoffRatio > 0 && this.backoffRatio < 1)) throw new ConfigError('backoffRatio', options.backoffRatio, 'must be between 0 and 1');
     const window = options.latencyWindow ?? 64;
     if (!Number.isInteger(window) || window < 2) throw new ConfigError('latencyWindow', options.latencyWindow, 'must be a whole number >= 2');
-    this.halfWindow = Math.ceil(window / 2);
-    const longWindow = options.longWindow ?? 100;
-    if (!Number.isInteger(longWindow) || longWindow < 1) throw new ConfigError('longWindow', options.longWindow, 'must be a whole number >= 1');
-    this.longRtt = new Ewma(longWindow, 10);
+    this.slowest = new WindowExtreme(Math.ceil(window / 2), Math.max);
   }
 
   get limit(): number {
@@ -80,7 +87,7 @@ export class RateSizedLimit implements AdaptiveLimit {
 
   /** The latency Little's law is applied to: the slowest of the recent samples. */
   get latencyMs(): number {
-    return Math.max(this.blockMax, this.previousMax);
+    return this.slowest.value;
   }
 
   /** Whether the overload brake is holding the limit below Little's law. */
@@ -89,35 +96,76 @@ export class RateSizedLimit implements AdaptiveLimit {
   }
 
   onSample({ rttMs, inflight, dropped }: LimitSample): number {
-    this.samples++;
-    this.recordLatency(rttMs);
-    const short = this.shortRtt.add(rttMs);
-    let long = this.longRtt.add(rttMs);
-    if (long > 2 * short) long = this.longRtt.scale(0.95); // faster now: let the baseline follow
+    this.slowest.add(rttMs);
+    const recentMin = this.fastest.add(rttMs);
+    this.updateFloor(rttMs);
     const little = Math.ceil(this.itemsPerMs() * this.latencyMs * this.headroom);
-
-    if (dropped) {
-      this.brake = Math.floor(Math.min(this.brake, this.current) * this.backoffRatio);
-    } else if (this.samples > 10 && short > this.tolerance * long) {
-      const gradient = clamp((this.tolerance * long) / short, 0.5, 1);
-      // Smoothed like Gradient2 so one slow sample moves the limit a little, a trend a lot.
-      this.brake = Math.floor(Math.min(this.brake, this.current) * (0.8 + 0.2 * gradient));
-    } else if (this.braking && inflight * 2 >= this.brake) {
+    const queued = this.tolerance * this.floor;
+    const overloaded = dropped || recentMin > queued;
+    if (overloaded && (this.cooldown > 0 || (this.braking && inflight > this.brake))) {
+      // Started before the last cut (it saw more in flight than the brake allows now).
+      if (this.cooldown > 0) this.cooldown--;
+    } else if (overloaded) {
+      // A drop cuts by backoffRatio; queueing by the latency gradient, as Gradient2 does.
+      const factor = dropped ? this.backoffRatio : clamp(queued / recentMin, 0.5, 1);
+      // Cut from what is really in flight: under a rate limit the limit often is not what binds.
+      this.brake = Math.floor(Math.min(this.brake, this.current, inflight + 1) * factor);
+      this.cooldown = inflight; // the calls in flight when this one started are still to report
+    } else if (this.braking && rttMs <= queued && inflight * 2 >= this.brake) {
+      this.cooldown = 0;
       this.brake += 1;
-      if (this.brake >= little) this.brake = Number.POSITIVE_INFINITY;
+      if (this.brake >= little) this.release();
     }
     if (this.brake < this.min) this.brake = this.min;
     this.current = clamp(Math.min(little, this.brake), this.min, this.max);
     return this.current;
   }
 
-  /** Max over the current and the previous half-window: O(1) time and memory, forgets old peaks. */
-  private recordLatency(rttMs: number): void {
-    if (rttMs > this.blockMax) this.blockMax = rttMs;
-    if (++this.blockCount >= this.halfWindow) {
-      this.previousMax = this.blockMax;
-      this.blockMax = 0;
-      this.blockCount = 0;
+  private release(): void {
+    this.brake = Number.POSITIVE_INFINITY;
+    this.cooldown = 0;
+  }
+
+  private updateFloor(rttMs: number): void {
+    if (rttMs < this.floor) this.floor = rttMs;
+    if (rttMs < this.floorBlockMin) this.floorBlockMin = rttMs;
+    if (++this.floorCount < 32) return;
+    this.floor += (this.floorBlockMin - this.floor) / 50;
+    this.floorBlockMin = Number.POSITIVE_INFINITY;
+    this.floorCount = 0;
+  }
+}
+
+/**
+ * The max (or min) of the last `2 × half` samples, approximately: the extreme of the
+ * current and the previous half-window. O(1) time and memory; old extremes are forgotten.
+ */
+class WindowExtreme {
+  private current: number;
+  private previous: number;
+  private count = 0;
+  private readonly empty: number;
+
+  constructor(
+    private readonly half: number,
+    private readonly pick: (a: number, b: number) => number,
+  ) {
+    this.empty = pick === Math.max ? 0 : Number.POSITIVE_INFINITY;
+    this.current = this.empty;
+    this.previous = this.empty;
+  }
+
+  get value(): number {
+    return this.pick(this.current, this.previous);
+  }
+
+  add(sample: number): number {
+    this.current = this.pick(this.current, sample);
+    if (++this.count >= this.half) {
+      this.previous = this.current;
+      this.current = this.empty;
+      this.count = 0;
     }
+    return this.pick(this.current, this.previous);
   }
 }

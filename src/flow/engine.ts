@@ -40,6 +40,13 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private inFlight = 0;
   /** Attempts past admission and not yet settled: the `inflight` adaptive limits see. */
   private executing = 0;
+  /**
+   * Items waiting for the rate limiter's first admission: at most one. Items pass the rate
+   * limiter one by one, in order, and only then can the next take a slot — so slots are
+   * held by work, not by a queue of items waiting for quota, and a limit that shrinks
+   * (overload) takes effect at once instead of after a backlog of admitted slots.
+   */
+  private admitting = 0;
   private yielded = 0;
   private limit: number;
   private state: 'idle' | 'running' | 'done' = 'idle';
@@ -168,7 +175,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   }
 
   private mayStart(): boolean {
-    if (this.stopped || this.inFlight >= this.limit) return false;
+    if (this.stopped || this.inFlight >= this.limit || this.admitting > 0) return false;
     const window = this.config.window ?? Math.max(16, 2 * this.limit);
     if (this.startedItems - this.yielded >= window) return false;
     const guard = this.config.guard;
@@ -284,6 +291,14 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     let cost = 1;
     let attempts = 0;
     let reachedWorker = false;
+    let gate = rate !== undefined;
+    if (gate) this.admitting++;
+    const openGate = (): void => {
+      if (!gate) return;
+      gate = false;
+      this.admitting--;
+      this.pump();
+    };
 
     const callWorker = async (context: PolicyContext): Promise<O> => {
       const startedAt = clock.now();
@@ -305,7 +320,13 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       }
     };
     const admitted = async (context: PolicyContext): Promise<O> => {
-      if (rate) await rate.acquire({ cost, signal: context.signal });
+      if (rate) {
+        try {
+          await rate.acquire({ cost, signal: context.signal });
+        } finally {
+          openGate();
+        }
+      }
       reachedWorker = true;
       return timeout ? timeout.execute(callWorker, context) : callWorker(context);
     };
@@ -333,8 +354,10 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     try {
       cost = this.itemCost(input);
       const value = await (retry ? retry.execute(attempt, outer) : attempt(outer));
+      openGate();
       this.settle(input, index, true, value, Math.max(attempts, 1));
     } catch (error) {
+      openGate(); // refused before admission (an open breaker): let the next item try
       this.settle(input, index, false, error, Math.max(attempts, 1));
     }
   }

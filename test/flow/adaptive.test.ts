@@ -110,17 +110,21 @@ describe("RateSizedLimit (concurrency 'auto' with a rate)", () => {
     for (let i = 0; i < 100; i++) limit.onSample(ok(1000, 10)); // 600/min × 1 s × 1.5 = 15
     assert.equal(limit.limit, 15);
     let rtt = 1000;
-    for (let i = 0; i < 40; i++) limit.onSample(ok((rtt *= 1.1), limit.limit)); // latency climbs 10% per call
+    for (let i = 0; i < 60; i++) limit.onSample(ok((rtt *= 1.05), 10)); // a queue builds: every call slower than the last
     assert.ok(limit.braking);
-    assert.ok(limit.limit < 15, `overload shrank it to ${limit.limit}`);
+    assert.ok(limit.limit < 10, `overload shrank it below what was in flight: ${limit.limit}`);
     for (let i = 0; i < 400; i++) limit.onSample(ok(1000, limit.limit));
     assert.equal(limit.braking, false, 'released once the service is calm');
     assert.equal(limit.limit, 15);
   });
 
-  it('a drop brakes at once, from the limit in force', () => {
+  it('a drop brakes at once, from what is in flight, and cuts once per round trip', () => {
     const limit = new RateSizedLimit({ itemsPerMs: perMinute(100) });
     limit.onSample(ok(30_000, 50)); // 75
-    assert.equal(limit.onSample(drop(30_000, 50)), 67); // floor(75 × 0.9)
+    assert.equal(limit.onSample(drop(30_000, 49)), 45); // floor(min(75, 49 + 1) × 0.9)
+    // The 49 calls in flight at the cut started before it: their drops are not new evidence.
+    for (let i = 0; i < 49; i++) limit.onSample(drop(30_000, 49));
+    assert.equal(limit.limit, 45);
+    assert.equal(limit.onSample(drop(30_000, 44)), 40, 'a round trip later, a drop cuts again');
   });
 });
