@@ -43,8 +43,12 @@ export interface RunnerOptions {
  *   to `onLate` so it can be undone.
  */
 export class ScriptRunner {
+  /** Redis clock − local clock, at most: the largest recent `redisNow − receivedAt`. */
   private offset: number | undefined;
   private offsetAt = Number.NEGATIVE_INFINITY;
+  /** Redis clock − local clock, at least: the smallest recent `redisNow − sentAt`. */
+  private offsetHigh = Number.POSITIVE_INFINITY;
+  private offsetHighAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight: Pending[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -76,7 +80,7 @@ export class ScriptRunner {
       this.send(script, numKeys, args).then(
         (value) => {
           const reply = value as string[];
-          if (this.options.deadlines) this.observe(Number(reply[1]), performance.now());
+          if (this.options.deadlines) this.observe(Number(reply[1]), sentAt, performance.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -120,22 +124,48 @@ export class ScriptRunner {
     });
   }
 
+  /**
+   * Turns a wait measured from Redis's decision into one measured from now: the reply's
+   * travel and a busy event loop have already used part of it. Under-estimating the offset
+   * only shortens the wait, which costs one extra early ask, never an early start.
+   */
+  sinceDecision(wait: number, decidedAt: number): number {
+    if (this.offset === undefined || !this.options.deadlines) return wait;
+    return wait - (performance.now() - (decidedAt - this.offset));
+  }
+
+  /**
+   * How long ago Redis decided, at most: the decision came after the request was sent, so
+   * the offset is at most `offsetHigh` and the decision no earlier than
+   * `decidedAt − offsetHigh` on this clock. 0 while unknown.
+   */
+  ageOfDecision(decidedAt: number): number {
+    if (!this.options.deadlines || this.offsetHigh === Number.POSITIVE_INFINITY) return 0;
+    return performance.now() - (decidedAt - this.offsetHigh);
+  }
+
   /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
   private deadlineFrom(sentAt: number): string {
     return this.offset === undefined ? '' : String(sentAt + this.offset + this.options.timeoutMs);
   }
 
   /**
-   * Learns Redis's clock. `redisNow - receivedAt` under-estimates the true offset by the
-   * reply's travel time, so the largest recent sample is the best; it is renewed every
-   * few seconds so a clock step on the server is followed.
+   * Learns Redis's clock. Redis decided between `sentAt` and `receivedAt`, so
+   * `redisNow − receivedAt` under-estimates the offset and `redisNow − sentAt`
+   * over-estimates it; the tightest recent bounds are kept, renewed every few seconds so
+   * a clock step on the server is followed.
    */
-  private observe(redisNow: number, receivedAt: number): void {
+  private observe(redisNow: number, sentAt: number, receivedAt: number): void {
     if (!Number.isFinite(redisNow)) return;
-    const sample = redisNow - receivedAt;
-    if (this.offset === undefined || sample > this.offset || receivedAt - this.offsetAt > 5_000) {
-      this.offset = sample;
+    const low = redisNow - receivedAt;
+    if (this.offset === undefined || low > this.offset || receivedAt - this.offsetAt > 5_000) {
+      this.offset = low;
       this.offsetAt = receivedAt;
+    }
+    const high = redisNow - sentAt;
+    if (high < this.offsetHigh || receivedAt - this.offsetHighAt > 5_000) {
+      this.offsetHigh = high;
+      this.offsetHighAt = receivedAt;
     }
   }
 

@@ -26,6 +26,15 @@ export interface RedisStoreOptions {
    * to 1 / (number of processes) to keep the fleet within the limit during an outage.
    */
   localShare?: number;
+  /**
+   * How late after Redis's decision a start may happen — reply travel plus event-loop
+   * delay. Sliding windows count each start for `interval + startLagMs`, and an admission
+   * whose answer arrives later than that is given back and asked again, so no window of
+   * the callers' own start times holds more than the limit. Costs about
+   * startLagMs / interval of the rate. Default 10 ms; 0 under unsafeCallerClockForTests,
+   * where time is virtual.
+   */
+  startLagMs?: number;
   /** How long one request may take before Redis counts as unavailable for it. Default 1000 ms. */
   timeoutMs?: number;
   /** The cap on the retry delay while Redis is unavailable. Default 500 ms. */
@@ -42,12 +51,16 @@ interface Entry {
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
-  /** ARGV[5..]: five strings per limit. */
+  /** ARGV[7..]: five strings per limit. */
   limitArgs: string[];
 }
 
 /** Cached key layouts; cleared whole when full (rebuilding one costs a few string concatenations). */
 const MAX_CACHED_KEYS = 10_000;
+/** See RedisStoreOptions.startLagMs: covers loopback or LAN travel and a busy event loop. */
+const DEFAULT_START_LAG_MS = 10;
+/** The least wait reported: 0 would mean "admitted". */
+const MIN_WAIT_MS = 0.001;
 /** TTL floor under unsafeCallerClockForTests. */
 const TEST_TTL_FLOOR_MS = 60_000;
 
@@ -69,10 +82,13 @@ export class RedisStore implements RateStore {
   private readonly runner: ScriptRunner;
   private readonly callerClock: boolean;
   private readonly ttlFloor: string;
+  private readonly startLag: string;
+  private readonly startLagMs: number;
   private readonly local: MemoryStore | undefined;
   private readonly localShare: number;
   private readonly localSpecs = new WeakMap<readonly LimitSpec[], LimitSpec[]>();
   private readonly entries = new Map<string, Entry>();
+  private readonly counters = { late: 0, unavailable: 0 };
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     if (client === null || typeof client !== 'object' || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
@@ -97,6 +113,10 @@ export class RedisStore implements RateStore {
     }
     this.callerClock = options.unsafeCallerClockForTests === true;
     this.ttlFloor = this.callerClock ? String(TEST_TTL_FLOOR_MS) : '0';
+    const startLagMs = options.startLagMs ?? (this.callerClock ? 0 : DEFAULT_START_LAG_MS);
+    if (!(startLagMs >= 0 && Number.isFinite(startLagMs))) throw new ConfigError('startLagMs', options.startLagMs, 'must be a finite number >= 0');
+    this.startLagMs = startLagMs;
+    this.startLag = String(startLagMs);
     this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs, deadlines: !this.callerClock });
   }
 
@@ -105,16 +125,31 @@ export class RedisStore implements RateStore {
     const entry = this.entry(key, limits);
     const args = this.args(entry, cost, now);
     const onLate = (reply: string[]): void => {
-      // Admitted after the caller gave up on it: give the capacity back.
-      if (reply[0] === '0') void this.refund(key, limits, cost, now);
+      // Admitted after the caller gave up on it: give that start back.
+      if (reply[0] === '0') void this.giveBack(key, limits, cost, now, reply[1]!);
     };
     return this.runner.run(RESERVE, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now));
   }
 
+  /**
+   * `late`: admissions given back because their answer came later than startLagMs after
+   * the decision; `unavailable`: requests Redis could not decide (answered by the policy).
+   */
+  stats(): { late: number; unavailable: number } {
+    return { ...this.counters };
+  }
+
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
+    return this.giveBack(key, limits, cost, now, '');
+  }
+
+  /** Refunds the start decided at Redis time `decidedAt` ('' = the newest start). */
+  private giveBack(key: string, limits: readonly LimitSpec[], cost: number, now: number, decidedAt: string): Promise<void> {
     if (!this.runner.ready) return Promise.resolve();
     const entry = this.entry(key, limits);
-    return this.runner.run(REFUND, entry.keys.length, this.args(entry, cost, now)).then(
+    const args = this.args(entry, cost, now);
+    args[entry.keys.length + 5] = decidedAt;
+    return this.runner.run(REFUND, entry.keys.length, args).then(
       () => undefined,
       () => undefined,
     );
@@ -123,11 +158,22 @@ export class RedisStore implements RateStore {
   private answer(reply: string[] | Unavailable, key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
     if (reply === UNAVAILABLE) return this.unavailable(key, limits, cost, now);
     const wait = reply[0]!;
-    if (wait === '0') return 0;
-    return wait === 'inf' ? Number.POSITIVE_INFINITY : Number(wait);
+    if (wait === '0') {
+      // Admitted — but if the answer reached us later than startLagMs after Redis decided
+      // (a stalled event loop, a descheduled process), the start would land outside the
+      // window it was counted in: give it back and ask again.
+      if (this.runner.ageOfDecision(Number(reply[1])) <= this.startLagMs) return 0;
+      this.counters.late++;
+      void this.giveBack(key, limits, cost, now, reply[1]!);
+      return MIN_WAIT_MS;
+    }
+    if (wait === 'inf') return Number.POSITIVE_INFINITY;
+    // Never 0 (that would mean admitted): a wait already over asks again at once.
+    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), Number(reply[1])));
   }
 
   private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+    this.counters.unavailable++;
     const delay = this.runner.retryDelay();
     switch (this.policy) {
       case 'wait':
@@ -158,8 +204,8 @@ export class RedisStore implements RateStore {
 
   private args(entry: Entry, cost: number, now: number): string[] {
     const args = entry.keys.slice();
-    // [now, deadline (filled in by the runner), ttl floor, cost, ...limits]
-    args.push(this.callerClock ? String(now) : '', '', this.ttlFloor, String(cost));
+    // [now, deadline (filled in by the runner), ttl floor, cost, start lag, refund's decision time, ...limits]
+    args.push(this.callerClock ? String(now) : '', '', this.ttlFloor, String(cost), this.startLag, '');
     for (const value of entry.limitArgs) args.push(value);
     return args;
   }

@@ -49,9 +49,9 @@ function fixed.take(L, now, cost)
   redis.call('PEXPIRE', L.key, ttl((w + 1) * L.interval - now))
 end
 
-function fixed.refund(L, now, cost)
+function fixed.refund(L, now, cost, at)
   if L.window == -INF then return end
-  if math.floor(now / L.interval) == L.window then
+  if math.floor((at or now) / L.interval) == L.window then
     L.used = math.max(0, L.used - cost)
     redis.call('HSET', L.key, 'n', fmt(L.used))
   end

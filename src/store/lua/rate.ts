@@ -5,7 +5,7 @@ import { script } from './script.js';
 import { SLIDING_WINDOW } from './sliding-window.js';
 
 /**
- * The limits of one request, parsed from ARGV[5..] (five values per limit) with their keys
+ * The limits of one request, parsed from ARGV[7..] (five values per limit) with their keys
  * taken from KEYS in order: gcra 'g' and fixed-window 'f' use one key, sliding-window 's'
  * two (state, log).
  */
@@ -13,11 +13,13 @@ const LIMITS = `
 local ALG = { g = gcra, s = sliding, f = fixed }
 local limits = {}
 local k = 1
-for a = 5, #ARGV - 4, 5 do
+local LAG = tonumber(ARGV[5])
+for a = 7, #ARGV - 4, 5 do
   local L = { alg = ARGV[a], limit = tonumber(ARGV[a + 1]), interval = tonumber(ARGV[a + 2]),
               burst = tonumber(ARGV[a + 3]), slack = tonumber(ARGV[a + 4]) }
   L.emission = L.interval / L.limit
   L.tolerance = L.burst * L.emission + L.slack
+  L.span = L.interval + LAG
   L.key = KEYS[k]
   k = k + 1
   if L.alg == 's' then
@@ -38,7 +40,9 @@ local cost = tonumber(ARGV[4])
  *
  * KEYS  per limit, in order: gcra → state; sliding-window → state, log; fixed-window → state
  * ARGV  [1] now ms, '' = Redis TIME   [2] deadline in Redis ms, '' = none   [3] TTL floor ms
- *       [4] cost   [5..] per limit: algorithm (g|s|f), limit, intervalMs, burst, slackMs
+ *       [4] cost   [5] start lag ms (sliding windows count each start this much longer)
+ *       [6] (refund only) the decision time of the start to give back, '' = the newest
+ *       [7..] per limit: algorithm (g|s|f), limit, intervalMs, burst, slackMs
  * Reply {wait, now}: wait '0' = admitted, 'inf' = never, 'stale' = past the deadline;
  *       now = the time the decision was made at (lets the client track Redis's clock).
  */
@@ -61,7 +65,9 @@ return {'0', fmt(now)}
 );
 
 /**
- * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund).
+ * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund). With a
+ * decision time (ARGV[6]) windows give it back from that very start, not the newest one:
+ * in a fleet the newest start may be another process's.
  *
  * KEYS  as for reserve     ARGV  as for reserve
  * Reply {'0' | 'stale', now}
@@ -69,7 +75,9 @@ return {'0', fmt(now)}
 export const REFUND = script(
   'refund',
   `${PRELUDE}${STALE_GUARD}${GCRA}${SLIDING_WINDOW}${FIXED_WINDOW}${LIMITS}
-for i = 1, #limits do limits[i].impl.refund(limits[i], now, cost) end
+local at = nil
+if ARGV[6] ~= '' then at = tonumber(ARGV[6]) end
+for i = 1, #limits do limits[i].impl.refund(limits[i], now, cost, at) end
 return {'0', fmt(now)}
 `,
 );

@@ -1,10 +1,14 @@
 /**
  * Sliding window log, paced, in Lua: the same math as src/admission/sliding-window.ts.
- * State: a hash `L.key` {tat, e, iv, sum} — the pacer as in gcra.ts, the interval the log
+ * State: a hash `L.key` {tat, e, iv, sum} — the pacer as in gcra.ts, the span the log
  * was kept for, and the cost in the log — and a list `L.log` of alternating start time,
  * cost: oldest first, one pair per distinct start instant. Both keys get the same TTL:
  * until the pacer is full and the newest start has left the window. Needs `gcra_wait` and
  * `rescale_tat` from gcra.ts.
+ *
+ * The window is `L.span` = intervalMs + the store's start lag (ARGV[5]): a start decided
+ * here happens in the caller a little later, and counting it that much longer keeps the
+ * limit in every window of the callers' own start times. With lag 0 this is MemoryStore.
  */
 export const SLIDING_WINDOW = `
 local sliding = {}
@@ -15,7 +19,7 @@ function sliding.load(L, now)
     L.tat = rescale_tat(tonumber(h[1]), now, tonumber(h[2]), L.emission)
     L.sum = tonumber(h[4])
     -- a changed rate or interval changes the TTL the keys need
-    L.changed = tonumber(h[2]) ~= L.emission or tonumber(h[3]) ~= L.interval
+    L.changed = tonumber(h[2]) ~= L.emission or tonumber(h[3]) ~= L.span
   else
     L.tat = -INF
     L.sum = 0
@@ -25,14 +29,14 @@ function sliding.load(L, now)
   end
 end
 
--- expire in sliding-window.ts: drop starts that have left (now - interval, now]
+-- expire in sliding-window.ts: drop starts that have left (now - span, now]
 function sliding.expire(L, now)
   local before = L.sum
   while true do
     local h = redis.call('LRANGE', L.log, 0, 31)
     local n = #h
     local gone = 0
-    while gone < n and now - tonumber(h[gone + 1]) >= L.interval do
+    while gone < n and now - tonumber(h[gone + 1]) >= L.span do
       L.sum = L.sum - tonumber(h[gone + 2])
       gone = gone + 2
     end
@@ -51,10 +55,10 @@ function sliding.window_wait(L, now, cost)
   local from = 0
   while true do
     local h = redis.call('LRANGE', L.log, from, from + 63)
-    if #h == 0 then return L.interval end
+    if #h == 0 then return L.span end
     for j = 1, #h - 1, 2 do
       remaining = remaining - tonumber(h[j + 1])
-      if remaining + cost <= L.limit + EPS then return math.max(0, tonumber(h[j]) + L.interval - now) end
+      if remaining + cost <= L.limit + EPS then return math.max(0, tonumber(h[j]) + L.span - now) end
     end
     from = from + 64
   end
@@ -71,12 +75,12 @@ end
 local function sliding_store(L, now)
   local newest = redis.call('LINDEX', L.log, -2)
   local idle = L.tat
-  if newest then idle = math.max(idle, tonumber(newest) + L.interval) end
+  if newest then idle = math.max(idle, tonumber(newest) + L.span) end
   if idle <= now then
     redis.call('DEL', L.key, L.log)
     return
   end
-  redis.call('HSET', L.key, 'tat', fmt(L.tat), 'e', fmt(L.emission), 'iv', fmt(L.interval), 'sum', fmt(L.sum))
+  redis.call('HSET', L.key, 'tat', fmt(L.tat), 'e', fmt(L.emission), 'iv', fmt(L.span), 'sum', fmt(L.sum))
   local px = ttl(idle - now)
   redis.call('PEXPIRE', L.key, px)
   if newest then redis.call('PEXPIRE', L.log, px) end
@@ -99,12 +103,25 @@ function sliding.take(L, now, cost)
   sliding_store(L, now)
 end
 
-function sliding.refund(L, now, cost)
+function sliding.refund(L, now, cost, at)
   if not L.exists then return end
   L.tat = math.max(now, L.tat - cost * L.emission)
   sliding.expire(L, now)
-  -- take it back from the newest starts: the refunded start is the most recent one
   local i = redis.call('LLEN', L.log) - 1
+  if at then
+    -- the start decided at \`at\`: find its entry from the newest end (it is recent)
+    while i >= 1 and tonumber(redis.call('LINDEX', L.log, i - 1)) > at do i = i - 2 end
+    if i < 1 or tonumber(redis.call('LINDEX', L.log, i - 1)) ~= at then i = -1 end
+    local c = i >= 1 and tonumber(redis.call('LINDEX', L.log, i)) or 0
+    local back = math.min(cost, c)
+    if back > 0 then
+      redis.call('LSET', L.log, i, fmt(c - back))
+      L.sum = L.sum - back
+    end
+    sliding_store(L, now)
+    return
+  end
+  -- take it back from the newest starts: the refunded start is the most recent one
   while i >= 1 and cost > 0 do
     local c = tonumber(redis.call('LINDEX', L.log, i))
     local back = math.min(cost, c)
