@@ -5,6 +5,8 @@ import { RateLimiter } from '../../src/admission/rate-limiter.js';
 import { parseFeedback } from '../../src/admission/feedback.js';
 import type { HeaderDialect } from '../../src/http/mock/index.js';
 import { WindowLog } from '../../src/http/mock/window.js';
+import { LimitPartitions } from '../../src/http/mock/limits.js';
+import fc from 'fast-check';
 import { getJson, withMock } from './mock-helpers.js';
 
 const EPOCH = Date.parse('2026-11-23T12:00:00Z');
@@ -160,5 +162,41 @@ describe('WindowLog: the referee', () => {
     assert.equal(log.nextFreeMs(1000), 300);
     assert.equal(log.fullResetMs(1000), 300);
     assert.equal(log.used(1300), 0);
+  });
+});
+
+describe('LimitPartitions: exact, by brute force', () => {
+  it('admits a request exactly when fewer than N admitted requests lie in (t - T, t], for every limit, and names the exact wait', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ limit: fc.integer({ min: 1, max: 6 }), interval: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 120 }),
+        (specs, gaps) => {
+          const limits = specs.map((s, i) => ({ name: `l${i}`, limit: s.limit, intervalMs: s.interval }));
+          const partitions = new LimitPartitions(limits, 0);
+          const admitted: number[] = [];
+          let t = 0;
+          for (const gap of gaps) {
+            t += gap;
+            const full = limits.filter((l) => admitted.filter((a) => t - a < l.intervalMs).length >= l.limit).map((l) => l.name);
+            const decision = partitions.admit('k', t);
+            assert.deepEqual(decision.violated, full);
+            assert.equal(decision.admitted, full.length === 0);
+            if (decision.admitted) admitted.push(t);
+            else {
+              // The exact wait: until enough of the oldest requests in each full window have left it.
+              const wait = Math.max(
+                ...limits.map((l) => {
+                  const inWindow = admitted.filter((a) => t - a < l.intervalMs);
+                  return inWindow.length < l.limit ? 0 : inWindow[inWindow.length - l.limit]! + l.intervalMs - t;
+                }),
+              );
+              assert.equal(decision.waitMs, wait);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
