@@ -9,15 +9,19 @@ import { getJson } from './mock-helpers.js';
 async function run(argv: string[], whileRunning?: (mock: MockApi) => Promise<void>): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
+  let failure: unknown;
   const stop = new AbortController();
   const code = await runMockCommand(argv, {
     stdout: (t) => (out += t),
     stderr: (t) => (err += t),
     signal: stop.signal,
     onReady: (mock) => {
-      void (whileRunning ?? (async () => {}))(mock).finally(() => stop.abort());
+      (whileRunning ?? (async () => {}))(mock)
+        .catch((error: unknown) => (failure = error)) // rethrown below, once the mock has stopped
+        .finally(() => stop.abort());
     },
   });
+  if (failure !== undefined) throw failure;
   return { code, out, err };
 }
 
