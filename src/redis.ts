@@ -3,3 +3,4 @@
 export { RedisStore, type RedisStoreOptions, type UnavailablePolicy } from './store/redis.js';
 export { encodeKeyPart } from './store/redis-keys.js';
 export type { RedisClient } from './store/redis-runner.js';
+export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './admission/partitioned.js';
