@@ -27,3 +27,30 @@ export { SlidingWindowState } from './admission/sliding-window.js';
 export { FixedWindowState } from './admission/fixed-window.js';
 export { MemoryStore, createLimitState } from './store/memory.js';
 export { type RateStore } from './store/store.js';
+export {
+  parseFeedback,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  type Feedback,
+  type FeedbackOptions,
+  type FeedbackResponse,
+  type FeedbackDialect,
+  type Quota,
+  type HeadersInput,
+} from './admission/feedback.js';
+export {
+  startMockApi,
+  recordAt,
+  type MockApi,
+  type MockApiOptions,
+  type MockChatOptions,
+  type MockLimitInput,
+  type HeaderDialect,
+  type LatencyInput,
+  type LatencyPhase,
+  type LatencySpec,
+  type FaultKind,
+  type FaultRates,
+  type MockStats,
+  type MockEndpoint,
+  type MockRecord,
+} from './http/mock/index.js';

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { demoLimiter } from './demo-limiter.js';
+import { runMockCommand } from './mock.js';
 
 const USAGE = `usage: sluice <command>
 
 commands:
   demo     show the limiter at work (no network needed)
+  mock     start a rate-limited mock API on 127.0.0.1 (sluice mock --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -13,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demoLimiter();
       return 0;
+    case 'mock':
+      return runMockCommand(argv.slice(1));
     case undefined:
     case '-h':
     case '--help':
