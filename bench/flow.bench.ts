@@ -3,7 +3,8 @@
  * async worker at concurrency 64 — sluice's `flow`, p-map 7's `pMapIterable` and a
  * hand-written pool of 64 workers pulling from one iterator — then the same in source
  * order with one slow item (a 1 ms timer) in every 1,000, where memory must stay bounded
- * by the reorder buffer while the slow item holds the line.
+ * by the reorder buffer while the slow item holds the line — at each side's default bound
+ * (sluice window 128, p-map backpressure 64) and with both set to 2,048.
  *
  * Each contender runs in a fresh child process (same flags), so one's heap cannot inflate
  * the next one's RSS. Peak RSS growth = highest RSS sampled during the run (every 64k
@@ -21,7 +22,10 @@ const ITEMS = flag('items', 10_000_000);
 const CONCURRENCY = 64;
 const MB = 1024 * 1024;
 
-type Case = 'sluice' | 'p-map' | 'pool' | 'sluice-ordered' | 'p-map-ordered';
+type Case = 'sluice' | 'p-map' | 'pool' | 'sluice-ordered' | 'p-map-ordered' | 'sluice-ordered-2048' | 'p-map-ordered-2048';
+
+/** A wider reorder bound for the second ordered pair: both sides get the same one. */
+const WIDE = 2048;
 
 function* numbers(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
@@ -51,18 +55,20 @@ async function runCase(name: Case): Promise<{ itemsPerSec: number; rssGrowthMb: 
   let count = 0;
   let checksum = 0;
   const t0 = performance.now();
-  const ordered = name.endsWith('-ordered');
+  const ordered = name.includes('-ordered');
+  const wide = name.endsWith('-2048');
   const worker = ordered ? sometimesSlow : trivial;
-  if (name === 'sluice' || name === 'sluice-ordered') {
+  if (name.startsWith('sluice')) {
     let expect = 0;
-    for await (const r of flow(numbers(ITEMS), worker, { concurrency: CONCURRENCY, ordered })) {
+    for await (const r of flow(numbers(ITEMS), worker, { concurrency: CONCURRENCY, ordered, ...(wide ? { window: WIDE } : {}) })) {
       if (!r.ok) throw r.error;
       if (ordered && r.index !== expect++) throw new Error('out of order');
       checksum += r.value;
       rss.tick(++count);
     }
-  } else if (name === 'p-map' || name === 'p-map-ordered') {
-    for await (const value of pMapIterable(numbers(ITEMS), worker, { concurrency: CONCURRENCY, preserveOrder: ordered })) {
+  } else if (name.startsWith('p-map')) {
+    const backpressure = wide ? WIDE : CONCURRENCY;
+    for await (const value of pMapIterable(numbers(ITEMS), worker, { concurrency: CONCURRENCY, preserveOrder: ordered, backpressure })) {
       checksum += value;
       rss.tick(++count);
     }
@@ -116,10 +122,14 @@ if (caseArg >= 0) {
     ['pool', 'hand-written: 64 loops on one iterator', 'sluice'],
   ]);
   const ordered = table(`${fmtItems} items, concurrency ${CONCURRENCY}, source order, one item in 1,000 waits 1 ms`, [
-    ['sluice-ordered', 'flow({ ordered: true }), window 128', undefined],
-    ['p-map-ordered', 'pMapIterable, preserveOrder: true', 'sluice-ordered'],
+    ['sluice-ordered', 'flow({ ordered: true }), default window 128', undefined],
+    ['p-map-ordered', 'pMapIterable, preserveOrder: true, default backpressure 64', 'sluice-ordered'],
+    ['sluice-ordered-2048', `flow({ ordered: true, window: ${WIDE} })`, undefined],
+    ['p-map-ordered-2048', `pMapIterable, preserveOrder: true, backpressure: ${WIDE}`, 'sluice-ordered-2048'],
   ]);
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
   console.log(`\npeak RSS growth ≤ 64 MB: ${verdict(plain.sluice!.rssGrowthMb <= 64)} (${plain.sluice!.rssGrowthMb.toFixed(1)} MB); ordered: ${verdict(ordered['sluice-ordered']!.rssGrowthMb <= 64)} (${ordered['sluice-ordered']!.rssGrowthMb.toFixed(1)} MB)`);
-  console.log(`items/s ≥ p-map: ${verdict(plain.sluice!.itemsPerSec >= plain['p-map']!.itemsPerSec)} (${(plain.sluice!.itemsPerSec / plain['p-map']!.itemsPerSec).toFixed(2)}×); ordered: ${verdict(ordered['sluice-ordered']!.itemsPerSec >= ordered['p-map-ordered']!.itemsPerSec)}`);
+  const ratio = (a: string, b: string, r: typeof plain): string => (r[a]!.itemsPerSec / r[b]!.itemsPerSec).toFixed(2);
+  console.log(`items/s ≥ p-map: ${verdict(plain.sluice!.itemsPerSec >= plain['p-map']!.itemsPerSec)} (${ratio('sluice', 'p-map', plain)}×); ordered ${ratio('sluice-ordered', 'p-map-ordered', ordered)}× at default bounds, ${ratio('sluice-ordered-2048', 'p-map-ordered-2048', ordered)}× at ${WIDE}`);
+  console.log(`ordered peak RSS growth with window ${WIDE}: ${ordered['sluice-ordered-2048']!.rssGrowthMb.toFixed(1)} MB`);
 }

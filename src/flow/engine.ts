@@ -4,6 +4,7 @@ import type { PolicyContext } from '../execution/policy.js';
 import { Deque } from './deque.js';
 import { Emitter } from './events.js';
 import { LatencyHistogram, RateMeter } from './metrics.js';
+import { ReorderBuffer } from './reorder.js';
 import type { FlowConfig } from './options.js';
 import type { FlowContext, FlowEvents, FlowFailure, FlowResult, FlowSource, FlowStats, FlowWorker } from './types.js';
 
@@ -32,9 +33,8 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private sourceFailure: { error: unknown } | undefined;
   private readonly inputs = new Deque<I>();
   private readonly ready = new Deque<FlowResult<I, O>>();
-  private readonly reorder = new Map<number, FlowResult<I, O>>();
+  private readonly reorder = new ReorderBuffer<FlowResult<I, O>>();
   private readonly consumers = new Deque<Consumer<FlowResult<I, O>>>();
-  private nextInOrder = 0;
   private pulled = 0;
   private startedItems = 0;
   private inFlight = 0;
@@ -406,17 +406,13 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       this.ready.push(result);
       return;
     }
-    if (result.index !== this.nextInOrder) {
+    if (!this.reorder.isNext(result.index)) {
       this.reorder.set(result.index, result);
       return;
     }
     this.ready.push(result);
-    this.nextInOrder++;
-    for (let next = this.reorder.get(this.nextInOrder); next !== undefined; next = this.reorder.get(this.nextInOrder)) {
-      this.reorder.delete(this.nextInOrder);
-      this.ready.push(next);
-      this.nextInOrder++;
-    }
+    this.reorder.advance();
+    for (let next = this.reorder.shift(); next !== undefined; next = this.reorder.shift()) this.ready.push(next);
   }
 
   /** stopOnError: what finished before stays, the failure is yielded last, the rest is aborted. */
