@@ -140,6 +140,27 @@ export class RateLimiter {
     this.reschedule();
   }
 
+  /**
+   * Gives `cost` units back to every limit — a start that did not happen after all, or an
+   * estimate that turned out too high (LLM tokens). Waiters may start sooner.
+   */
+  async refund(cost: number): Promise<void> {
+    this.checkAmount(cost, 'cost');
+    await this.store.refund(this.key, this.specs, cost, this.clock.now());
+    this.reschedule();
+  }
+
+  /**
+   * Records `cost` units that were used without asking — an estimate that turned out too
+   * low. Limits may go past full; later callers wait until they have drained.
+   */
+  async charge(cost: number): Promise<void> {
+    this.checkAmount(cost, 'cost');
+    if (!this.store.charge) throw new ConfigError('store', this.store, 'does not support charge()');
+    await this.store.charge(this.key, this.specs, cost, this.clock.now());
+    this.reschedule();
+  }
+
   /** The limits in force, normalised. */
   get limits(): readonly LimitSpec[] {
     return this.specs;
@@ -363,10 +384,14 @@ export class RateLimiter {
   }
 
   private checkCost(cost: number): void {
-    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
-      throw new ConfigError('cost', cost, 'must be a positive finite number');
-    }
+    this.checkAmount(cost, 'cost');
     if (cost > this.capacity) throw this.costError(cost);
+  }
+
+  private checkAmount(cost: number, field: string): void {
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost <= 0) {
+      throw new ConfigError(field, cost, 'must be a positive finite number');
+    }
   }
 
   /** The first invalid option as a ConfigError, or undefined. */

@@ -50,6 +50,11 @@ export class MemoryStore implements RateStore {
     for (const state of states) state.refund(now, cost);
   }
 
+  charge(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
+    const { states } = this.entry(key, limits, now);
+    for (const state of states) state.take(now, cost);
+  }
+
   /** Number of keys with live state (for tests and stats). */
   get size(): number {
     return this.entries.size;

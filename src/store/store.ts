@@ -18,4 +18,10 @@ export interface RateStore {
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number>;
   /** Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected estimate). */
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+  /**
+   * Records `cost` in every limit of `key` without asking: usage that already happened
+   * (an LLM answer that used more tokens than estimated). It may push a limit past full;
+   * later callers then wait until it has drained. Optional while a store lacks it.
+   */
+  charge?(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
 }

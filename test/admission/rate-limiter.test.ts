@@ -160,3 +160,30 @@ describe('RateLimiter', () => {
     assert.equal(await later, 'ok');
   });
 });
+
+describe('RateLimiter refund and charge (estimate corrections)', () => {
+  it('refund gives units back so waiters start sooner', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ limits: { rate: '100/1m', burst: 100 }, clock });
+    await l.acquire({ cost: 100 });
+    const starts: number[] = [];
+    void l.run(() => starts.push(clock.now()), { cost: 40 });
+    await clock.advance(1000);
+    assert.deepEqual(starts, []);
+    await l.refund(60); // the call used 40, not 100
+    await clock.advance(0);
+    assert.deepEqual(starts, [1000]);
+  });
+
+  it('charge records usage beyond the estimate; later callers wait for it to drain', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ limits: { rate: '100/1m', burst: 100 }, clock });
+    await l.acquire({ cost: 50 });
+    await l.charge(70); // it used 120 in all: 20 over the limit
+    const starts: number[] = [];
+    void l.run(() => starts.push(clock.now()), { cost: 10 });
+    await clock.runAll();
+    assert.deepEqual(starts, [60_000]); // the window must drain below 90 first
+    await assert.rejects(l.charge(-1), (e: unknown) => e instanceof ConfigError && e.field === 'cost');
+  });
+});
