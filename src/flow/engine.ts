@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { abortReason, RejectedError } from '../core/errors.js';
+import { RESOLVED } from '../core/invoke.js';
 import type { PolicyContext } from '../execution/policy.js';
 import { Deque } from './deque.js';
 import { Emitter } from './events.js';
@@ -57,6 +58,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private pumping = false;
   private again = false;
   private detachGuard: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
   private cancelResumeWait: (() => void) | undefined;
   private readonly counters = { started: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
   private readonly latency = new LatencyHistogram();
@@ -482,17 +484,21 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     this.finish();
   }
 
-  /** Calls the source's `return()` once (closing a generator or destroying a stream). */
-  private async closeSource(): Promise<void> {
+  /** Calls the source's `return()` once (closing a generator or destroying a stream); later calls await the same close. */
+  private closeSource(): Promise<void> {
+    if (this.closing) return this.closing;
     const iterator = this.iterator;
-    if (iterator === undefined || this.pulling) return; // a pending read closes it when it lands
+    if (iterator === undefined || this.pulling) return RESOLVED; // a pending read closes it when it lands
     this.iterator = undefined;
-    if (this.sourceDone || typeof iterator.return !== 'function') return;
-    try {
-      await iterator.return();
-    } catch {
-      // The run is over and its outcome decided; a source failing to close cannot change it.
-    }
+    if (this.sourceDone || typeof iterator.return !== 'function') return RESOLVED;
+    this.closing = (async () => {
+      try {
+        await iterator.return!();
+      } catch {
+        // The run is over and its outcome decided; a source failing to close cannot change it.
+      }
+    })();
+    return this.closing;
   }
 }
 
