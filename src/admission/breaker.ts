@@ -1,13 +1,13 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { abortReason, CircuitOpenError, ConfigError, isAbortError, RejectedError } from '../core/errors.js';
+import { CircuitOpenError, ConfigError, isAbortError, RejectedError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { Backoff } from '../execution/backoff.js';
 import { Emitter, type Subscribe } from '../execution/events.js';
 import { isResponseLike, statusOf, type Outcome } from '../execution/outcome.js';
 import type { Policy, PolicyContext } from '../execution/policy.js';
 import { RollingCounts } from '../execution/rolling-counts.js';
-import { signalOrNew } from '../execution/signal.js';
+import { Context, isAborted, parentOf, reasonOf, Scope, type Parent } from '../execution/scope.js';
 
 /** `isolated` is open by hand (`isolate()`) until `reset()`. */
 export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
@@ -151,24 +151,32 @@ export class CircuitBreaker implements Policy {
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-    const parent = context?.signal;
-    if (parent?.aborted) return Promise.reject(abortReason(parent));
+    const parent = parentOf(context);
+    if (isAborted(parent)) return Promise.reject(reasonOf(parent!));
+    const attempt = context?.attempt ?? 1;
     this.refresh();
     if (this.current !== 'closed') {
       const refusal = this.admitProbe();
       if (refusal) return Promise.reject(refusal);
-      return this.runProbe(fn, parent, context?.attempt ?? 1);
+      return this.runProbe(fn, parent, attempt);
     }
     const generation = this.generation;
     const start = this.slowCallMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
-    const signal = signalOrNew(parent);
-    return invoke(() => fn({ signal, attempt: context?.attempt ?? 1 })).then(
+    // The breaker changes nothing in the context, so an enclosing policy's is passed on as is.
+    const inner = context instanceof Context ? context : new Context(parent, attempt);
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(inner));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.then(
       (value) => {
-        this.recordClosed(generation, start, { ok: true, value }, signal);
+        this.recordClosed(generation, start, { ok: true, value }, parent);
         return value;
       },
       (error: unknown) => {
-        this.recordClosed(generation, start, { ok: false, error }, signal);
+        this.recordClosed(generation, start, { ok: false, error }, parent);
         throw error;
       },
     );
@@ -233,29 +241,27 @@ export class CircuitBreaker implements Policy {
   }
 
   /** Runs a half-open probe. The slot is given back exactly once: on outcome, or on the caller's abort. */
-  private runProbe<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: AbortSignal | undefined, attempt: number): Promise<T> {
+  private runProbe<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Parent, attempt: number): Promise<T> {
     const generation = this.generation;
     const start = this.clock.now();
-    const controller = new AbortController();
+    const scope = new Scope(parent);
     return new Promise<T>((resolve, reject) => {
       let done = false;
-      const onAbort = (): void => {
+      scope.listen((reason) => {
         if (done) return;
         done = true;
-        controller.abort(parent!.reason);
         this.releaseProbe(generation);
-        reject(abortReason(parent!));
-      };
-      parent?.addEventListener('abort', onAbort, { once: true });
+        reject(reason);
+      });
       const settle = (outcome: Outcome<T>): void => {
         if (done) return;
         done = true;
-        parent?.removeEventListener('abort', onAbort);
+        scope.release();
         this.recordProbe(generation, start, outcome);
         if (outcome.ok) resolve(outcome.value);
         else reject(outcome.error);
       };
-      invoke(() => fn({ signal: controller.signal, attempt })).then(
+      invoke(() => fn(new Context(scope, attempt))).then(
         (value) => settle({ ok: true, value }),
         (error: unknown) => settle({ ok: false, error }),
       );
@@ -281,8 +287,8 @@ export class CircuitBreaker implements Policy {
     if (this.closeEvents.active) this.closeEvents.emit();
   }
 
-  private recordClosed(generation: number, start: number, outcome: Outcome, signal: AbortSignal): void {
-    const verdict = this.verdictOf(outcome, signal);
+  private recordClosed(generation: number, start: number, outcome: Outcome, parent: Parent): void {
+    const verdict = this.verdictOf(outcome, parent);
     if (generation !== this.generation || verdict === 'ignore') return;
     const failed = verdict === 'failure';
     this.consecutive = failed ? this.consecutive + 1 : 0;
@@ -302,8 +308,8 @@ export class CircuitBreaker implements Policy {
   }
 
   /** The verdict, with two rules no classifier overrides: a caller's abort is ignored, and a throwing classifier counts as failure. */
-  private verdictOf(outcome: Outcome, signal: AbortSignal | undefined): CallVerdict {
-    if (!outcome.ok && signal?.aborted) return 'ignore';
+  private verdictOf(outcome: Outcome, parent: Parent): CallVerdict {
+    if (!outcome.ok && isAborted(parent)) return 'ignore';
     try {
       return this.classify(outcome);
     } catch (error) {

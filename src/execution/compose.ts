@@ -1,6 +1,6 @@
 import type { FallbackPolicy } from './fallback.js';
 import type { Policy, PolicyContext } from './policy.js';
-import { signalOrNew } from './signal.js';
+import { Context, parentOf } from './scope.js';
 
 /**
  * compose: one policy made of several, wrapped outer → inner: `compose(a, b, c)` runs
@@ -24,21 +24,20 @@ class ComposedPolicy implements Policy {
   constructor(private readonly policies: readonly Policy[]) {}
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-    const { policies } = this;
-    const last = policies.length;
-    const step = (i: number, ctx: Partial<PolicyContext> | undefined): Promise<T> => {
-      if (i === last) {
-        try {
-          return Promise.resolve(fn({ signal: signalOrNew(ctx?.signal), attempt: ctx?.attempt ?? 1 }));
-        } catch (error) {
-          return Promise.reject(error);
-        }
+    return this.run(0, fn, context);
+  }
+
+  private run<T>(i: number, fn: (context: PolicyContext) => T | PromiseLike<T>, context: Partial<PolicyContext> | undefined): Promise<T> {
+    const policies = this.policies;
+    if (i === policies.length) {
+      try {
+        return Promise.resolve(fn(context instanceof Context ? context : new Context(parentOf(context), context?.attempt ?? 1)));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const policy = policies[i]!;
-      // The innermost policy calls `fn` itself, so no layer adds a closure it does not need.
-      if (i === last - 1) return policy.execute(fn, ctx);
-      return policy.execute((inner) => step(i + 1, inner), ctx);
-    };
-    return step(0, context);
+    }
+    // The innermost policy calls `fn` itself, so no layer adds a closure it does not need.
+    if (i === policies.length - 1) return policies[i]!.execute(fn, context);
+    return policies[i]!.execute((inner) => this.run(i + 1, fn, inner), context);
   }
 }

@@ -1,6 +1,6 @@
 import { isAbortError } from '../core/errors.js';
 import type { PolicyContext } from './policy.js';
-import { signalOrNew } from './signal.js';
+import { Context, isAborted, parentOf } from './scope.js';
 
 /** What a fallback function is given: the error it replaces, and the call's context. */
 export type FallbackFn<F> = (error: unknown, context: PolicyContext) => F | PromiseLike<F>;
@@ -27,11 +27,12 @@ export class FallbackPolicy<F> {
   }
 
   async execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T | F> {
-    const inner: PolicyContext = { signal: signalOrNew(context?.signal), attempt: context?.attempt ?? 1 };
+    const parent = parentOf(context);
+    const inner = new Context(parent, context?.attempt ?? 1);
     try {
       return await fn(inner);
     } catch (error) {
-      if (inner.signal.aborted || !this.when(error)) throw error;
+      if (isAborted(parent) || !this.when(error)) throw error;
       return await this.substitute(error, inner);
     }
   }

@@ -1,10 +1,11 @@
 import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { abortReason, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { Emitter, type Subscribe } from './events.js';
 import { LatencyWindow } from './latency.js';
 import type { Policy, PolicyContext } from './policy.js';
+import { Context, isAborted, parentOf, reasonOf, Scope } from './scope.js';
 
 /** Samples a percentile hedge needs before it trusts them; before that it uses `delayMs`. */
 const MIN_SAMPLES = 20;
@@ -70,62 +71,66 @@ export class HedgePolicy implements Policy {
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-    const parent = context?.signal;
-    if (parent?.aborted) return Promise.reject(abortReason(parent));
+    const parent = parentOf(context);
+    if (isAborted(parent)) return Promise.reject(reasonOf(parent!));
     const attempt = context?.attempt ?? 1;
     const delayMs = this.currentDelayMs;
+    // One scope for the call (follows the caller), one per attempt under it.
+    const call = new Scope(parent);
     return new Promise<T>((resolve, reject) => {
-      const controllers: AbortController[] = [];
+      const attempts: Scope[] = [];
       let timer: Timer | undefined;
       let running = 0;
       let settled = false;
 
-      const finish = (reason: unknown): void => {
+      const finish = (): void => {
         settled = true;
         timer?.cancel();
-        parent?.removeEventListener('abort', onParentAbort);
-        for (const c of controllers) if (!c.signal.aborted) c.abort(reason);
+        call.release();
       };
-      const onParentAbort = (): void => {
+      call.listen((reason) => {
         if (settled) return;
-        finish(parent!.reason);
-        reject(abortReason(parent!));
-      };
+        finish();
+        reject(reason);
+      });
       const launch = (trigger: HedgeEvent['trigger']): void => {
         timer?.cancel();
         timer = undefined;
-        const hedge = controllers.length;
-        const controller = new AbortController();
-        controllers.push(controller);
+        const hedge = attempts.length;
+        const scope = new Scope(call);
+        attempts.push(scope);
         running++;
         if (hedge > 0 && this.hedgeEvents.active) this.hedgeEvents.emit({ hedge, trigger });
         const startedAt = this.clock.now();
-        invoke(() => fn({ signal: controller.signal, attempt })).then(
+        invoke(() => fn(new Context(scope, attempt))).then(
           (value) => {
             running--;
             if (settled) return;
             this.latencies?.add(this.clock.now() - startedAt);
-            finish(new DOMException('hedge: another attempt won', 'AbortError'));
+            finish();
+            if (attempts.length > 1) {
+              const lost = new DOMException('hedge: another attempt won', 'AbortError');
+              for (const other of attempts) if (other !== scope) other.abort(lost);
+            }
             resolve(value);
           },
           (error: unknown) => {
             running--;
             if (settled) return;
-            if (controllers.length <= this.maxHedges) launch('failure');
+            if (attempts.length <= this.maxHedges) launch('failure');
             else if (running === 0) {
-              finish(undefined);
+              finish();
               reject(error);
             }
           },
         );
-        if (!settled && controllers.length <= this.maxHedges && Number.isFinite(delayMs)) {
+        if (!settled && attempts.length <= this.maxHedges && Number.isFinite(delayMs)) {
           timer = this.clock.timer(() => {
             timer = undefined;
             if (!settled) launch('delay');
           }, delayMs);
         }
       };
-      parent?.addEventListener('abort', onParentAbort, { once: true });
       launch('delay');
     });
   }

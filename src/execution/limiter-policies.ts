@@ -1,7 +1,7 @@
 import type { ConcurrencyLimiter } from '../admission/concurrency.js';
 import type { RateLimiter } from '../admission/rate-limiter.js';
 import type { Policy, PolicyContext } from './policy.js';
-import { signalOrNew } from './signal.js';
+import { Context, parentOf, Scope, type Parent } from './scope.js';
 
 export interface RateLimitPolicyOptions {
   /** Units each call uses. Default 1. */
@@ -21,9 +21,9 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitPolicyOptions 
   const { cost, priority, maxWaitMs } = options;
   return {
     execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-      const signal = signalOrNew(context?.signal);
+      const parent = parentOf(context);
       const attempt = context?.attempt ?? 1;
-      return limiter.run(() => fn({ signal, attempt }), { signal, cost, priority, maxWaitMs });
+      return limiter.run(() => fn(new Context(parent, attempt)), { signal: signalOf(parent), cost, priority, maxWaitMs });
     },
   };
 }
@@ -36,9 +36,14 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitPolicyOptions 
 export function bulkhead(limiter: ConcurrencyLimiter): Policy {
   return {
     execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-      const signal = signalOrNew(context?.signal);
+      const parent = parentOf(context);
       const attempt = context?.attempt ?? 1;
-      return limiter.run(() => fn({ signal, attempt }), { signal });
+      return limiter.run(() => fn(new Context(parent, attempt)), { signal: signalOf(parent) });
     },
   };
+}
+
+/** The limiters take an AbortSignal to cancel a wait; a Scope makes one only here. */
+function signalOf(parent: Parent): AbortSignal | undefined {
+  return parent instanceof Scope ? parent.signal : parent;
 }

@@ -7,7 +7,7 @@ import { Emitter, type Subscribe } from './events.js';
 import type { Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
-import { signalOrNew } from './signal.js';
+import { Context, isAborted, parentOf, sleep } from './scope.js';
 import { isTransient } from './transient.js';
 
 export interface RetryOptions {
@@ -104,19 +104,18 @@ export class RetryPolicy implements Policy {
   }
 
   async execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-    const callerSignal = context?.signal;
-    const signal = signalOrNew(callerSignal);
-    const start = this.clock.now();
+    const parent = parentOf(context);
+    const start = this.deadlineMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
     this.budget?.recordCall();
     let previousMs = 0;
     for (let attempt = 1; ; attempt++) {
       let outcome: Outcome<T>;
       try {
-        outcome = { ok: true, value: await fn({ signal, attempt }) };
+        outcome = { ok: true, value: await fn(new Context(parent, attempt)) };
       } catch (error) {
         outcome = { ok: false, error };
       }
-      if (signal.aborted || !this.retryOn(outcome, attempt)) return settle(outcome);
+      if (isAborted(parent) || !this.retryOn(outcome, attempt)) return settle(outcome);
       if (attempt >= this.attempts) return this.giveUp(outcome, attempt, 'attempts');
 
       const failure = outcome.ok ? outcome.value : outcome.error;
@@ -133,7 +132,7 @@ export class RetryPolicy implements Policy {
       if (this.retryEvents.active) {
         this.retryEvents.emit(outcome.ok ? { attempt, delayMs, result: outcome.value } : { attempt, delayMs, error: outcome.error });
       }
-      await this.clock.sleep(delayMs, callerSignal);
+      await sleep(this.clock, delayMs, parent);
     }
   }
 

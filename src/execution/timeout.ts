@@ -1,8 +1,10 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
-import { abortReason, TimeoutError } from '../core/errors.js';
+import { TimeoutError } from '../core/errors.js';
+import { DeadlineQueue, type Deadline } from './deadline-queue.js';
 import { Emitter, type Subscribe } from './events.js';
 import type { Policy, PolicyContext } from './policy.js';
+import { Context, isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
 
 export interface TimeoutOptions {
   clock?: Clock;
@@ -18,14 +20,16 @@ export interface TimeoutEvent {
  * call was given (its reason is the TimeoutError) and rejects at once with TimeoutError,
  * without waiting for the work to notice; whatever the work settles with later is
  * dropped. A caller's abort is passed on to the work and rejects with the caller's
- * reason. Either way the timer and the listener on the caller's signal are removed when
- * the call ends, so nothing is left behind.
+ * reason. The listener on the caller's signal is removed when the call ends. All calls
+ * through one TimeoutPolicy share one timer (see DeadlineQueue), released once the event
+ * loop turns with no call in flight.
  *
  * `timeout(0)` times out on the next timer turn; a synchronous function still runs.
  */
 export class TimeoutPolicy implements Policy {
   readonly timeoutMs: number;
   private readonly clock: Clock;
+  private readonly deadlines: DeadlineQueue;
   private readonly timeoutEvents = new Emitter<TimeoutEvent>();
   /** Subscribes to timeouts; returns the disposer. */
   readonly onTimeout: Subscribe<TimeoutEvent> = this.timeoutEvents.subscribe;
@@ -33,51 +37,75 @@ export class TimeoutPolicy implements Policy {
   constructor(ms: Duration, options: TimeoutOptions = {}) {
     this.timeoutMs = parseDuration(ms, 'timeout');
     this.clock = options.clock ?? systemClock;
+    this.deadlines = new DeadlineQueue(this.clock);
   }
 
+
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
-    const parent = context?.signal;
-    if (parent?.aborted) return Promise.reject(abortReason(parent));
-    const controller = new AbortController();
+    const parent = parentOf(context);
+    if (isAborted(parent)) return Promise.reject(reasonOf(parent!));
     const attempt = context?.attempt ?? 1;
+    // Inline closures rather than named ones: this is the hot path, and keeping allocations
+    // (and transpilers' name-keeping helpers) out of it is most of its cost.
     return new Promise<T>((resolve, reject) => {
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        timer.cancel();
-        parent?.removeEventListener('abort', onParentAbort);
-        return true;
-      };
-      const onParentAbort = (): void => {
-        if (!finish()) return;
-        controller.abort(parent!.reason);
-        reject(abortReason(parent!));
-      };
-      const timer = this.clock.timer(() => {
-        if (!finish()) return;
-        const error = new TimeoutError(`timed out after ${this.timeoutMs} ms`, this.timeoutMs);
-        controller.abort(error);
-        if (this.timeoutEvents.active) this.timeoutEvents.emit({ timeoutMs: this.timeoutMs });
-        reject(error);
-      }, this.timeoutMs);
-      parent?.addEventListener('abort', onParentAbort, { once: true });
+      const call = new TimedCall(this.deadlines, this.clock.now() + this.timeoutMs, this.expire, parent, reject);
       let result: T | PromiseLike<T>;
       try {
-        result = fn({ signal: controller.signal, attempt });
+        result = fn(new Context(call.scope, attempt));
       } catch (error) {
-        if (finish()) reject(error);
+        if (call.finish()) reject(error);
         return;
       }
       Promise.resolve(result).then(
         (value) => {
-          if (finish()) resolve(value);
+          if (call.finish()) resolve(value);
         },
         (error: unknown) => {
-          if (finish()) reject(error);
+          if (call.finish()) reject(error);
         },
       );
     });
+  }
+
+  /** What a deadline does: tell listeners, then abort the call's scope with a TimeoutError. */
+  private readonly expire = (scope: Scope): void => {
+    if (this.timeoutEvents.active) this.timeoutEvents.emit({ timeoutMs: this.timeoutMs });
+    scope.abort(new TimeoutError(`timed out after ${this.timeoutMs} ms`, this.timeoutMs));
+  };
+}
+
+/** One call under a TimeoutPolicy: its scope, its place in the deadline queue, whether it has finished. */
+class TimedCall implements Deadline {
+  readonly scope: Scope;
+  queued = false;
+  private done = false;
+
+  constructor(
+    private readonly deadlines: DeadlineQueue,
+    readonly at: number,
+    private readonly onExpire: (scope: Scope) => void,
+    parent: Parent,
+    reject: (reason: unknown) => void,
+  ) {
+    this.scope = new Scope(parent);
+    deadlines.add(this);
+    // Both the deadline and the caller's abort end the call through the scope.
+    this.scope.listen((reason) => {
+      if (this.finish()) reject(reason);
+    });
+  }
+
+  expire(): void {
+    if (!this.done) this.onExpire(this.scope);
+  }
+
+  /** Marks the call finished; true the first time only. */
+  finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.deadlines.remove(this);
+    this.scope.release();
+    return true;
   }
 }
 

@@ -31,7 +31,7 @@ describe('timeout', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
-  it('a call that settles in time cancels the timer and removes its listener', async () => {
+  it('calls that settle in time share one timer, released when the event loop turns; no listener is left', async () => {
     const clock = new ManualClock();
     const policy = timeout(1000, { clock });
     const base = listeners.live();
@@ -45,6 +45,8 @@ describe('timeout', () => {
       }),
       /sync/,
     );
+    assert.equal(clock.pendingTimers, 1, 'one timer for all three calls, kept for back-to-back calls');
+    await clock.advance(0); // a macrotask turn with no call in flight releases it
     assert.equal(clock.pendingTimers, 0);
     assert.equal(listeners.live(), base);
   });
@@ -67,6 +69,20 @@ describe('timeout', () => {
     assert.equal(inner?.reason, reason);
     assert.equal(clock.pendingTimers, 0);
     await assert.rejects(policy.execute(() => 1, { signal: controller.signal }), (e) => e === reason);
+  });
+
+  it('deadlines of overlapping calls fire each at its own instant through one timer', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(100, { clock });
+    const ends: number[] = [];
+    const hang = () => new Promise<never>(() => {});
+    const calls = [0, 30, 60].map((at) => clock.sleep(at).then(() => policy.execute(hang).catch(() => ends.push(clock.now()))));
+    const finishing = track(policy.execute(() => clock.sleep(50).then(() => 'done')));
+    await clock.advance(500);
+    await Promise.all(calls);
+    assert.equal(finishing.value, 'done');
+    assert.deepEqual(ends, [100, 130, 160]);
+    assert.equal(clock.pendingTimers, 0);
   });
 
   it('work settling after the timeout is dropped without an unhandled rejection', async () => {
