@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { RateLimiter } from '../../src/admission/rate-limiter.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { CircuitOpenError, TimeoutError } from '../../src/core/errors.js';
@@ -100,5 +101,40 @@ describe('flow with policies', () => {
     await drive(clock, collect(results));
     assert.equal(starts.length, 3);
     assert.ok(starts[2]! - starts[0]! >= 200, `12 units at 10/s need a wait (starts ${starts.join(', ')})`);
+  });
+});
+
+describe('flow quota guarantee', () => {
+  it('at most N attempts start in any window of the limit, whatever fails, retries or aborts (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ ms: fc.integer({ min: 0, max: 3000 }), failures: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom<number | 'auto'>(1, 3, 8, 'auto'),
+        async (items, limit, concurrency) => {
+          const clock = new ManualClock();
+          const starts: number[] = [];
+          const failuresLeft = items.map((item) => item.failures);
+          const results = flow(
+            items.map((_, i) => i),
+            async (i: number, { signal }) => {
+              starts.push(clock.now());
+              await clock.sleep(items[i]!.ms, signal);
+              if (failuresLeft[i]!-- > 0) throw new Error('transient');
+              return i;
+            },
+            { rate: `${limit}/1s`, concurrency, retry: retry({ attempts: 3, backoff: constant(50), budget: false, clock }), clock },
+          );
+          const out = await drive(clock, collect(results));
+          assert.equal(out.length, items.length);
+          const sorted = [...starts].sort((a, b) => a - b);
+          for (let i = limit; i < sorted.length; i++) {
+            // 1e-6 ms: the limiter schedules from ideal instants in floating point (2048.33… − 1048.33… = 999.9999999999998).
+            assert.ok(sorted[i]! - sorted[i - limit]! >= 1000 - 1e-6, `${limit + 1} starts within 1 s: ${sorted.join(', ')}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
