@@ -4,3 +4,9 @@ export { RedisStore, type RedisStoreOptions, type UnavailablePolicy } from './st
 export { encodeKeyPart } from './store/redis-keys.js';
 export type { RedisClient } from './store/redis-runner.js';
 export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './admission/partitioned.js';
+export {
+  RedisConcurrencyLimiter,
+  type RedisConcurrencyLimiterOptions,
+  type LeasePermit,
+  type RedisConcurrencyStats,
+} from './store/redis-concurrency.js';

@@ -64,16 +64,17 @@ export class ScriptRunner {
   }
 
   /**
-   * Runs `script` with `numKeys` keys at the start of `args`. Resolves with the reply, or
+   * Runs `script` with `numKeys` keys at the start of `args`; every script answers
+   * `{status, redisNow, …}` and reads its deadline from ARGV[2]. Resolves with the reply, or
    * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
    */
-  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void): Promise<string[] | Unavailable> {
+  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
     if (!this.ready) {
       this.failures++;
       return UNAVAILABLE_NOW;
     }
     const sentAt = performance.now();
-    if (this.options.deadlines) args[numKeys + 1] = this.deadlineFrom(sentAt);
+    if (this.options.deadlines && deadline) args[numKeys + 1] = this.deadlineFrom(sentAt);
     return new Promise((resolve, reject) => {
       const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
       this.track(pending);
