@@ -309,7 +309,14 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       this.meter.record(startedAt);
       if (this.events.has('started')) this.events.emit('started', { input, index, attempt: context.attempt });
       try {
-        const value = await this.worker(input, { signal: context.signal, attempt: context.attempt, index });
+        // A getter, so a policy's lazy cancellation scope becomes an AbortSignal only if the worker reads it.
+        const value = await this.worker(input, {
+          get signal() {
+            return context.signal;
+          },
+          attempt: context.attempt,
+          index,
+        });
         this.sample(clock.now() - startedAt, inflight, false);
         return value;
       } catch (error) {
@@ -340,7 +347,8 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
         if (this.events.has('retried')) this.events.emit('retried', { input, index, attempt: number });
       }
       reachedWorker = false;
-      const inner = { signal: context.signal, attempt: number };
+      // Passed on as given (policies may hand a lazy scope), unless the attempt number needs fixing.
+      const inner = context.attempt === number ? context : { get signal() { return context.signal; }, attempt: number };
       try {
         return await (breaker ? breaker.execute(admitted, inner) : admitted(inner));
       } catch (error) {
