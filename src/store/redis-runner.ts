@@ -46,9 +46,6 @@ export class ScriptRunner {
   /** Redis clock − local clock, at most: the largest recent `redisNow − receivedAt`. */
   private offset: number | undefined;
   private offsetAt = Number.NEGATIVE_INFINITY;
-  /** Redis clock − local clock, at least: the smallest recent `redisNow − sentAt`. */
-  private offsetHigh = Number.POSITIVE_INFINITY;
-  private offsetHighAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight: Pending[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -81,7 +78,7 @@ export class ScriptRunner {
       this.send(script, numKeys, args).then(
         (value) => {
           const reply = value as string[];
-          if (this.options.deadlines) this.observe(Number(reply[1]), sentAt, performance.now());
+          if (this.options.deadlines) this.observe(Number(reply[1]), performance.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -136,13 +133,14 @@ export class ScriptRunner {
   }
 
   /**
-   * How long ago Redis decided, at most: the decision came after the request was sent, so
-   * the offset is at most `offsetHigh` and the decision no earlier than
-   * `decidedAt − offsetHigh` on this clock. 0 while unknown.
+   * How long ago Redis decided: `now − (decidedAt − offset)`. Exact up to the travel time
+   * of the fastest recent reply (the offset's error), whatever queueing the request met on
+   * its way in — which is what matters: the time from decision to the caller's start.
+   * 0 while the offset is unknown.
    */
   ageOfDecision(decidedAt: number): number {
-    if (!this.options.deadlines || this.offsetHigh === Number.POSITIVE_INFINITY) return 0;
-    return performance.now() - (decidedAt - this.offsetHigh);
+    if (!this.options.deadlines || this.offset === undefined) return 0;
+    return performance.now() - (decidedAt - this.offset);
   }
 
   /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
@@ -151,22 +149,16 @@ export class ScriptRunner {
   }
 
   /**
-   * Learns Redis's clock. Redis decided between `sentAt` and `receivedAt`, so
-   * `redisNow − receivedAt` under-estimates the offset and `redisNow − sentAt`
-   * over-estimates it; the tightest recent bounds are kept, renewed every few seconds so
-   * a clock step on the server is followed.
+   * Learns Redis's clock. Redis decided before `receivedAt`, so `redisNow − receivedAt`
+   * under-estimates the offset by the reply's travel time: the largest recent sample is
+   * the best. It is renewed every few seconds so a clock step on the server is followed.
    */
-  private observe(redisNow: number, sentAt: number, receivedAt: number): void {
+  private observe(redisNow: number, receivedAt: number): void {
     if (!Number.isFinite(redisNow)) return;
-    const low = redisNow - receivedAt;
-    if (this.offset === undefined || low > this.offset || receivedAt - this.offsetAt > 5_000) {
-      this.offset = low;
+    const sample = redisNow - receivedAt;
+    if (this.offset === undefined || sample > this.offset || receivedAt - this.offsetAt > 5_000) {
+      this.offset = sample;
       this.offsetAt = receivedAt;
-    }
-    const high = redisNow - sentAt;
-    if (high < this.offsetHigh || receivedAt - this.offsetHighAt > 5_000) {
-      this.offsetHigh = high;
-      this.offsetHighAt = receivedAt;
     }
   }
 
