@@ -21,6 +21,8 @@ export class Scope {
   private controller: AbortController | undefined;
   private abortedFlag = false;
   private reasonValue: unknown;
+  /** Most scopes have one listener; it is kept apart so they need no array. */
+  private first: Listener | undefined;
   private listeners: Listener[] | undefined;
   private unlink: (() => void) | undefined;
 
@@ -53,7 +55,8 @@ export class Scope {
 
   /** Calls `listener` once with the reason when this scope aborts, for the scope's whole life. */
   listen(listener: Listener): void {
-    (this.listeners ??= []).push(listener);
+    if (this.first === undefined) this.first = listener;
+    else (this.listeners ??= []).push(listener);
   }
 
   /** Calls `listener` once with the reason when this scope aborts; returns the remover. */
@@ -74,10 +77,17 @@ export class Scope {
     this.reasonValue = reason;
     this.release();
     this.controller?.abort(reason);
+    const first = this.first;
     const list = this.listeners;
+    this.first = undefined;
     this.listeners = undefined;
+    this.aborted_(reason);
+    if (first !== undefined) first(reason);
     if (list !== undefined) for (const listener of list) listener(reason);
   }
+
+  /** A subclass's own reaction to abort, called before listeners: saves a closure per call on hot paths. */
+  protected aborted_(_reason: unknown): void {}
 
   /** Stops following the parent. */
   release(): void {
@@ -111,6 +121,7 @@ export class Context implements PolicyContext {
 /** The cancellation source behind a context a policy was given, without making a signal. */
 export function parentOf(context: Partial<PolicyContext> | undefined): Parent {
   if (context instanceof Context) return context.parent;
+  if (context instanceof Scope) return context; // a Scope that is its own context (see timeout.ts)
   return context?.signal;
 }
 

@@ -4,7 +4,7 @@ import { TimeoutError } from '../core/errors.js';
 import { DeadlineQueue, type Deadline } from './deadline-queue.js';
 import { Emitter, type Subscribe } from './events.js';
 import type { Policy, PolicyContext } from './policy.js';
-import { Context, isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
+import { isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
 
 export interface TimeoutOptions {
   clock?: Clock;
@@ -48,10 +48,10 @@ export class TimeoutPolicy implements Policy {
     // Inline closures rather than named ones: this is the hot path, and keeping allocations
     // (and transpilers' name-keeping helpers) out of it is most of its cost.
     return new Promise<T>((resolve, reject) => {
-      const call = new TimedCall(this.deadlines, this.clock.now() + this.timeoutMs, this.expire, parent, reject);
+      const call = new TimedCall(this.deadlines, this.clock.now() + this.timeoutMs, this.expire, parent, attempt, reject);
       let result: T | PromiseLike<T>;
       try {
-        result = fn(new Context(call.scope, attempt));
+        result = fn(call);
       } catch (error) {
         if (call.finish()) reject(error);
         return;
@@ -74,9 +74,12 @@ export class TimeoutPolicy implements Policy {
   };
 }
 
-/** One call under a TimeoutPolicy: its scope, its place in the deadline queue, whether it has finished. */
-class TimedCall implements Deadline {
-  readonly scope: Scope;
+/**
+ * One call under a TimeoutPolicy: the scope its work runs in (aborted at the deadline or
+ * by the caller), the context the work is given, its place in the deadline queue, and
+ * whether it has finished. One object for all of these, because this is the hot path.
+ */
+class TimedCall extends Scope implements Deadline, PolicyContext {
   queued = false;
   private done = false;
 
@@ -85,18 +88,20 @@ class TimedCall implements Deadline {
     readonly at: number,
     private readonly onExpire: (scope: Scope) => void,
     parent: Parent,
-    reject: (reason: unknown) => void,
+    readonly attempt: number,
+    private readonly reject: (reason: unknown) => void,
   ) {
-    this.scope = new Scope(parent);
+    super(parent);
     deadlines.add(this);
-    // Both the deadline and the caller's abort end the call through the scope.
-    this.scope.listen((reason) => {
-      if (this.finish()) reject(reason);
-    });
   }
 
   expire(): void {
-    if (!this.done) this.onExpire(this.scope);
+    if (!this.done) this.onExpire(this);
+  }
+
+  /** The deadline and the caller's abort both end the call through the scope. */
+  protected override aborted_(reason: unknown): void {
+    if (this.finish()) this.reject(reason);
   }
 
   /** Marks the call finished; true the first time only. */
@@ -104,7 +109,7 @@ class TimedCall implements Deadline {
     if (this.done) return false;
     this.done = true;
     this.deadlines.remove(this);
-    this.scope.release();
+    this.release();
     return true;
   }
 }
