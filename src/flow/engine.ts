@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { abortReason, RejectedError } from '../core/errors.js';
-import { RESOLVED } from '../core/invoke.js';
 import type { PolicyContext } from '../execution/policy.js';
 import { Deque } from './deque.js';
 import { Emitter } from './events.js';
 import { LatencyHistogram, RateMeter } from './metrics.js';
 import { ReorderBuffer } from './reorder.js';
+import { SourceReader } from './source-reader.js';
 import type { FlowConfig } from './options.js';
 import type { FlowContext, FlowEvents, FlowFailure, FlowResult, FlowSource, FlowStats, FlowWorker } from './types.js';
 
@@ -27,11 +27,7 @@ const DONE: IteratorResult<never, undefined> = { value: undefined, done: true };
 export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefined> {
   readonly events = new Emitter<FlowEvents<I, O>>();
   private readonly controller = new AbortController();
-  private iterator: Iterator<I> | AsyncIterator<I> | undefined;
-  private syncSource = false;
-  private pulling = false;
-  private sourceDone = false;
-  private sourceFailure: { error: unknown } | undefined;
+  private reader: SourceReader<I> | undefined;
   private readonly inputs = new Deque<I>();
   private readonly ready = new Deque<FlowResult<I, O>>();
   private readonly reorder = new ReorderBuffer<FlowResult<I, O>>();
@@ -58,7 +54,6 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private pumping = false;
   private again = false;
   private detachGuard: (() => void) | undefined;
-  private closing: Promise<void> | undefined;
   private cancelResumeWait: (() => void) | undefined;
   private readonly counters = { started: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
   private readonly latency = new LatencyHistogram();
@@ -66,6 +61,13 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   /** No rate, no policies, fixed limit: call the worker directly, one object per item. */
   private readonly direct: boolean;
   private readonly onExternalAbort = (): void => this.abortRun(abortReason(this.config.signal!));
+  private readonly wantsInput = (): boolean => !this.stopped && this.inputs.length < this.config.buffer;
+  private readonly accept = (input: I): void => {
+    this.pulled++;
+    this.inputs.push(input);
+    this.again = true; // a new item may start at once
+  };
+  private readonly onLanded = (): void => this.pump();
   private readonly onResume = (): void => {
     this.cancelResumeWait = undefined;
     this.pump();
@@ -105,7 +107,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       this.pendingThrow = undefined;
       this.finish();
     }
-    await this.closeSource();
+    await this.reader?.close();
     return DONE;
   }
 
@@ -134,16 +136,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     }
     signal?.addEventListener('abort', this.onExternalAbort, { once: true });
     this.detachGuard = guard?.attach();
-    try {
-      const source = this.source as Partial<AsyncIterable<I> & Iterable<I>>;
-      if (typeof source[Symbol.asyncIterator] === 'function') this.iterator = source[Symbol.asyncIterator]!();
-      else if (typeof source[Symbol.iterator] === 'function') {
-        this.iterator = source[Symbol.iterator]!();
-        this.syncSource = true;
-      } else throw new TypeError('flow: source must be an Iterable or an AsyncIterable');
-    } catch (error) {
-      this.sourceFailed(error);
-    }
+    this.reader = new SourceReader(this.source);
   }
 
   /** Does everything that has become possible; re-entrant calls just ask for another round. */
@@ -188,66 +181,9 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     return true;
   }
 
-  /** Reads from the source while the buffer has room; synchronous sources in one go. */
+  /** Reads from the source while the buffer has room. */
   private read(): void {
-    const iterator = this.iterator;
-    if (iterator === undefined) return;
-    while (!this.pulling && !this.sourceDone && !this.stopped && this.inputs.length < this.config.buffer) {
-      if (!this.syncSource) {
-        this.readAsync(iterator as AsyncIterator<I>);
-        return;
-      }
-      let step: IteratorResult<I>;
-      try {
-        step = (iterator as Iterator<I>).next();
-      } catch (error) {
-        this.sourceFailed(error);
-        return;
-      }
-      if (step.done) {
-        this.sourceDone = true;
-        return;
-      }
-      this.accept(step.value);
-    }
-  }
-
-  private readAsync(iterator: AsyncIterator<I>): void {
-    this.pulling = true;
-    let step: Promise<IteratorResult<I>>;
-    try {
-      step = Promise.resolve(iterator.next());
-    } catch (error) {
-      this.pulling = false;
-      this.sourceFailed(error);
-      return;
-    }
-    step.then(
-      (result) => {
-        this.pulling = false;
-        if (result.done) this.sourceDone = true;
-        else if (this.stopped) void this.closeSource(); // read after the stop: drop it, close now
-        else this.accept(result.value);
-        this.pump();
-      },
-      (error: unknown) => {
-        this.pulling = false;
-        this.sourceFailed(error);
-        this.pump();
-      },
-    );
-  }
-
-  private accept(input: I): void {
-    this.pulled++;
-    this.inputs.push(input);
-    this.again = true; // a new item may start at once
-  }
-
-  private sourceFailed(error: unknown): void {
-    this.sourceDone = true;
-    this.iterator = undefined; // a failed iterator is finished; do not call return() on it
-    if (!this.stopped) this.sourceFailure = { error };
+    if (!this.stopped) this.reader?.read(this.wantsInput, this.accept, this.onLanded);
   }
 
   /** The fast path: no admission, no policies; one context object and one settle per item. */
@@ -441,9 +377,10 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
 
   private checkFinished(): void {
     if (this.state !== 'running') return;
-    const exhausted = this.sourceDone && !this.pulling && this.inputs.length === 0 && this.inFlight === 0;
+    const reader = this.reader;
+    const exhausted = reader !== undefined && reader.done && !reader.pulling && this.inputs.length === 0 && this.inFlight === 0;
     if (!exhausted && !this.stopped) return;
-    if (this.sourceFailure) this.pendingThrow = this.sourceFailure;
+    if (reader?.failure && !this.stopped) this.pendingThrow = reader.failure;
     this.finish();
   }
 
@@ -456,7 +393,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     this.cancelResumeWait = undefined;
     this.detachGuard?.();
     this.detachGuard = undefined;
-    if (this.stopped) void this.closeSource();
+    if (this.stopped) void this.reader?.close();
     this.deliver();
     while (this.consumers.length > 0 && this.ready.length === 0) {
       const consumer = this.consumers.shift()!;
@@ -490,23 +427,6 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     this.reorder.clear();
     this.pendingThrow = { error: reason };
     this.finish();
-  }
-
-  /** Calls the source's `return()` once (closing a generator or destroying a stream); later calls await the same close. */
-  private closeSource(): Promise<void> {
-    if (this.closing) return this.closing;
-    const iterator = this.iterator;
-    if (iterator === undefined || this.pulling) return RESOLVED; // a pending read closes it when it lands
-    this.iterator = undefined;
-    if (this.sourceDone || typeof iterator.return !== 'function') return RESOLVED;
-    this.closing = (async () => {
-      try {
-        await iterator.return!();
-      } catch {
-        // The run is over and its outcome decided; a source failing to close cannot change it.
-      }
-    })();
-    return this.closing;
   }
 }
 
