@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { flushMicrotasks, ManualClock } from '../../src/core/clock.js';
 import { flow } from '../../src/flow/index.js';
 import { collect, drive, noUnhandledRejections, range, tracked } from './helpers.js';
@@ -136,5 +137,62 @@ describe('flow cancellation', () => {
       /source broke/,
     );
     assert.deepEqual(seen.sort(), [10, 20]);
+  });
+});
+
+describe('flow cleanup on random schedules', () => {
+  it('whatever fails, whenever the consumer leaves or the caller aborts: nothing left running, no timer, no listener, no unhandled rejection (property)', async () => {
+    const unhandled = await noUnhandledRejections(async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ ms: fc.integer({ min: 0, max: 500 }), fails: fc.boolean() }), { minLength: 1, maxLength: 30 }),
+          fc.record({
+            concurrency: fc.integer({ min: 1, max: 6 }),
+            ordered: fc.boolean(),
+            stopOnError: fc.boolean(),
+            rate: fc.boolean(),
+            leaveAfter: fc.integer({ min: 0, max: 35 }),
+            abortAt: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: undefined }),
+          }),
+          async (items, { concurrency, ordered, stopOnError, rate, leaveAfter, abortAt }) => {
+            const clock = new ManualClock();
+            const ac = new AbortController();
+            const src = tracked(items);
+            let running = 0;
+            const results = flow(
+              src.source,
+              async (item: { ms: number; fails: boolean }, { signal }) => {
+                running++;
+                try {
+                  await clock.sleep(item.ms, signal);
+                  if (item.fails) throw new Error('item failed');
+                  return item.ms;
+                } finally {
+                  running--;
+                }
+              },
+              { concurrency, ordered, stopOnError, signal: ac.signal, clock, ...(rate ? { rate: '20/1s' } : {}) },
+            );
+            if (abortAt !== undefined) clock.timer(() => ac.abort(new Error('caller aborted')), abortAt);
+            const consume = (async () => {
+              let seen = 0;
+              for await (const _ of results) if (++seen > leaveAfter) break;
+            })();
+            await drive(clock, consume).catch((error: unknown) => {
+              assert.match(String(error), /caller aborted/);
+            });
+            await clock.runAll(); // only the abort timer may remain, if it never fired
+            assert.equal(running, 0, 'every worker finished');
+            assert.equal(results.stats().inFlight, 0);
+            assert.equal(results.stats().state, 'done');
+            assert.equal(clock.pendingTimers, 0);
+            assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+            if (src.read() < items.length) assert.equal(src.closed(), true, 'a source left unfinished was closed');
+          },
+        ),
+        { numRuns: 200 },
+      );
+    });
+    assert.deepEqual(unhandled, []);
   });
 });
