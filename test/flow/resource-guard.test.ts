@@ -60,6 +60,19 @@ describe('ResourceGuard', () => {
     assert.equal(clock.pendingTimers, 0, 'the guard stopped reading once the flow ended');
   });
 
+  it('reads the real process by default: heap, RSS and event-loop delay', () => {
+    const clock = new ManualClock(); // no timer fires: the test reads once, by hand
+    const guard = new ResourceGuard({ maxRssBytes: Number.MAX_SAFE_INTEGER, clock });
+    const detach = guard.attach();
+    guard.check();
+    const last = guard.stats().last!;
+    assert.ok(last.heapUsedBytes > 0 && last.rssBytes >= last.heapUsedBytes);
+    assert.ok(last.eventLoopDelayMs >= 0);
+    assert.equal(guard.paused, false);
+    detach();
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it('needs at least one threshold', () => {
     assert.throws(() => new ResourceGuard({}), ConfigError);
   });
