@@ -7,7 +7,7 @@ import { Emitter, type Subscribe } from './events.js';
 import type { Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
-import { Context, isAborted, parentOf, sleep } from './scope.js';
+import { Context, isAborted, parentOf, sleep, type Parent } from './scope.js';
 import { isTransient } from './transient.js';
 
 export interface RetryOptions {
@@ -103,19 +103,43 @@ export class RetryPolicy implements Policy {
     this.budget = budget === false ? undefined : budget instanceof RetryBudget ? budget : new RetryBudget({ clock: this.clock, ...budget });
   }
 
-  async execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
+  execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
     const parent = parentOf(context);
     const start = this.deadlineMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
     this.budget?.recordCall();
+    // The first attempt is not run inside an async function: most calls succeed at once,
+    // and a suspended async frame per call in flight is most of what retry would cost.
+    let first: Promise<T>;
+    try {
+      first = Promise.resolve(fn(new Context(parent, 1)));
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return first.then(
+      (value) => {
+        const outcome: Outcome<T> = { ok: true, value };
+        return isAborted(parent) || !this.retryOn(outcome, 1) ? value : this.retrying(outcome, fn, parent, start);
+      },
+      (error: unknown) => {
+        const outcome: Outcome<T> = { ok: false, error };
+        if (isAborted(parent) || !this.retryOn(outcome, 1)) throw error;
+        return this.retrying(outcome, fn, parent, start);
+      },
+    );
+  }
+
+  /** Waits and tries again after attempt 1 ended with `outcome`, which `retryOn` chose to retry. */
+  private async retrying<T>(outcome: Outcome<T>, fn: (context: PolicyContext) => T | PromiseLike<T>, parent: Parent, start: number): Promise<T> {
     let previousMs = 0;
     for (let attempt = 1; ; attempt++) {
-      let outcome: Outcome<T>;
-      try {
-        outcome = { ok: true, value: await fn(new Context(parent, attempt)) };
-      } catch (error) {
-        outcome = { ok: false, error };
+      if (attempt > 1) {
+        try {
+          outcome = { ok: true, value: await fn(new Context(parent, attempt)) };
+        } catch (error) {
+          outcome = { ok: false, error };
+        }
+        if (isAborted(parent) || !this.retryOn(outcome, attempt)) return settle(outcome);
       }
-      if (isAborted(parent) || !this.retryOn(outcome, attempt)) return settle(outcome);
       if (attempt >= this.attempts) return this.giveUp(outcome, attempt, 'attempts');
 
       const failure = outcome.ok ? outcome.value : outcome.error;
