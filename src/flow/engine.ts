@@ -1,13 +1,12 @@
 import { setMaxListeners } from 'node:events';
-import { abortReason, RejectedError } from '../core/errors.js';
-import type { PolicyContext } from '../execution/policy.js';
+import { abortReason } from '../core/errors.js';
 import { Deque } from './deque.js';
 import { Emitter } from './events.js';
-import { LatencyHistogram, RateMeter } from './metrics.js';
+import { ItemRunner } from './item-runner.js';
 import { ReorderBuffer } from './reorder.js';
 import { SourceReader } from './source-reader.js';
 import type { FlowConfig } from './options.js';
-import type { FlowContext, FlowEvents, FlowFailure, FlowResult, FlowSource, FlowStats, FlowWorker } from './types.js';
+import type { FlowEvents, FlowFailure, FlowResult, FlowSource, FlowStats, FlowWorker } from './types.js';
 
 type Consumer<T> = { resolve: (result: IteratorResult<T, undefined>) => void; reject: (error: unknown) => void };
 
@@ -35,17 +34,7 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private pulled = 0;
   private startedItems = 0;
   private inFlight = 0;
-  /** Attempts past admission and not yet settled: the `inflight` adaptive limits see. */
-  private executing = 0;
-  /**
-   * Items waiting for the rate limiter's first admission: at most one. Items pass the rate
-   * limiter one by one, in order, and only then can the next take a slot — so slots are
-   * held by work, not by a queue of items waiting for quota, and a limit that shrinks
-   * (overload) takes effect at once instead of after a backlog of admitted slots.
-   */
-  private admitting = 0;
   private yielded = 0;
-  private limit: number;
   private state: 'idle' | 'running' | 'done' = 'idle';
   /** Set when the run stops early: stopOnError, the consumer left, or the signal aborted. */
   private stopped = false;
@@ -55,11 +44,8 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   private again = false;
   private detachGuard: (() => void) | undefined;
   private cancelResumeWait: (() => void) | undefined;
-  private readonly counters = { started: 0, succeeded: 0, failed: 0, retried: 0, rejected: 0 };
-  private readonly latency = new LatencyHistogram();
-  private readonly meter = new RateMeter();
-  /** No rate, no policies, fixed limit: call the worker directly, one object per item. */
-  private readonly direct: boolean;
+  private readonly counters = { succeeded: 0, failed: 0 };
+  private readonly runner: ItemRunner<I, O>;
   private readonly onExternalAbort = (): void => this.abortRun(abortReason(this.config.signal!));
   private readonly wantsInput = (): boolean => !this.stopped && this.inputs.length < this.config.buffer;
   private readonly accept = (input: I): void => {
@@ -75,13 +61,15 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
 
   constructor(
     private readonly source: FlowSource<I>,
-    private readonly worker: FlowWorker<I, O>,
+    worker: FlowWorker<I, O>,
     private readonly config: FlowConfig<I>,
   ) {
     // Every in-flight attempt may listen on this one signal; that is by design, not a leak.
     setMaxListeners(0, this.controller.signal);
-    this.limit = config.adaptive ? config.adaptive.limit : config.fixedLimit;
-    this.direct = !config.rate && !config.retry && !config.breaker && !config.timeout && !config.adaptive;
+    this.runner = new ItemRunner(worker, config, this.controller.signal, this.events, {
+      settle: (input, index, ok, outcome, attempts) => this.settle(input as I, index, ok, outcome, attempts),
+      wake: () => this.pump(),
+    });
   }
 
   next(): Promise<IteratorResult<FlowResult<I, O>, undefined>> {
@@ -116,12 +104,13 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       pulled: this.pulled,
       buffered: this.inputs.length,
       ...this.counters,
+      ...this.runner.counters,
       inFlight: this.inFlight,
       yielded: this.yielded,
       waiting: this.ready.length + this.reorder.size,
-      concurrency: this.limit,
-      ratePerSec: this.meter.perSecond(this.config.clock.now()),
-      latencyMs: this.latency.summary(),
+      concurrency: this.runner.limit,
+      ratePerSec: this.runner.meter.perSecond(this.config.clock.now()),
+      latencyMs: this.runner.latency.summary(),
       paused: this.config.guard?.paused ?? false,
       state: this.state,
     };
@@ -164,14 +153,14 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
       const input = this.inputs.shift() as I;
       const index = this.startedItems++;
       this.inFlight++;
-      if (this.direct) this.runDirect(input, index);
-      else void this.runWithPolicies(input, index);
+      this.runner.run(input, index);
     }
   }
 
   private mayStart(): boolean {
-    if (this.stopped || this.inFlight >= this.limit || this.admitting > 0) return false;
-    const window = this.config.window ?? Math.max(16, 2 * this.limit);
+    const { limit, admitting } = this.runner;
+    if (this.stopped || this.inFlight >= limit || admitting > 0) return false;
+    const window = this.config.window ?? Math.max(16, 2 * limit);
     if (this.startedItems - this.yielded >= window) return false;
     const guard = this.config.guard;
     if (guard?.paused) {
@@ -184,147 +173,6 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
   /** Reads from the source while the buffer has room. */
   private read(): void {
     if (!this.stopped) this.reader?.read(this.wantsInput, this.accept, this.onLanded);
-  }
-
-  /** The fast path: no admission, no policies; one context object and one settle per item. */
-  private runDirect(input: I, index: number): void {
-    const context: FlowContext = { signal: this.controller.signal, attempt: 1, index };
-    const clock = this.config.clock;
-    const startedAt = clock.now();
-    this.counters.started++;
-    this.meter.record(startedAt);
-    if (this.events.has('started')) this.events.emit('started', { input, index, attempt: 1 });
-    let output: O | PromiseLike<O>;
-    try {
-      output = this.worker(input, context);
-    } catch (error) {
-      this.latency.record(clock.now() - startedAt);
-      this.settle(input, index, false, error, 1);
-      return;
-    }
-    if (!isThenable(output)) {
-      this.latency.record(clock.now() - startedAt);
-      this.settle(input, index, true, output, 1);
-      return;
-    }
-    output.then(
-      (value) => {
-        this.latency.record(clock.now() - startedAt);
-        this.settle(input, index, true, value, 1);
-      },
-      (error: unknown) => {
-        this.latency.record(clock.now() - startedAt);
-        this.settle(input, index, false, error, 1);
-      },
-    );
-  }
-
-  /**
-   * The full path, outer → inner: retry → breaker → rate admission → timeout → worker.
-   * Admission sits inside retry so every attempt pays its quota, and outside timeout so
-   * waiting for the quota is not mistaken for a slow service. Never rejects.
-   */
-  private async runWithPolicies(input: I, index: number): Promise<void> {
-    const { retry, breaker, timeout, rate, clock } = this.config;
-    let cost = 1;
-    let attempts = 0;
-    let reachedWorker = false;
-    let gate = rate !== undefined;
-    if (gate) this.admitting++;
-    const openGate = (): void => {
-      if (!gate) return;
-      gate = false;
-      this.admitting--;
-      this.pump();
-    };
-
-    const callWorker = async (context: PolicyContext): Promise<O> => {
-      const startedAt = clock.now();
-      const inflight = this.executing++;
-      this.counters.started++;
-      this.meter.record(startedAt);
-      if (this.events.has('started')) this.events.emit('started', { input, index, attempt: context.attempt });
-      try {
-        // A getter, so a policy's lazy cancellation scope becomes an AbortSignal only if the worker reads it.
-        const value = await this.worker(input, {
-          get signal() {
-            return context.signal;
-          },
-          attempt: context.attempt,
-          index,
-        });
-        this.sample(clock.now() - startedAt, inflight, false);
-        return value;
-      } catch (error) {
-        // Aborted by a policy (a timeout, a lost hedge) while the flow goes on: the service was too slow.
-        const dropped = this.config.isDrop(error) || (context.signal.aborted && !this.controller.signal.aborted);
-        this.sample(clock.now() - startedAt, inflight, dropped);
-        throw error;
-      } finally {
-        this.executing--;
-      }
-    };
-    const admitted = async (context: PolicyContext): Promise<O> => {
-      if (rate) {
-        try {
-          await rate.acquire({ cost, signal: context.signal });
-        } finally {
-          openGate();
-        }
-      }
-      reachedWorker = true;
-      return timeout ? timeout.execute(callWorker, context) : callWorker(context);
-    };
-    const attempt = async (context: PolicyContext): Promise<O> => {
-      attempts++;
-      const number = context.attempt > attempts ? context.attempt : attempts;
-      if (attempts > 1) {
-        this.counters.retried++;
-        if (this.events.has('retried')) this.events.emit('retried', { input, index, attempt: number });
-      }
-      reachedWorker = false;
-      // Passed on as given (policies may hand a lazy scope), unless the attempt number needs fixing.
-      const inner = context.attempt === number ? context : { get signal() { return context.signal; }, attempt: number };
-      try {
-        return await (breaker ? breaker.execute(admitted, inner) : admitted(inner));
-      } catch (error) {
-        if (!reachedWorker && error instanceof RejectedError) {
-          this.counters.rejected++;
-          if (this.events.has('rejected')) this.events.emit('rejected', { input, index, error });
-        }
-        throw error;
-      }
-    };
-
-    const outer = { signal: this.controller.signal, attempt: 1 };
-    try {
-      cost = this.itemCost(input);
-      const value = await (retry ? retry.execute(attempt, outer) : attempt(outer));
-      openGate();
-      this.settle(input, index, true, value, Math.max(attempts, 1));
-    } catch (error) {
-      openGate(); // refused before admission (an open breaker): let the next item try
-      this.settle(input, index, false, error, Math.max(attempts, 1));
-    }
-  }
-
-  private itemCost(input: I): number {
-    const costOf = this.config.cost;
-    if (costOf === undefined) return 1;
-    const cost = costOf(input);
-    const average = this.config.averageCost;
-    average.value += (cost - average.value) / 16; // recent items weigh most; sizes 'auto' in items
-    return cost;
-  }
-
-  private sample(rttMs: number, inflight: number, dropped: boolean): void {
-    this.latency.record(rttMs);
-    const adaptive = this.config.adaptive;
-    if (adaptive === undefined) return;
-    const limit = Math.max(1, Math.floor(adaptive.onSample({ rttMs, inflight, dropped })));
-    if (limit === this.limit) return;
-    this.limit = limit;
-    if (this.events.has('limit')) this.events.emit('limit', { limit });
   }
 
   /** An item finished: count it, route its result (unless the run stopped), and pump. */
@@ -428,8 +276,4 @@ export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefin
     this.pendingThrow = { error: reason };
     this.finish();
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function';
 }
