@@ -85,6 +85,23 @@ describe('timeout', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  it('a long call ahead of thousands of short ones still times out on time (the queue compacts behind it)', async () => {
+    const clock = new ManualClock();
+    const policy = timeout(1000, { clock });
+    const slow = track(policy.execute(() => new Promise<never>(() => {})));
+    for (let i = 0; i < 3000; i++) {
+      await clock.advance(0.1);
+      assert.equal(await policy.execute(() => i), i);
+    }
+    const late = track(policy.execute(() => new Promise<never>(() => {})));
+    await clock.advance(1000 - clock.now());
+    assert.ok(slow.error instanceof TimeoutError);
+    assert.equal(late.settled, false);
+    await clock.advance(300);
+    assert.ok(late.error instanceof TimeoutError);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it('work settling after the timeout is dropped without an unhandled rejection', async () => {
     const clock = new ManualClock();
     const policy = timeout(10, { clock });
