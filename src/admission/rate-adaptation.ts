@@ -1,0 +1,168 @@
+import { ConfigError } from '../core/errors.js';
+
+/** What one response said, reduced to what adaptation needs. Times are Clock milliseconds. */
+export interface RateSignal {
+  /** When the request was sent: a throttle of a request sent before the last cut says nothing about the new rate. */
+  sentAt: number;
+  /** When its response arrived. */
+  now: number;
+  /** The server refused for rate (429, 503). */
+  throttled: boolean;
+  /** The server's own wait: Retry-After, or the reset of an exhausted quota. */
+  retryAfterMs?: number;
+  /** The request quota the server reported, if it did. */
+  limit?: number;
+  remaining?: number;
+  resetMs?: number;
+  /** The quota's window when the server states it (IETF `w`); with `limit` it gives the rate. */
+  windowMs?: number;
+}
+
+/** Where a step leaves the rate: requests per second, and when sending may resume. */
+export interface RateStep {
+  /** Requests per second to pace at from now on. */
+  rate: number;
+  /** No request should start before this instant (Clock ms); `-Infinity` when there is no pause. */
+  pauseUntil: number;
+  /** `'probing'`: the limit is unknown and found by CUBIC; `'stated'`: the server's stated limit is followed. */
+  mode: 'probing' | 'stated';
+}
+
+export interface RateAdaptationOptions {
+  /** The configured rate, requests per second: the start, and the ceiling probing never passes. */
+  initial: number;
+  /** Lowest rate a run of throttles may cut to. Default 0.5/s (the AWS SDK's MIN_FILL_RATE). */
+  min?: number;
+  /** Multiplier on a throttle. Default 0.7 (AWS SDK's BETA, TCP CUBIC's 0.7). */
+  beta?: number;
+  /** CUBIC's scale C, in (requests/s)/s³: how fast the rate climbs back. Default 0.4 (AWS SDK). */
+  scale?: number;
+  /** Share of a stated limit left unused, so network jitter cannot make paced requests arrive early. Default 0.02. */
+  margin?: number;
+  /** Pause after a throttle with no server hint, doubled for each throttle in a row. Default 100 ms. */
+  backoffMs?: number;
+  /** Longest pause any signal may cause. Default 60 s. */
+  maxPauseMs?: number;
+}
+
+/**
+ * RateAdaptation: the pure decision logic of adaptive rate — feed it what each response
+ * said (time included) and it answers the rate to pace at and how long to pause. It does
+ * no I/O and reads no clock; `AdaptiveRate` applies its steps to a RateLimiter.
+ *
+ * - **The server states its limit** (`limit` with `windowMs`, e.g. IETF `q` and `w`): the
+ *   rate is that limit less `margin`, and no probing goes above it.
+ * - **The limit is unknown**: CUBIC as in the AWS SDK's adaptive retry mode. A throttle
+ *   remembers the rate as `wMax` and cuts to `beta × rate`; successes then follow
+ *   `C·(t − K)³ + wMax` with `K = ∛(wMax·(1 − beta)/C)`: fast back toward `wMax`, flat near
+ *   it, then probing above it — never above `initial`. A throttle below the last `wMax`
+ *   remembers `rate·(1 + beta)/2` instead (CUBIC's fast convergence, RFC 8312 §4.6). Only
+ *   a throttle of a request sent after the previous throttle arrived counts: the requests
+ *   in flight then were sent before we reacted and repeat the same news.
+ * - **Pauses**: a Retry-After (or an exhausted quota's reset) pauses until then; a quota at
+ *   `remaining: 0` pauses until its reset even on a success, instead of spending requests
+ *   on 429s; a throttle with no hint pauses `backoffMs`, doubling while throttles follow
+ *   each other, so an unknown window that is full is not hammered while it drains.
+ */
+export class RateAdaptation {
+  private rate: number;
+  private readonly ceiling: number;
+  private readonly min: number;
+  private readonly beta: number;
+  private readonly scale: number;
+  private readonly margin: number;
+  private readonly backoffMs: number;
+  private readonly maxPauseMs: number;
+  private wMax: number;
+  private lastCutAt = Number.NEGATIVE_INFINITY;
+  private lastThrottleAt = Number.NEGATIVE_INFINITY;
+  private pauseUntil = Number.NEGATIVE_INFINITY;
+  private strikes = 0;
+  private mode: 'probing' | 'stated' = 'probing';
+
+  constructor(options: RateAdaptationOptions) {
+    this.ceiling = positive(options.initial, 'initial');
+    this.min = Math.min(positive(options.min ?? 0.5, 'min'), this.ceiling);
+    this.beta = fraction(options.beta ?? 0.7, 'beta');
+    this.scale = positive(options.scale ?? 0.4, 'scale');
+    this.margin = options.margin ?? 0.02;
+    if (!(this.margin >= 0 && this.margin < 1)) throw new ConfigError('margin', options.margin, 'must be in [0, 1)');
+    this.backoffMs = nonNegative(options.backoffMs ?? 100, 'backoffMs');
+    this.maxPauseMs = nonNegative(options.maxPauseMs ?? 60_000, 'maxPauseMs');
+    this.rate = this.ceiling;
+    this.wMax = this.ceiling;
+  }
+
+  /** The current step without new information. */
+  get current(): RateStep {
+    return { rate: this.rate, pauseUntil: this.pauseUntil, mode: this.mode };
+  }
+
+  /** Takes one response's signal into account and returns the step to apply. */
+  observe(signal: RateSignal): RateStep {
+    const { now } = signal;
+    this.adopt(signal);
+    if (signal.throttled) this.onThrottle(signal);
+    else this.onSuccess(now);
+    if (signal.remaining === 0 && signal.resetMs !== undefined) this.pause(now, signal.resetMs);
+    return this.current;
+  }
+
+  /** Adopts a stated limit: `limit` per `windowMs`, less the margin. */
+  private adopt(signal: RateSignal): void {
+    const { limit, windowMs } = signal;
+    if (limit === undefined || windowMs === undefined || !(limit > 0) || !(windowMs > 0)) return;
+    this.mode = 'stated';
+    // The configured rate stays a ceiling: a server allowing more does not oblige us to use it.
+    this.rate = Math.min(this.ceiling, Math.max(this.min, ((limit * 1000) / windowMs) * (1 - this.margin)));
+    this.wMax = this.rate;
+  }
+
+  private onThrottle(signal: RateSignal): void {
+    const { now } = signal;
+    // The server's own wait is an instruction, whoever it answered.
+    if (signal.retryAfterMs !== undefined) this.pause(now, signal.retryAfterMs);
+    // A request sent before the last throttle arrived was in flight when we reacted to it:
+    // its refusal is the same news again, not a sign that the new rate or pause is wrong.
+    if (signal.sentAt < this.lastThrottleAt) return;
+    this.lastThrottleAt = now;
+    if (signal.retryAfterMs === undefined) this.pause(now, this.backoffMs * 2 ** Math.min(this.strikes, 30));
+    this.strikes++;
+    if (this.mode === 'stated') return;
+    // CUBIC's fast convergence: throttled below the last maximum, the limit is lower than
+    // wMax thought, so remember less than the rate — the curve then flattens sooner.
+    this.wMax = this.rate < this.wMax ? (this.rate * (1 + this.beta)) / 2 : this.rate;
+    this.rate = Math.max(this.min, this.rate * this.beta);
+    this.lastCutAt = now;
+  }
+
+  private onSuccess(now: number): void {
+    this.strikes = 0;
+    if (this.mode === 'stated' || this.lastCutAt === Number.NEGATIVE_INFINITY) return;
+    const t = (now - this.lastCutAt) / 1000;
+    const k = Math.cbrt((this.wMax * (1 - this.beta)) / this.scale);
+    const cubic = this.scale * (t - k) ** 3 + this.wMax;
+    // The curve starts at beta·wMax, the rate just cut to; never below the floor or above the ceiling.
+    this.rate = Math.min(this.ceiling, Math.max(this.min, cubic));
+  }
+
+  private pause(now: number, ms: number): void {
+    const until = now + Math.min(Math.max(0, ms), this.maxPauseMs);
+    if (until > this.pauseUntil) this.pauseUntil = until;
+  }
+}
+
+function positive(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new ConfigError(field, value, 'must be a positive finite number');
+  return value;
+}
+
+function nonNegative(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ConfigError(field, value, 'must be a finite number >= 0');
+  return value;
+}
+
+function fraction(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new ConfigError(field, value, 'must be in (0, 1)');
+  return value;
+}

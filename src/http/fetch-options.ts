@@ -1,0 +1,148 @@
+import { ConcurrencyLimiter } from '../admission/concurrency.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../admission/breaker.js';
+import { AdaptiveRate, type AdaptiveRateOptions } from '../admission/rate-adaptation-driver.js';
+import { RateLimiter } from '../admission/rate-limiter.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { parseDuration, type Duration, type RateInput } from '../core/duration.js';
+import { ConfigError } from '../core/errors.js';
+import { RetryPolicy, type RetryOptions } from '../execution/retry.js';
+import { TimeoutPolicy } from '../execution/timeout.js';
+
+/** The fetch sluiceFetch wraps: the global one, or any with its signature (undici, a test double). */
+export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** What sluiceFetch reports; URLs are redacted (no credentials, no secret query values), headers never appear. */
+export type SluiceFetchEvent =
+  | { type: 'response'; method: string; url: string; attempt: number; status: number; throttled: boolean; rate?: number; pauseMs?: number }
+  | { type: 'error'; method: string; url: string; attempt: number; error: string }
+  | { type: 'retry'; attempt: number; delayMs: number; status?: number; url?: string };
+
+/**
+ * A quota taken per attempt besides the request rate — LLM tokens (see llm.ts). `reserve`
+ * runs after the rate limiter admitted the attempt; the ticket is settled with the
+ * response, or with undefined when the attempt failed without one.
+ */
+export interface FetchQuota {
+  reserve(request: Request, signal: AbortSignal | undefined): Promise<QuotaTicket>;
+}
+
+export interface QuotaTicket {
+  settle(response: Response | undefined): Promise<void>;
+}
+
+export interface SluiceFetchOptions {
+  /** Request rate: `'50/1s'`, several (`['10/1s', '1000/1h']`), or a RateLimiter to share. Default: none. */
+  rate?: RateInput | readonly RateInput[] | RateLimiter;
+  /**
+   * Adapt the rate to what the server says (needs `rate`, which becomes the start and the
+   * ceiling): `true` for the defaults, or RateAdaptation's options. Default `true` when
+   * `rate` is set. `false` paces at `rate` and only pauses on Retry-After.
+   */
+  adaptive?: boolean | AdaptiveRateOptions;
+  /** Most requests in flight: a number or a ConcurrencyLimiter to share. Default: unbounded. */
+  concurrency?: number | ConcurrencyLimiter;
+  /** Retry of 408/425/429/5xx and network errors, honouring Retry-After; `false` for none. Default `{ attempts: 3 }`. */
+  retry?: RetryOptions | RetryPolicy | false;
+  /** A circuit breaker's options or one to share. Default: none. */
+  breaker?: CircuitBreakerOptions | CircuitBreaker;
+  /** Time limit of each attempt (its response headers); aborts it with TimeoutError. Default: none. */
+  timeout?: Duration;
+  /** Longest server-requested wait to honour; a longer Retry-After is capped to it for pausing. Default 60 s. */
+  maxRetryAfter?: Duration;
+  /** An extra per-attempt quota (LLM tokens). Default: none. */
+  quota?: FetchQuota;
+  /** The fetch to wrap. Default `globalThis.fetch`. */
+  fetch?: FetchFn;
+  /** Called for every response, error and retry, with secrets redacted. */
+  onEvent?: (event: SluiceFetchEvent) => void;
+  clock?: Clock;
+}
+
+/** The options checked and built into their objects. */
+export interface FetchParts {
+  fetch: FetchFn;
+  clock: Clock;
+  adaptive: AdaptiveRate | undefined;
+  limiter: RateLimiter | undefined;
+  concurrency: ConcurrencyLimiter | undefined;
+  retry: RetryPolicy | undefined;
+  breaker: CircuitBreaker | undefined;
+  timeout: TimeoutPolicy | undefined;
+  maxRetryAfterMs: number;
+  quota: FetchQuota | undefined;
+  onEvent: ((event: SluiceFetchEvent) => void) | undefined;
+}
+
+/** Checks every option before any request; throws ConfigError naming the first bad field. */
+export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
+  const clock = options.clock ?? systemClock;
+  const fetchFn = options.fetch ?? (globalThis.fetch as FetchFn | undefined);
+  if (typeof fetchFn !== 'function') throw new ConfigError('fetch', options.fetch, 'must be a function with the fetch signature');
+  const limiter = toLimiter(options.rate, clock);
+  const adaptiveInput = options.adaptive ?? limiter !== undefined;
+  if (adaptiveInput !== false && adaptiveInput !== true && (typeof adaptiveInput !== 'object' || adaptiveInput === null)) {
+    throw new ConfigError('adaptive', adaptiveInput, 'must be a boolean or an options object');
+  }
+  if (adaptiveInput !== false && limiter === undefined) throw new ConfigError('adaptive', adaptiveInput, 'needs a `rate` to start from');
+  const adaptive =
+    adaptiveInput === false || limiter === undefined ? undefined : new AdaptiveRate(limiter, { clock, ...(adaptiveInput === true ? {} : adaptiveInput) });
+  const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigError('onEvent', options.onEvent, 'must be a function');
+  if (options.quota !== undefined && typeof options.quota?.reserve !== 'function') throw new ConfigError('quota', options.quota, 'must have a reserve(request, signal) method');
+  return {
+    fetch: fetchFn,
+    clock,
+    adaptive,
+    limiter,
+    concurrency: toConcurrency(options.concurrency),
+    retry: toRetry(options.retry, clock),
+    breaker: toBreaker(options.breaker, clock),
+    timeout: timeoutMs === undefined ? undefined : new TimeoutPolicy(timeoutMs, { clock }),
+    maxRetryAfterMs: parseDuration(options.maxRetryAfter ?? 60_000, 'maxRetryAfter'),
+    quota: options.quota,
+    onEvent: options.onEvent,
+  };
+}
+
+function toLimiter(rate: SluiceFetchOptions['rate'], clock: Clock): RateLimiter | undefined {
+  if (rate === undefined || rate instanceof RateLimiter) return rate;
+  try {
+    return new RateLimiter({ limits: rate, clock });
+  } catch (error) {
+    // The limiter names its own field `limits`; the caller wrote `rate`.
+    if (error instanceof ConfigError) throw new ConfigError(error.field.replace(/^limits/, 'rate'), error.value, error.message.replace(/^[^:]*: /, '').replace(/ \(got .*\)$/, ''));
+    throw error;
+  }
+}
+
+function toConcurrency(value: SluiceFetchOptions['concurrency']): ConcurrencyLimiter | undefined {
+  if (value === undefined || value instanceof ConcurrencyLimiter) return value;
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1)) throw new ConfigError('concurrency', value, 'must be an integer >= 1 or a ConcurrencyLimiter');
+  return new ConcurrencyLimiter({ limit: value });
+}
+
+function toRetry(value: SluiceFetchOptions['retry'], clock: Clock): RetryPolicy | undefined {
+  if (value === false) return undefined;
+  if (value instanceof RetryPolicy) return value;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw new ConfigError('retry', value, 'must be retry options, a RetryPolicy or false');
+  return prefixed('retry', () => new RetryPolicy({ clock, ...value }));
+}
+
+function toBreaker(value: SluiceFetchOptions['breaker'], clock: Clock): CircuitBreaker | undefined {
+  if (value === undefined || value instanceof CircuitBreaker) return value;
+  if (typeof value !== 'object' || value === null) throw new ConfigError('breaker', value, 'must be breaker options or a CircuitBreaker');
+  return prefixed('breaker', () => new CircuitBreaker({ clock, ...value }));
+}
+
+/** Builds a part whose own ConfigError names a field inside it: `attempts` becomes `retry.attempts`. */
+function prefixed<T>(prefix: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new ConfigError(`${prefix}.${error.field}`, error.value, error.message.replace(/^[^:]*: /, '').replace(/ \(got .*\)$/, ''));
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,6 @@
+// HTTP client side: sluiceFetch, adaptive rate, LLM quotas, redaction. The mock API has its own barrel (./mock).
+export { sluiceFetch, type SluiceFetch } from './fetch.js';
+export { type SluiceFetchOptions, type SluiceFetchEvent, type FetchFn, type FetchQuota, type QuotaTicket } from './fetch-options.js';
+export { redactUrl, redactHeaders, isSecretHeader } from './redact.js';
+export { RateAdaptation, type RateAdaptationOptions, type RateSignal, type RateStep } from '../admission/rate-adaptation.js';
+export { AdaptiveRate, type AdaptiveRateOptions } from '../admission/rate-adaptation-driver.js';
