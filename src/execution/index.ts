@@ -1,7 +1,7 @@
 // Resilience policies: retry, circuit breaker, timeout, fallback, hedge, limiter adapters, compose.
 export { type Policy, type PolicyContext } from './policy.js';
 export { compose } from './compose.js';
-export { Backoff, constant, exponential, decorrelatedJitter, type BackoffStep, type Random } from './backoff.js';
+export { Backoff, constant, exponential, decorrelatedJitter, type BackoffStep } from './backoff.js';
 export { RetryBudget, type RetryBudgetOptions } from './budget.js';
 export { retry, RetryPolicy, type RetryOptions, type RetryEvent, type GiveUpEvent, type GiveUpReason } from './retry.js';
 export { isTransient, RETRYABLE_STATUS } from './transient.js';
@@ -11,7 +11,8 @@ export { timeout, TimeoutPolicy, type TimeoutOptions, type TimeoutEvent } from '
 export { fallback, FallbackPolicy, type FallbackFn, type FallbackOptions } from './fallback.js';
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvent } from './hedge.js';
 export { rateLimit, bulkhead, type RateLimitPolicyOptions } from './limiter-policies.js';
-export { type Disposer, type Subscribe } from './events.js';
+// Disposer and Random are plain function types; not re-exported, as flow and http define the same names.
+export { type Subscribe } from './events.js';
 export {
   circuitBreaker,
   CircuitBreaker,

@@ -1,21 +1,16 @@
+import { parseRetryAfterMs } from '../admission/feedback-time.js';
 import { headerOf, isResponseLike } from './outcome.js';
-
-const DELTA_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
-/** All three HTTP-date forms start with a day name; Date.parse alone would take "-5" as a year. */
-const HTTP_DATE = /^\s*[A-Za-z]{3}/;
 
 /**
  * parseRetryAfter reads an HTTP `Retry-After` value: delta-seconds (`"120"`, decimals
  * tolerated) or an HTTP-date (`"Wed, 21 Oct 2026 07:28:00 GMT"`), measured from
  * `nowEpochMs` (default `Date.now()`). A date in the past gives 0; anything else
- * unparseable gives undefined.
+ * unparseable gives undefined. The parsing is the HTTP feedback layer's, so both read a
+ * header the same way.
  */
 export function parseRetryAfter(value: string, nowEpochMs = Date.now()): number | undefined {
-  if (DELTA_SECONDS.test(value)) return Number(value) * 1000;
-  if (!HTTP_DATE.test(value)) return undefined;
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowEpochMs);
+  const ms = parseRetryAfterMs(value, nowEpochMs);
+  return ms === undefined ? undefined : Math.max(0, ms);
 }
 
 /**
