@@ -110,7 +110,7 @@ describe('RateAdaptation (CUBIC for an unknown limit)', () => {
         for (const s of steps) {
           now += s.dt;
           const { dt: _dt, lag, ...rest } = s;
-          const step = a.observe({ ...dropUndefined(rest), now, sentAt: now - lag });
+          const step = a.observe({ ...dropUndefined(rest), throttled: s.throttled, now, sentAt: now - lag });
           if (!(step.rate >= 1 && step.rate <= 100)) return false;
           if (step.pauseUntil - now > 10_000) return false;
         }
