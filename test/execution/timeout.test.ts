@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { TimeoutError } from '../../src/core/errors.js';
-import { fallback, timeout } from '../../src/execution/index.js';
+import { compose, fallback, retry, timeout, type PolicyContext } from '../../src/execution/index.js';
 import { track, trackAbortListeners } from './helpers.js';
 
 const listeners = trackAbortListeners();
@@ -69,6 +69,22 @@ describe('timeout', () => {
     assert.equal(inner?.reason, reason);
     assert.equal(clock.pendingTimers, 0);
     await assert.rejects(policy.execute(() => 1, { signal: controller.signal }), (e) => e === reason);
+  });
+
+  it('a signal read only after the timeout is already aborted with the TimeoutError (signals are made lazily)', async () => {
+    const clock = new ManualClock();
+    const policy = compose(retry({ clock, attempts: 1 }), timeout(10, { clock }));
+    let context: PolicyContext | undefined;
+    const call = track(
+      policy.execute((ctx) => {
+        context = ctx;
+        return new Promise(() => {});
+      }),
+    );
+    await clock.advance(10);
+    assert.ok(call.error instanceof TimeoutError);
+    assert.equal(context?.signal.aborted, true);
+    assert.equal(context?.signal.reason, call.error);
   });
 
   it('deadlines of overlapping calls fire each at its own instant through one timer', async () => {
