@@ -90,3 +90,4 @@ export {
   type ResourceGuardStats,
   type ResourceReadings,
 } from './flow/index.js';
+export * from './execution/index.js';
