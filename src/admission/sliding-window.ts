@@ -124,15 +124,16 @@ export class SlidingWindowState implements LimitState {
     if (this.count === 0) this.sum = 0; // drop accumulated float error with the last entry
   }
 
+  /** Doubles the ring, oldest entry first; two block copies, not a loop (the log can be long). */
   private grow(): void {
     const size = this.times.length;
     const times = new Float64Array(size * 2);
     const costs = new Float64Array(size * 2);
-    for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) & (size - 1);
-      times[i] = this.times[slot]!;
-      costs[i] = this.costs[slot]!;
-    }
+    const tail = size - this.head; // entries from head to the end of the old ring
+    times.set(this.times.subarray(this.head), 0);
+    times.set(this.times.subarray(0, this.head), tail);
+    costs.set(this.costs.subarray(this.head), 0);
+    costs.set(this.costs.subarray(0, this.head), tail);
     this.times = times;
     this.costs = costs;
     this.head = 0;
