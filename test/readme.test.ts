@@ -1,22 +1,24 @@
-// The README's examples marked `<!-- runnable: prints X -->` are run as written (with
-// `from 'sluice'` pointed at the source) and must print X: the front door stays true.
+// Examples in README.md and docs/*.md marked `<!-- runnable: prints X -->` are run as
+// written (with `from 'sluice'` pointed at the source) and must print X: the docs stay true.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 const RUNNABLE = /<!-- runnable: prints (.+?) -->\s*```ts\n([\s\S]*?)```/g;
-const readme = readFileSync('README.md', 'utf8');
+const documents = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
 const source = pathToFileURL(resolve('src/index.ts')).href;
-const examples = [...readme.matchAll(RUNNABLE)].map((m) => ({ expected: m[1]!, code: m[2]!.replaceAll("from 'sluice'", `from '${source}'`) }));
+const examples = documents.flatMap((file) =>
+  [...readFileSync(file, 'utf8').matchAll(RUNNABLE)].map((m) => ({ file, expected: m[1]!, code: m[2]!.replaceAll("from 'sluice'", `from '${source}'`) })),
+);
 
-describe('README examples', () => {
-  it('has runnable examples', () => assert.ok(examples.length > 0));
-  for (const [i, { expected, code }] of examples.entries()) {
-    it(`example ${i + 1} prints ${expected}`, () => {
+describe('runnable examples in README.md and docs/', () => {
+  it('the README has runnable examples', () => assert.ok(examples.some((e) => e.file === 'README.md')));
+  for (const { file, expected, code } of examples) {
+    it(`${file}: example prints ${expected}`, () => {
       const dir = mkdtempSync(join(tmpdir(), 'sluice-readme-'));
       try {
         const file = join(dir, 'example.mts');
