@@ -61,6 +61,17 @@ export class ConcurrencyLimiter {
     this.releaseSlot();
     throw error;
   };
+  /**
+   * The executor for a plain waiter, bound once: it reads its queue and task from the two
+   * fields below (set just before, the executor runs synchronously), so a queued call
+   * allocates its promise and nothing else — no closure per call.
+   */
+  private pushTarget: WaitQueue = this.queue;
+  private pushTask: Task = undefined;
+  private readonly pushPlain = (resolve: (value: unknown) => void): void => {
+    this.pushTarget.push(resolve, this.pushTask);
+    this.pushTask = undefined;
+  };
 
   constructor(options: ConcurrencyLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
@@ -123,11 +134,12 @@ export class ConcurrencyLimiter {
       }
       target = this.overflow;
     }
+    if (signal === undefined && priority === 0) {
+      this.pushTarget = target;
+      this.pushTask = task;
+      return new Promise(this.pushPlain);
+    }
     return new Promise((resolve) => {
-      if (signal === undefined && priority === 0) {
-        target.push(resolve, task);
-        return;
-      }
       const waiter: Waiter = { resolve, cost: 1, deadline: Number.POSITIVE_INFINITY, priority, signal, onAbort: undefined, done: false };
       if (signal) {
         waiter.onAbort = () => {
