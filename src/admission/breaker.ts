@@ -3,7 +3,7 @@ import { parseDuration, type Duration } from '../core/duration.js';
 import { CircuitOpenError, ConfigError, isAbortError, RejectedError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { Backoff } from '../execution/backoff.js';
-import { Emitter, type Subscribe } from '../execution/events.js';
+import { Emitter, type Subscribe } from '../core/events.js';
 import { isResponseLike, statusOf, type Outcome } from '../execution/outcome.js';
 import type { Policy, PolicyContext } from '../execution/policy.js';
 import { RollingCounts } from '../execution/rolling-counts.js';

@@ -2,7 +2,7 @@ import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { Emitter, type Subscribe } from './events.js';
+import { Emitter, type Subscribe } from '../core/events.js';
 import { LatencyWindow } from './latency.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { Context, isAborted, parentOf, reasonOf, Scope } from './scope.js';

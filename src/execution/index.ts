@@ -12,7 +12,7 @@ export { fallback, FallbackPolicy, type FallbackFn, type FallbackOptions } from 
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvent } from './hedge.js';
 export { rateLimit, bulkhead, type RateLimitPolicyOptions } from './limiter-policies.js';
 // Disposer and Random are plain function types; not re-exported, as flow and http define the same names.
-export { type Subscribe } from './events.js';
+export { type Subscribe } from '../core/events.js';
 export {
   circuitBreaker,
   CircuitBreaker,

@@ -3,7 +3,7 @@ import { parseDuration, type Duration } from '../core/duration.js';
 import { ConfigError, RateLimitedError } from '../core/errors.js';
 import { Backoff, exponential, type Random } from './backoff.js';
 import { RetryBudget, type RetryBudgetOptions } from './budget.js';
-import { Emitter, type Subscribe } from './events.js';
+import { Emitter, type Subscribe } from '../core/events.js';
 import type { Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';

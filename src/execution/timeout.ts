@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { TimeoutError } from '../core/errors.js';
 import { DeadlineQueue, type Deadline } from './deadline-queue.js';
-import { Emitter, type Subscribe } from './events.js';
+import { Emitter, type Subscribe } from '../core/events.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
 

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { abortReason } from '../core/errors.js';
 import { Deque } from './deque.js';
-import { Emitter } from './events.js';
+import { EventHub } from '../core/events.js';
 import { ItemRunner } from './item-runner.js';
 import { ReorderBuffer } from './reorder.js';
 import { SourceReader } from './source-reader.js';
@@ -24,7 +24,7 @@ const DONE: IteratorResult<never, undefined> = { value: undefined, done: true };
  * promise exists per pending source item.
  */
 export class FlowEngine<I, O> implements AsyncIterator<FlowResult<I, O>, undefined> {
-  readonly events = new Emitter<FlowEvents<I, O>>();
+  readonly events = new EventHub<FlowEvents<I, O>>();
   private readonly controller = new AbortController();
   private reader: SourceReader<I> | undefined;
   private readonly inputs = new Deque<I>();

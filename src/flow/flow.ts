@@ -1,5 +1,5 @@
 import { FlowEngine } from './engine.js';
-import type { Disposer } from './events.js';
+import type { Disposer } from '../core/events.js';
 import { resolveOptions } from './options.js';
 import type { FlowEvents, FlowOptions, FlowResult, FlowSource, FlowStats, FlowWorker } from './types.js';
 

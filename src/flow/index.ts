@@ -15,7 +15,7 @@ export type {
 export { isOverloadError } from './options.js';
 export { Channel, ChannelClosedError, type ChannelOptions, type WaitOptions } from './channel.js';
 export { pipeToWritable, type PipeOptions } from './interop.js';
-export { type Disposer } from './events.js';
+export { type Disposer } from '../core/events.js';
 export { AimdLimit, type AdaptiveLimit, type AimdOptions, type LimitBounds, type LimitSample } from '../admission/adaptive.js';
 export { Gradient2Limit, type Gradient2Options } from '../admission/adaptive-gradient2.js';
 export { VegasLimit, type VegasOptions } from '../admission/adaptive-vegas.js';

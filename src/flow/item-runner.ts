@@ -1,6 +1,6 @@
 import { RejectedError } from '../core/errors.js';
 import type { PolicyContext } from '../execution/policy.js';
-import type { Emitter } from './events.js';
+import type { EventHub } from '../core/events.js';
 import { LatencyHistogram, RateMeter } from './metrics.js';
 import type { FlowConfig } from './options.js';
 import type { FlowContext, FlowEvents, FlowWorker } from './types.js';
@@ -42,7 +42,7 @@ export class ItemRunner<I, O> {
     private readonly config: FlowConfig<I>,
     /** The flow's own signal: aborted when the flow stops. */
     private readonly signal: AbortSignal,
-    private readonly events: Emitter<FlowEvents<I, O>>,
+    private readonly events: EventHub<FlowEvents<I, O>>,
     private readonly host: ItemHost,
   ) {
     this.limit = config.adaptive ? config.adaptive.limit : config.fixedLimit;
