@@ -59,6 +59,10 @@ interface Entry {
 const MAX_CACHED_KEYS = 10_000;
 /** See RedisStoreOptions.startLagMs: covers loopback or LAN travel and a busy event loop. */
 const DEFAULT_START_LAG_MS = 10;
+/** Late answers are given back only when a sliding window is at least this full after the admission. */
+const LATE_CHECK_FILL = 0.5;
+/** How often a late admission is given back and asked again before the caller is told to wait. */
+const MAX_LATE_RETRIES = 50;
 /** The least wait reported: 0 would mean "admitted". */
 const MIN_WAIT_MS = 0.001;
 /** TTL floor under unsafeCallerClockForTests. */
@@ -121,6 +125,10 @@ export class RedisStore implements RateStore {
   }
 
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+    return this.ask(key, limits, cost, now, 0);
+  }
+
+  private ask(key: string, limits: readonly LimitSpec[], cost: number, now: number, retries: number): number | Promise<number> {
     if (!this.runner.ready) return this.unavailable(key, limits, cost, now);
     const entry = this.entry(key, limits);
     const args = this.args(entry, cost, now);
@@ -128,7 +136,7 @@ export class RedisStore implements RateStore {
       // Admitted after the caller gave up on it: give that start back.
       if (reply[0] === '0') void this.giveBack(key, limits, cost, now, reply[1]!);
     };
-    return this.runner.run(RESERVE, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now));
+    return this.runner.run(RESERVE, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now, retries));
   }
 
   /**
@@ -155,17 +163,23 @@ export class RedisStore implements RateStore {
     );
   }
 
-  private answer(reply: string[] | Unavailable, key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+  private answer(reply: string[] | Unavailable, key: string, limits: readonly LimitSpec[], cost: number, now: number, retries: number): number | Promise<number> {
     if (reply === UNAVAILABLE) return this.unavailable(key, limits, cost, now);
     const wait = reply[0]!;
     if (wait === '0') {
       // Admitted — but if the answer reached us later than startLagMs after Redis decided
       // (a stalled event loop, a descheduled process), the start would land outside the
-      // window it was counted in: give it back and ask again.
-      if (this.runner.ageOfDecision(Number(reply[1])) <= this.startLagMs) return 0;
+      // window it was counted in: give it back and ask again, here rather than through the
+      // limiter's queue (a wait would send every later caller through it, one at a time).
+      // Only where it can matter: a window at most half full cannot be pushed over its limit
+      // by a late start; checking there would only add load to a process already behind.
+      if (Number(reply[2]) < LATE_CHECK_FILL || this.runner.ageOfDecision(Number(reply[1])) <= this.startLagMs) return 0;
       this.counters.late++;
       void this.giveBack(key, limits, cost, now, reply[1]!);
-      return MIN_WAIT_MS;
+      // Retried here: a wait would send this caller, and every later one, through the
+      // limiter's queue. Past MAX_LATE_RETRIES the process is too stalled to start anything
+      // on time, and it waits like any refused caller.
+      return retries < MAX_LATE_RETRIES ? this.ask(key, limits, cost, now, retries + 1) : this.runner.retryDelay();
     }
     if (wait === 'inf') return Number.POSITIVE_INFINITY;
     // Never 0 (that would mean admitted): a wait already over asks again at once.

@@ -43,8 +43,9 @@ local cost = tonumber(ARGV[4])
  *       [4] cost   [5] start lag ms (sliding windows count each start this much longer)
  *       [6] (refund only) the decision time of the start to give back, '' = the newest
  *       [7..] per limit: algorithm (g|s|f), limit, intervalMs, burst, slackMs
- * Reply {wait, now}: wait '0' = admitted, 'inf' = never, 'stale' = past the deadline;
- *       now = the time the decision was made at (lets the client track Redis's clock).
+ * Reply {wait, now[, fill]}: wait '0' = admitted, 'inf' = never, 'stale' = past the
+ *       deadline; now = the time the decision was made at (lets the client track Redis's
+ *       clock); fill, on admission = how full the fullest sliding window now is (0..1).
  */
 export const RESERVE = script(
   'reserve',
@@ -60,7 +61,7 @@ if wait > 0 then
   return {fmt(wait), fmt(now)}
 end
 for i = 1, #limits do limits[i].impl.take(limits[i], now, cost) end
-return {'0', fmt(now)}
+return {'0', fmt(now), fmt(FILL)}
 `,
 );
 

@@ -12,6 +12,8 @@
  */
 export const SLIDING_WINDOW = `
 local sliding = {}
+-- the fullest sliding window after an admission (sum / limit), returned to the client
+local FILL = 0
 function sliding.load(L, now)
   local h = redis.call('HMGET', L.key, 'tat', 'e', 'iv', 'sum')
   L.exists = h[1] and true or false
@@ -32,8 +34,9 @@ end
 -- expire in sliding-window.ts: drop starts that have left (now - span, now]
 function sliding.expire(L, now)
   local before = L.sum
+  local chunk = 4 -- elements: two starts; most calls expire one or none
   while true do
-    local h = redis.call('LRANGE', L.log, 0, 31)
+    local h = redis.call('LRANGE', L.log, 0, chunk - 1)
     local n = #h
     local gone = 0
     while gone < n and now - tonumber(h[gone + 1]) >= L.span do
@@ -42,7 +45,8 @@ function sliding.expire(L, now)
     end
     if gone > 0 then redis.call('LTRIM', L.log, gone, -1) end
     if gone < n then break end
-    if n < 32 then L.sum = 0; break end -- the log is empty: drop accumulated float error
+    if n < chunk then L.sum = 0; break end -- the log is empty: drop accumulated float error
+    if chunk < 64 then chunk = chunk * 2 end
   end
   if L.sum ~= before then L.changed = true end
 end
@@ -71,9 +75,10 @@ function sliding.wait(L, now, cost)
   return math.max(pace, sliding.window_wait(L, now, cost))
 end
 
--- writes the state and sets both TTLs; a state already equal to a fresh one is deleted
-local function sliding_store(L, now)
-  local newest = redis.call('LINDEX', L.log, -2)
+-- writes the state and sets both TTLs; a state already equal to a fresh one is deleted.
+-- newest: the time of the newest start, if the caller knows it
+local function sliding_store(L, now, newest)
+  if not newest then newest = redis.call('LINDEX', L.log, -2) end
   local idle = L.tat
   if newest then idle = math.max(idle, tonumber(newest) + L.span) end
   if idle <= now then
@@ -95,12 +100,17 @@ function sliding.take(L, now, cost)
   L.tat = math.max(L.tat, now) + cost * L.emission
   L.sum = L.sum + cost
   local last = redis.call('LRANGE', L.log, -2, -1)
+  local newest = now
   if #last == 2 and tonumber(last[1]) == now then
     redis.call('LSET', L.log, -1, fmt(tonumber(last[2]) + cost))
   else
     redis.call('RPUSH', L.log, fmt(now), fmt(cost))
+    if #last == 2 and tonumber(last[1]) > now then newest = tonumber(last[1]) end
   end
-  sliding_store(L, now)
+  sliding_store(L, now, newest)
+  -- how full the window is now, for the client's start-lag check
+  local fill = L.sum / L.limit
+  if fill > FILL then FILL = fill end
 end
 
 function sliding.refund(L, now, cost, at)
