@@ -1,6 +1,7 @@
 import type { LimitSpec } from '../admission/limit-spec.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
-import { REFUND, RESERVE } from './lua/rate.js';
+import { rateScripts } from './lua/rate.js';
+import type { Script } from './lua/script.js';
 import { MemoryStore } from './memory.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
 import { ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
@@ -53,6 +54,8 @@ interface Entry {
   keys: string[];
   /** ARGV[7..]: five strings per limit. */
   limitArgs: string[];
+  reserve: Script;
+  refund: Script;
 }
 
 /** Cached key layouts; cleared whole when full (rebuilding one costs a few string concatenations). */
@@ -136,7 +139,7 @@ export class RedisStore implements RateStore {
       // Admitted after the caller gave up on it: give that start back.
       if (reply[0] === '0') void this.giveBack(key, limits, cost, now, reply[1]!);
     };
-    return this.runner.run(RESERVE, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now, retries));
+    return this.runner.run(entry.reserve, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now, retries));
   }
 
   /**
@@ -157,7 +160,7 @@ export class RedisStore implements RateStore {
     const entry = this.entry(key, limits);
     const args = this.args(entry, cost, now);
     args[entry.keys.length + 5] = decidedAt;
-    return this.runner.run(REFUND, entry.keys.length, args).then(
+    return this.runner.run(entry.refund, entry.keys.length, args).then(
       () => undefined,
       () => undefined,
     );
@@ -237,7 +240,8 @@ export class RedisStore implements RateStore {
       if (alg === 's') keys.push(`${base}:${i}:sl`);
       limitArgs.push(alg, String(spec.limit), String(spec.intervalMs), String(spec.burst), String(spec.slackMs));
     });
-    const entry = { specs: limits, keys, limitArgs };
+    const algorithms = [...new Set(limitArgs.filter((_, i) => i % 5 === 0))].sort().join('');
+    const entry = { specs: limits, keys, limitArgs, ...rateScripts(algorithms) };
     this.entries.set(key, entry);
     return entry;
   }

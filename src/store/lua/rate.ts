@@ -1,7 +1,7 @@
 import { FIXED_WINDOW } from './fixed-window.js';
 import { GCRA } from './gcra.js';
 import { PRELUDE, STALE_GUARD } from './prelude.js';
-import { script } from './script.js';
+import { script, type Script } from './script.js';
 import { SLIDING_WINDOW } from './sliding-window.js';
 
 /**
@@ -10,7 +10,6 @@ import { SLIDING_WINDOW } from './sliding-window.js';
  * two (state, log).
  */
 const LIMITS = `
-local ALG = { g = gcra, s = sliding, f = fixed }
 local limits = {}
 local k = 1
 local LAG = tonumber(ARGV[5])
@@ -33,6 +32,17 @@ end
 local cost = tonumber(ARGV[4])
 `;
 
+/** The fragments a script needs for a set of algorithms ('g', 's', 'f'); GCRA's helpers always. */
+function fragments(algorithms: string): string {
+  const table = [...algorithms].map((a) => `${a} = ${a === 'g' ? 'gcra' : a === 's' ? 'sliding' : 'fixed'}`).join(', ');
+  return `${PRELUDE}${STALE_GUARD}
+-- the fullest sliding window after an admission (sum / limit), returned to the client
+local FILL = 0
+${GCRA}${algorithms.includes('s') ? SLIDING_WINDOW : ''}${algorithms.includes('f') ? FIXED_WINDOW : ''}
+local ALG = { ${table} }
+${LIMITS}`;
+}
+
 /**
  * reserve — decides `cost` against every limit of one key atomically: if all admit, records
  * it in all and answers '0'; otherwise records nothing and answers the wait in ms
@@ -47,9 +57,7 @@ local cost = tonumber(ARGV[4])
  *       deadline; now = the time the decision was made at (lets the client track Redis's
  *       clock); fill, on admission = how full the fullest sliding window now is (0..1).
  */
-export const RESERVE = script(
-  'reserve',
-  `${PRELUDE}${STALE_GUARD}${GCRA}${SLIDING_WINDOW}${FIXED_WINDOW}${LIMITS}
+const RESERVE_BODY = `
 local wait = 0
 for i = 1, #limits do
   local L = limits[i]
@@ -62,8 +70,7 @@ if wait > 0 then
 end
 for i = 1, #limits do limits[i].impl.take(limits[i], now, cost) end
 return {'0', fmt(now), fmt(FILL)}
-`,
-);
+`;
 
 /**
  * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund). With a
@@ -73,12 +80,26 @@ return {'0', fmt(now), fmt(FILL)}
  * KEYS  as for reserve     ARGV  as for reserve
  * Reply {'0' | 'stale', now}
  */
-export const REFUND = script(
-  'refund',
-  `${PRELUDE}${STALE_GUARD}${GCRA}${SLIDING_WINDOW}${FIXED_WINDOW}${LIMITS}
+const REFUND_BODY = `
 local at = nil
 if ARGV[6] ~= '' then at = tonumber(ARGV[6]) end
 for i = 1, #limits do limits[i].impl.refund(limits[i], now, cost, at) end
 return {'0', fmt(now)}
-`,
-);
+`;
+
+const cache = new Map<string, { reserve: Script; refund: Script }>();
+
+/**
+ * The reserve and refund scripts for requests whose limits use `algorithms` (a sorted
+ * string of 'f', 'g', 's'): each script holds only the algorithms it needs, since Redis
+ * runs a script's every definition on every call.
+ */
+export function rateScripts(algorithms: string): { reserve: Script; refund: Script } {
+  let scripts = cache.get(algorithms);
+  if (scripts === undefined) {
+    const head = fragments(algorithms);
+    scripts = { reserve: script(`reserve-${algorithms}`, head + RESERVE_BODY), refund: script(`refund-${algorithms}`, head + REFUND_BODY) };
+    cache.set(algorithms, scripts);
+  }
+  return scripts;
+}

@@ -12,8 +12,6 @@
  */
 export const SLIDING_WINDOW = `
 local sliding = {}
--- the fullest sliding window after an admission (sum / limit), returned to the client
-local FILL = 0
 function sliding.load(L, now)
   local h = redis.call('HMGET', L.key, 'tat', 'e', 'iv', 'sum')
   L.exists = h[1] and true or false
@@ -108,7 +106,7 @@ function sliding.take(L, now, cost)
     if #last == 2 and tonumber(last[1]) > now then newest = tonumber(last[1]) end
   end
   sliding_store(L, now, newest)
-  -- how full the window is now, for the client's start-lag check
+  -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
   local fill = L.sum / L.limit
   if fill > FILL then FILL = fill end
 end
