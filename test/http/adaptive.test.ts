@@ -12,45 +12,45 @@ const throttle = (sentAt: number, now: number, extra: Partial<RateSignal> = {}):
 const near = (actual: number, expected: number, what: string): void => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 
 describe('RateAdaptation (CUBIC for an unknown limit)', () => {
-  it('keeps the configured rate until the first throttle, then cuts by beta and pauses backoffMs', () => {
+  it('keeps the configured rate until the first throttle, which cuts by beta without a pause', () => {
     const a = new RateAdaptation({ initial: 100 });
     assert.deepEqual(a.observe(ok(500)), { rate: 100, pauseUntil: Number.NEGATIVE_INFINITY, mode: 'probing' });
-    assert.deepEqual(a.observe(throttle(990, 1000)), { rate: 70, pauseUntil: 1100, mode: 'probing' });
+    assert.deepEqual(a.observe(throttle(1990, 2000)), { rate: 80, pauseUntil: Number.NEGATIVE_INFINITY, mode: 'probing' });
   });
 
   it('ignores throttles of requests sent before the previous throttle arrived (in flight when we reacted)', () => {
     const a = new RateAdaptation({ initial: 100 });
     a.observe(throttle(990, 1000));
-    assert.deepEqual(a.observe(throttle(995, 1003)), { rate: 70, pauseUntil: 1100, mode: 'probing' });
+    assert.deepEqual(a.observe(throttle(995, 1003)), { rate: 80, pauseUntil: Number.NEGATIVE_INFINITY, mode: 'probing' });
   });
 
-  it('a fresh throttle below wMax cuts again, remembers rate·(1+β)/2 (fast convergence) and doubles the pause', () => {
-    const a = new RateAdaptation({ initial: 100 });
-    a.observe(throttle(990, 1000)); // wMax 100, rate 70, pause to 1100
-    const step = a.observe(throttle(1100, 1101)); // wMax 59.5, rate 49, pause 200 ms
-    near(step.rate, 49, 'rate');
-    assert.equal(step.pauseUntil, 1301);
-    // The cubic is back at wMax after K = ∛(wMax·(1−β)/C) seconds, and flat there.
-    const k = Math.cbrt((59.5 * 0.3) / 0.4);
-    near(a.observe(ok(1101 + k * 1000)).rate, 59.5, 'rate at K');
-    // One second later it probes above: C·1³ = 0.4 more.
-    near(a.observe(ok(1101 + (k + 1) * 1000)).rate, 59.9, 'rate at K + 1 s');
-  });
-
-  it('a success resets the pause doubling', () => {
+  it('throttles in a row do not cut again but pause backoffMs, doubling; a success ends the run', () => {
     const a = new RateAdaptation({ initial: 100, backoffMs: 50 });
-    a.observe(throttle(0, 10)); // pause 50
-    a.observe(throttle(20, 30)); // pause 100
+    a.observe(throttle(0, 10));
+    assert.deepEqual(a.observe(throttle(20, 30)), { rate: 80, pauseUntil: 80, mode: 'probing' });
+    assert.equal(a.observe(throttle(80, 90)).pauseUntil, 190);
     a.observe(ok(200));
-    assert.equal(a.observe(throttle(300, 310)).pauseUntil, 360);
+    assert.equal(a.observe(throttle(300, 310)).pauseUntil, 190, 'the first throttle after a success only cuts');
+    assert.equal(a.observe(throttle(320, 330)).pauseUntil, 380);
+  });
+
+  it('cuts from the successes of the last second when fewer than the rate, then climbs the cubic back to them', () => {
+    const a = new RateAdaptation({ initial: 200 });
+    for (let i = 0; i < 50; i++) a.observe(ok(500 + i));
+    // At 1000 the last second held 50 successes: wMax 50, rate 40.
+    near(a.observe(throttle(999, 1000)).rate, 40, 'rate after the cut');
+    // Back at wMax after K = ∛(wMax·(1−β)/C) seconds, flat there, then probing above.
+    const k = Math.cbrt((50 * 0.2) / 0.4);
+    near(a.observe(ok(1000 + k * 1000)).rate, 50, 'rate at K');
+    near(a.observe(ok(1000 + (k + 1) * 1000)).rate, 50.4, 'rate at K + 1 s');
   });
 
   it('probing never passes the configured rate, and cuts never go below min', () => {
     const a = new RateAdaptation({ initial: 10, min: 2 });
     let now = 0;
     for (let i = 0; i < 20; i++) {
-      now += 10;
-      a.observe(throttle(now - 1, now));
+      a.observe(ok((now += 10)));
+      a.observe(throttle(now, (now += 10)));
     }
     assert.equal(a.current.rate, 2);
     assert.equal(a.observe(ok(now + 3_600_000)).rate, 10);
@@ -129,7 +129,7 @@ describe('AdaptiveRate (applies the steps to a RateLimiter)', () => {
     assert.deepEqual(
       limiter.limits.map((s) => [s.limit, s.intervalMs]),
       [
-        [70, 1000],
+        [80, 1000],
         [5000, 3_600_000],
       ],
     );
@@ -140,7 +140,7 @@ describe('AdaptiveRate (applies the steps to a RateLimiter)', () => {
     const limiter = new RateLimiter({ limits: '1/1s', clock });
     const adaptive = new AdaptiveRate(limiter, { clock, min: 0.1 });
     adaptive.observe(throttle(0, 1));
-    assert.deepEqual([limiter.limits[0]!.limit, Math.round(limiter.limits[0]!.intervalMs)], [1, 1429]);
+    assert.deepEqual([limiter.limits[0]!.limit, Math.round(limiter.limits[0]!.intervalMs)], [1, 1250]);
   });
 
   it('admit waits out a pause, including one that began while it queued', async () => {
