@@ -38,6 +38,15 @@ export function ratePeers(limit: number, intervalMs: number): RatePeer[] {
       },
     },
     {
+      name: 'sluice sliding-window slack 5ms',
+      note: 'the same with slack: 5ms (late wake-ups up to 5 ms keep their turn)',
+      sluice: true,
+      make() {
+        const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms`, slack: '5ms' });
+        return (task) => limiter.run(task);
+      },
+    },
+    {
       name: 'sluice gcra',
       note: 'token bucket, burst 1',
       sluice: true,

@@ -87,5 +87,6 @@ export function printTable(title: string, columns: readonly Column[], rows: read
 export async function machineLine(): Promise<string> {
   const os = await import('node:os');
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-  return `node ${process.version}, ${os.availableParallelism()} cores (${cpu}), ${new Date().toISOString().slice(0, 16)}Z`;
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  return `node ${process.version}, ${os.availableParallelism()} cores (${cpu}), load ${load}, ${new Date().toISOString().slice(0, 16)}Z`;
 }
