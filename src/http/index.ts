@@ -4,3 +4,5 @@ export { type SluiceFetchOptions, type SluiceFetchEvent, type FetchFn, type Fetc
 export { redactUrl, redactHeaders, isSecretHeader } from './redact.js';
 export { RateAdaptation, type RateAdaptationOptions, type RateSignal, type RateStep } from '../admission/rate-adaptation.js';
 export { AdaptiveRate, type AdaptiveRateOptions } from '../admission/rate-adaptation-driver.js';
+export { llmFetch, ChatTokenQuota, estimateChatTokens, type LlmFetchOptions } from './llm.js';
+export { TokenQuota, type TokenQuotaOptions, type TokenReservation } from '../admission/token-quota.js';
