@@ -56,7 +56,7 @@ export interface RateAdaptationOptions {
  * no I/O and reads no clock; `AdaptiveRate` applies its steps to a RateLimiter.
  *
  * - **The server states its limit** (`limit` with `windowMs`, e.g. IETF `q` and `w`): the
- *   rate is that limit less `margin`, and no probing goes above it.
+ *   rate is that limit less `margin` and one request, and no probing goes above it.
  * - **The limit is unknown**: CUBIC as in the AWS SDK's adaptive retry mode. A throttle
  *   remembers `wMax` — the rate, or the successes of the last second when fewer (the AWS
  *   SDK uses its measured rate so) — and cuts to `beta × wMax`; successes then follow
@@ -122,8 +122,12 @@ export class RateAdaptation {
     const { limit, windowMs } = signal;
     if (limit === undefined || windowMs === undefined || !(limit > 0) || !(windowMs > 0)) return;
     this.mode = 'stated';
+    // One request fewer than the limit less the margin: a window of ours holding N can show
+    // N + 1 at the server, whose window edge and clock differ by jitter, and a full window
+    // there answers remaining 0 with a reset rounded up to a whole second — a pause.
     // The configured rate stays a ceiling: a server allowing more does not oblige us to use it.
-    this.rate = Math.min(this.ceiling, Math.max(this.min, ((limit * 1000) / windowMs) * (1 - this.margin)));
+    const allowed = Math.max(1, limit * (1 - this.margin) - 1);
+    this.rate = Math.min(this.ceiling, Math.max(this.min, (allowed * 1000) / windowMs));
     this.wMax = this.rate;
   }
 

@@ -70,13 +70,13 @@ describe('RateAdaptation (CUBIC for an unknown limit)', () => {
     assert.equal(a.observe(throttle(0, 10, { retryAfterMs: 3_600_000 })).pauseUntil, 5010);
   });
 
-  it('adopts a stated limit less the margin, stays there through throttles, follows a change, and keeps the ceiling', () => {
+  it('adopts a stated limit less the margin and one request, stays there through throttles, follows a change, and keeps the ceiling', () => {
     const a = new RateAdaptation({ initial: 200 });
-    assert.deepEqual(a.observe(ok(10, { limit: 50, windowMs: 1000, remaining: 40 })), { rate: 49, pauseUntil: Number.NEGATIVE_INFINITY, mode: 'stated' });
+    assert.deepEqual(a.observe(ok(10, { limit: 50, windowMs: 1000, remaining: 40 })), { rate: 48, pauseUntil: Number.NEGATIVE_INFINITY, mode: 'stated' });
     const step = a.observe(throttle(20, 30, { limit: 50, windowMs: 1000, remaining: 0, resetMs: 400 }));
-    assert.equal(step.rate, 49, 'a throttle under a stated limit pauses but does not cut');
+    assert.equal(step.rate, 48, 'a throttle under a stated limit pauses but does not cut');
     assert.equal(step.pauseUntil, 430);
-    near(a.observe(ok(500, { limit: 6000, windowMs: 60_000 })).rate, 98, '6000/min');
+    near(a.observe(ok(500, { limit: 6000, windowMs: 60_000 })).rate, 5879 / 60, '6000/min: 5880 less one per minute');
     assert.equal(a.observe(ok(600, { limit: 1000, windowMs: 1000 })).rate, 200, 'never above the configured rate');
   });
 
