@@ -65,8 +65,8 @@ describe('adaptive rate against the mock (timing checks)', () => {
   });
 
   it('timing check: with IETF headers the stated limit is adopted and no request sent after the first answer is throttled', async (t) => {
-    // The client leaves 2 % of the stated limit unused (a 20 ms margin per 1 s window), so a
-    // paced request cannot reach the server early enough to break its window. The mock runs
+    // The client adopts the stated limit less 2 % and one request (48/s), so a paced request
+    // cannot reach the server early enough to find its window full. The mock runs
     // in this process: a stall of its own event loop timestamps a request late and squeezes
     // that window, an artefact of sharing the CPU, not the client's doing; 20 ms of grace
     // covers such a stall on a loaded 2-core machine. docs/parts/http-bench.md has the
