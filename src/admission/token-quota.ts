@@ -68,8 +68,11 @@ export class TokenQuota {
     if (used === undefined || !Number.isFinite(used) || used < 0) return;
     const diff = reservation.estimate - used;
     if (diff < 0) await this.limiter.charge(-diff);
-    else if (diff > 0 && reservation.seq === this.seq) await this.limiter.refund(diff);
-    else if (diff > 0) this.skipped++;
+    else if (diff > 0 && reservation.seq === this.seq) {
+      await this.limiter.refund(diff);
+      // Wholly given back, the newest start holds nothing: the one before is the newest again.
+      if (used === 0) this.seq--;
+    } else if (diff > 0) this.skipped++;
   }
 
   /** Refunds not made because a later call had been admitted meanwhile (see the class comment). */

@@ -19,15 +19,17 @@ export type SluiceFetchEvent =
 
 /**
  * A quota taken per attempt besides the request rate — LLM tokens (see llm.ts). `reserve`
- * runs after the rate limiter admitted the attempt; the ticket is settled with the
- * response, or with undefined when the attempt failed without one.
+ * runs after the rate limiter admitted the attempt. The ticket is settled with the
+ * response; with undefined when the request was sent but no response came (the server may
+ * have counted it); or with `'unsent'` when the attempt ended before sending (an abort
+ * while waiting for a concurrency slot), so nothing was used.
  */
 export interface FetchQuota {
   reserve(request: Request, signal: AbortSignal | undefined): Promise<QuotaTicket>;
 }
 
 export interface QuotaTicket {
-  settle(response: Response | undefined): Promise<void>;
+  settle(response: Response | undefined | 'unsent'): Promise<void>;
 }
 
 export interface SluiceFetchOptions {

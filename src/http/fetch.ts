@@ -62,7 +62,7 @@ async function attempt(parts: FetchParts, pause: ServerPause, request: Request, 
   let settled = false;
   const permit = await parts.concurrency?.acquire({ signal }).catch(async (error: unknown) => {
     settled = true;
-    await ticket?.settle(undefined);
+    await ticket?.settle('unsent');
     throw error;
   });
   try {
@@ -71,7 +71,9 @@ async function attempt(parts: FetchParts, pause: ServerPause, request: Request, 
     const response = parts.timeout ? await parts.timeout.execute(send, context) : await send(context);
     const step = pause.observe(response, sentAt);
     settled = true;
-    await ticket?.settle(response);
+    // Accounting must not turn an answer into a failure (a retry would send it twice): if the
+    // store cannot take the correction now, the window keeps the estimate.
+    await ticket?.settle(response).catch(() => {});
     parts.onEvent?.({ type: 'response', ...label, attempt: context.attempt, status: response.status, throttled: step.throttled, ...step.detail });
     return response;
   } catch (error) {

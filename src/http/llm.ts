@@ -9,7 +9,10 @@ import type { FetchQuota, QuotaTicket, SluiceFetchOptions } from './fetch-option
 export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quota'> {
   /** Requests per window (RPM): `'60/1m'`, or a RateLimiter to share. Default: none. */
   requests?: RateInput | RateLimiter;
-  /** Tokens per window (TPM): `'10000/1m'`, several, or a RateLimiter to share. */
+  /**
+   * Tokens per window (TPM): `'10000/1m'`, several, or a RateLimiter. Share the llmFetch, not
+   * the token limiter: refunds are exact only while this llmFetch alone takes from it.
+   */
   tokens: RateInput | readonly RateInput[] | RateLimiter;
   /**
    * The tokens a request will use at most, from its parsed JSON body. Default
@@ -27,7 +30,8 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
  * a request from `requests` and reserves its estimated tokens from `tokens`; the answer's
  * `usage.total_tokens` then corrects the reservation — the excess refunded, a shortfall
  * charged — so the token window holds what was really used, as the server's does. A 429
- * gives all its tokens back (a refused request uses none); any other answer without a
+ * gives all its tokens back (a refused request uses none), as does an attempt aborted
+ * before it was sent; any other answer without a
  * usage block (an error, a stream) keeps the estimate, the safe side. Adaptive rate is off
  * unless asked for: the limits are known.
  */
@@ -59,7 +63,7 @@ export class ChatTokenQuota implements FetchQuota {
     const reservation = await this.tokens.reserve(tokens, signal);
     return {
       settle: async (response) => {
-        if (response?.status === 429) return this.tokens.settle(reservation, 0);
+        if (response === 'unsent' || response?.status === 429) return this.tokens.settle(reservation, 0);
         if (response === undefined || !response.ok) return;
         await this.tokens.settle(reservation, await usageOf(response));
       },

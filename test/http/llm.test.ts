@@ -56,6 +56,31 @@ describe('TokenQuota: reserve the estimate, correct from usage', () => {
   });
 });
 
+describe('llmFetch accounting', () => {
+  it('corrects the token window from usage, and gives back the tokens of a call aborted before it was sent', async () => {
+    const usage = (total: number): Response => Response.json({ usage: { total_tokens: total } });
+    let release: (() => void) | undefined;
+    const answers = [
+      () => new Promise<Response>((resolve) => (release = () => resolve(usage(60)))),
+      () => Promise.resolve(usage(10)),
+    ];
+    const tokens = new RateLimiter({ limits: { rate: '1000/1h', burst: 1000 } });
+    const f = llmFetch({ tokens, concurrency: 1, retry: false, fetch: () => answers.shift()!() });
+    const ask = { method: 'POST', body: JSON.stringify({ messages: [{ content: 'x'.repeat(400) }], max_tokens: 300 }) };
+    const first = f('https://llm.test/v1/chat/completions', ask); // reserves 400, holds the one slot
+    const controller = new AbortController();
+    const second = f('https://llm.test/v1/chat/completions', { ...ask, signal: controller.signal }); // reserves 400, waits for the slot
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await tokens.tryAcquire(201)).granted, false, '800 of 1000 reserved');
+    controller.abort();
+    await assert.rejects(second, { name: 'AbortError' });
+    release!();
+    await first;
+    // The first used 60 of its 400; the aborted one gave all its 400 back: 60 in the window.
+    assert.equal((await tokens.tryAcquire(940)).granted, true);
+  });
+});
+
 describe('llmFetch against the mock chat endpoint (timing check)', () => {
   it('timing check: 60 RPM / 10,000 TPM at timeScale 60 — no TPM violation, the token quota used', async (t) => {
     // timeScale 60: a mock minute is a real second, so the client's limits are per second.
