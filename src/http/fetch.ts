@@ -78,7 +78,7 @@ async function attempt(parts: FetchParts, pause: ServerPause, request: Request, 
     return response;
   } catch (error) {
     parts.onEvent?.({ type: 'error', ...label, attempt: context.attempt, error: describe(error) });
-    if (!settled) await ticket?.settle(undefined);
+    if (!settled) await ticket?.settle(undefined).catch(() => {});
     throw error;
   } finally {
     permit?.release();
