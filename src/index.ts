@@ -91,3 +91,29 @@ export {
   type ResourceReadings,
 } from './flow/index.js';
 export * from './execution/index.js';
+export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './admission/partitioned.js';
+export {
+  sluiceFetch,
+  llmFetch,
+  ChatTokenQuota,
+  estimateChatTokens,
+  redactUrl,
+  redactHeaders,
+  isSecretHeader,
+  RateAdaptation,
+  AdaptiveRate,
+  TokenQuota,
+  type SluiceFetch,
+  type SluiceFetchOptions,
+  type SluiceFetchEvent,
+  type FetchFn,
+  type FetchQuota,
+  type QuotaTicket,
+  type LlmFetchOptions,
+  type RateAdaptationOptions,
+  type RateSignal,
+  type RateStep,
+  type AdaptiveRateOptions,
+  type TokenQuotaOptions,
+  type TokenReservation,
+} from './http/index.js';
