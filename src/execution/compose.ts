@@ -12,7 +12,7 @@ import { Context, parentOf } from './scope.js';
  * type, so it may only come first (outermost).
  *
  * Recommended order: deadline timeout → retry → breaker → rate limit → concurrency →
- * per-attempt timeout (see docs/parts/resilience.md for why).
+ * per-attempt timeout (see docs/resilience.md for why).
  */
 export function compose<F>(outer: FallbackPolicy<F>, ...inner: Policy[]): FallbackPolicy<F>;
 export function compose(...policies: Policy[]): Policy;

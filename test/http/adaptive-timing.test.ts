@@ -56,7 +56,7 @@ async function run(headers: HeaderDialect, seconds: number, grace = 0) {
 describe('adaptive rate against the mock (timing checks)', () => {
   it('timing check: a hidden 50/s limit, guessed at 200/s, is found within 10 s with ≤ 2 % of requests 429', async (t) => {
     // The whole 10 s counts, discovery included. The target, ≥ 90 % of 50/s, is met on
-    // a quiet machine (docs/parts/http-bench.md); with other work on both cores the client
+    // a quiet machine (BENCHMARKS.md (HTTP section)); with other work on both cores the client
     // itself falls behind its pacing, so this check holds it to 80 %.
     const r = await run('none', 10);
     t.diagnostic(JSON.stringify(r));
@@ -69,7 +69,7 @@ describe('adaptive rate against the mock (timing checks)', () => {
     // cannot reach the server early enough to find its window full. The mock runs
     // in this process: a stall of its own event loop timestamps a request late and squeezes
     // that window, an artefact of sharing the CPU, not the client's doing; 20 ms of grace
-    // covers such a stall on a loaded 2-core machine. docs/parts/http-bench.md has the
+    // covers such a stall on a loaded 2-core machine. BENCHMARKS.md (HTTP section) has the
     // figures without grace.
     const r = await run('ietf', 4, 20);
     t.diagnostic(JSON.stringify(r));

@@ -90,7 +90,7 @@ describe('llmFetch against the mock chat endpoint (timing check)', () => {
       // One call first, then a reset: the very first call on a cold connection and code path
       // reached the mock's admission ~30–50 ms after leaving, longer than the 20 ms margin,
       // so its tokens stayed in the mock's window past ours (a real first call can do the
-      // same; docs/parts/http-bench.md shows that run). Measured here: the steady state.
+      // same; BENCHMARKS.md (HTTP section) shows that run). Measured here: the steady state.
       await (await fetch(mock.endpoints.chat, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }) })).arrayBuffer();
       mock.reset();
       const f = llmFetch({ requests: '60/1s', tokens: '10000/1s', retry: false });
@@ -111,7 +111,7 @@ describe('llmFetch against the mock chat endpoint (timing check)', () => {
       const share = used / (10_000 * seconds);
       t.diagnostic(JSON.stringify({ used, share, statuses: stats.statuses, violations: stats.violations }));
       assert.equal(stats.violations.byLimit['chat:tokens'] ?? 0, 0, JSON.stringify(stats.violations));
-      // The issue's 95 % is met on a quiet machine (docs/parts/http-bench.md); a loaded one
+      // The issue's 95 % is met on a quiet machine (BENCHMARKS.md (HTTP section)); a loaded one
       // starts calls late, so the check holds 85 %.
       assert.ok(share >= 0.85, `used ${share} of the TPM`);
     });

@@ -35,7 +35,7 @@ const SERVER_ERRORS = [500, 502, 503, 504];
  * a deterministic data set behind four pagination styles, exact sliding-window limits that
  * answer 429 with the chosen header dialect, latency from a distribution or schedule,
  * injected faults, an OpenAI-compatible chat endpoint with RPM and TPM, and `/stats` that
- * counts every request that broke a limit. See docs/parts/http-mock.md.
+ * counts every request that broke a limit. See docs/http-mock.md.
  */
 export async function startMockApi(options: MockApiOptions = {}): Promise<MockApi> {
   const config = resolveOptions(options);
