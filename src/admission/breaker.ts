@@ -298,13 +298,15 @@ export class CircuitBreaker implements Policy {
     }
     const window = this.window;
     if (window === undefined) return;
-    window.add(CALLS);
-    if (failed) window.add(FAILURES);
-    if (this.clock.now() - start >= this.slowCallMs) window.add(SLOW);
-    const calls = window.sum(CALLS);
+    // One clock read for the whole record (see RollingCounts.add).
+    const now = this.clock.now();
+    window.add(CALLS, 1, now);
+    if (failed) window.add(FAILURES, 1, now);
+    if (now - start >= this.slowCallMs) window.add(SLOW, 1, now);
+    const calls = window.sum(CALLS, now);
     if (calls < this.minimumCalls) return;
-    if (window.sum(FAILURES) >= this.failureRate * calls) this.open('failure-rate');
-    else if (window.sum(SLOW) >= this.slowCallRate * calls) this.open('slow-call-rate');
+    if (window.sum(FAILURES, now) >= this.failureRate * calls) this.open('failure-rate');
+    else if (window.sum(SLOW, now) >= this.slowCallRate * calls) this.open('slow-call-rate');
   }
 
   /** The verdict, with two rules no classifier overrides: a caller's abort is ignored, and a throwing classifier counts as failure. */
