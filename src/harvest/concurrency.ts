@@ -1,0 +1,43 @@
+import type { AdaptiveLimit, LimitSample } from '../admission/adaptive.js';
+import { Gradient2Limit } from '../admission/adaptive-gradient2.js';
+import { RateSizedLimit } from '../admission/adaptive-rate.js';
+import type { RateLimiter } from '../admission/rate-limiter.js';
+import { sustainedRatePerMs } from '../flow/options.js';
+
+/** Most pages in flight `--concurrency auto` ever allows: bounds memory (pages held in the ordered window). */
+export const AUTO_MAX = 256;
+
+/**
+ * SendLatencyLimit: an adaptive concurrency limit fed by the time each request spends on
+ * the wire, not by the flow. In a harvest the rate limiter's wait happens inside the page
+ * worker (sluiceFetch paces each attempt), so the flow's own samples would count that wait
+ * as latency — and Little's law would then ask for ever more pages in flight. The flow's
+ * samples are ignored; `observe` takes the transport's.
+ */
+export class SendLatencyLimit implements AdaptiveLimit {
+  constructor(private readonly inner: AdaptiveLimit) {}
+
+  get limit(): number {
+    return this.inner.limit;
+  }
+
+  onSample(): number {
+    return this.inner.limit;
+  }
+
+  observe(sample: LimitSample): void {
+    this.inner.onSample(sample);
+  }
+}
+
+/**
+ * autoLimit: `--concurrency auto`. With a rate, Little's law over the send latency
+ * (RateSizedLimit): enough in flight to start pages at the rate, whatever the latency does.
+ * Without one, Gradient2 follows the latency alone.
+ */
+export function autoLimit(rate: RateLimiter | undefined): SendLatencyLimit {
+  const inner = rate
+    ? new RateSizedLimit({ itemsPerMs: () => sustainedRatePerMs(rate), initial: 8, max: AUTO_MAX })
+    : new Gradient2Limit({ initial: 16, max: AUTO_MAX });
+  return new SendLatencyLimit(inner);
+}

@@ -1,0 +1,62 @@
+import type { LimitInput } from '../admission/limit-spec.js';
+import type { RateStore } from '../store/store.js';
+import type { PathStep } from './json-path.js';
+import type { UrlTemplate } from './template.js';
+
+/** How the next page is found. */
+export type PaginationMode = 'offset' | 'page' | 'cursor' | 'link';
+
+/**
+ * HarvestConfig: one harvest, checked and resolved (the CLI builds it from its flags, see
+ * src/cli/harvest-args.ts). Header values are secrets: they are sent and never shown.
+ */
+export interface HarvestConfig {
+  template: UrlTemplate;
+  /** The template with credentials and secret query values redacted: what messages, state and report show. */
+  source: string;
+  paginate: PaginationMode;
+  /** `{limit}`: records per page. */
+  pageSize: number;
+  /** `{page}` of the first page. */
+  firstPage: number;
+  /** Path to the records array; undefined: the body if it is an array, else the first array among results, data, items, records. */
+  items: PathStep[] | undefined;
+  /** Path to the next cursor or URL (cursor, and optionally link/offset/page). */
+  next: PathStep[] | undefined;
+  /** Path to the total record count; undefined: count, total, total_count, totalCount, or the X-Total-Count header. */
+  total: PathStep[] | undefined;
+  /** Most pages in all, resumed runs included. */
+  maxPages: number | undefined;
+  headers: Record<string, string>;
+  /** Origins (`https://api.example.com`) a next link may point to besides the template's own. */
+  allowOrigins: ReadonlySet<string>;
+  maxBodyBytes: number;
+  /** Attempts per request after the first. */
+  retries: number;
+  /** Per-attempt time limit, headers and body, in ms. */
+  timeoutMs: number;
+  /** Request limits (the tightest paces); undefined: no limit of ours. */
+  rate: LimitInput[] | undefined;
+  /** Adapt the rate to the server's feedback (starting from and never above `rate`). */
+  adaptive: boolean;
+  concurrency: number | 'auto';
+  /** NDJSON output file; undefined: stdout, without state or resume. */
+  out: string | undefined;
+  /** Fetch again the pages listed as failed in the state before going on. */
+  retryFailed: boolean;
+  /** Where the rate limit lives (Redis to share it), under `key`. */
+  store?: RateStore;
+  key?: string;
+}
+
+export const DEFAULTS = {
+  pageSize: 100,
+  firstPage: 1,
+  maxBodyBytes: 32 * 1024 * 1024,
+  retries: 4,
+  timeoutMs: 30_000,
+  concurrency: 'auto' as const,
+  /** Most pauses on an exhausted quota one page may wait out before it counts as failed. */
+  maxQuotaPauses: 10,
+  maxRedirects: 5,
+};
