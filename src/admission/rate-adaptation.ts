@@ -50,6 +50,199 @@ export interface RateAdaptationOptions {
   maxPauseMs?: number;
 }
 
+/** The options resolved and checked: what `advance` needs besides the state. */
+export interface AdaptationParams {
+  ceiling: number;
+  min: number;
+  beta: number;
+  scale: number;
+  margin: number;
+  backoffMs: number;
+  maxPauseMs: number;
+}
+
+/**
+ * Everything adaptation remembers, as plain numbers so it can live elsewhere — in a shared
+ * store for a fleet (see shared-adaptation.ts), on that store's clock. Instants are in the
+ * time base of the `now` passed to `advance`; `-Infinity` means never.
+ */
+export interface AdaptationState {
+  /** Requests per second to pace at. */
+  rate: number;
+  mode: 'probing' | 'stated';
+  /** CUBIC's maximum: where the curve flattens after a cut. */
+  wMax: number;
+  /** When the last cut was made (the CUBIC epoch). */
+  cutAt: number;
+  /** When the last throttle that counted arrived. */
+  lastThrottleAt: number;
+  /** Throttles in a row since the last success. */
+  strikes: number;
+  pauseUntil: number;
+  /** Start of the current one-second bucket of successes, and the counts of it and the one before. */
+  bucketStart: number;
+  current1s: number;
+  previous1s: number;
+  /** Cuts made so far (a fleet's generation number). */
+  cuts: number;
+}
+
+/**
+ * What happened since the last step. One response gives `successes` 1 or a `throttle`; a
+ * fleet member reports the successes it counted since its last report in one input.
+ */
+export interface AdaptationInput {
+  now: number;
+  /** Successes to count, and when the latest of them arrived (no later than `now`). */
+  successes: number;
+  lastSuccessAt: number;
+  /** A refusal for rate: when its request was sent, and the server's own wait if it gave one. */
+  throttle?: { sentAt: number; retryAfterMs?: number };
+  /** A limit the server stated, as requests per second before the floor and ceiling. */
+  stated?: number;
+  /** A pause the server asked for on a success (a quota at 0 until its reset). */
+  pauseMs?: number;
+}
+
+/** Checks RateAdaptation's options and fills in the defaults. */
+export function adaptationParams(options: RateAdaptationOptions): AdaptationParams {
+  const ceiling = positive(options.initial, 'initial');
+  const margin = options.margin ?? 0.02;
+  if (!(margin >= 0 && margin < 1)) throw new ConfigError('margin', options.margin, 'must be in [0, 1)');
+  return {
+    ceiling,
+    min: Math.min(positive(options.min ?? 0.5, 'min'), ceiling),
+    beta: fraction(options.beta ?? 0.8, 'beta'),
+    scale: positive(options.scale ?? 0.4, 'scale'),
+    margin,
+    backoffMs: nonNegative(options.backoffMs ?? 100, 'backoffMs'),
+    maxPauseMs: nonNegative(options.maxPauseMs ?? 60_000, 'maxPauseMs'),
+  };
+}
+
+/** The state before any feedback: the configured rate, probing. */
+export function initialState(params: AdaptationParams): AdaptationState {
+  const never = Number.NEGATIVE_INFINITY;
+  return {
+    rate: params.ceiling,
+    mode: 'probing',
+    wMax: params.ceiling,
+    cutAt: never,
+    lastThrottleAt: never,
+    strikes: 0,
+    pauseUntil: never,
+    bucketStart: never,
+    current1s: 0,
+    previous1s: 0,
+    cuts: 0,
+  };
+}
+
+/**
+ * What one response said, as an input. A stated limit is adopted less the margin and one
+ * request: a window of ours holding N can show N + 1 at the server, whose window edge and
+ * clock differ by jitter, and a full window there answers remaining 0 with a reset rounded
+ * up to a whole second — a pause.
+ */
+export function inputOf(signal: RateSignal, params: AdaptationParams): AdaptationInput {
+  const { now, limit, windowMs } = signal;
+  const input: AdaptationInput = { now, successes: signal.throttled ? 0 : 1, lastSuccessAt: now };
+  if (limit !== undefined && windowMs !== undefined && limit > 0 && windowMs > 0) {
+    input.stated = (Math.max(1, limit * (1 - params.margin) - 1) * 1000) / windowMs;
+  }
+  if (signal.throttled) input.throttle = signal.retryAfterMs === undefined ? { sentAt: signal.sentAt } : { sentAt: signal.sentAt, retryAfterMs: signal.retryAfterMs };
+  if (signal.remaining === 0 && signal.resetMs !== undefined) input.pauseMs = signal.resetMs;
+  return input;
+}
+
+/**
+ * advance: one step of adaptive rate — the whole algorithm, on a state that may be this
+ * process's own or a fleet's. The Redis script in src/store/lua/adaptation.ts is the same
+ * function line for line. Order: a stated limit, then the successes, then the throttle,
+ * then a requested pause.
+ */
+export function advance(s: AdaptationState, input: AdaptationInput, p: AdaptationParams): void {
+  const { now } = input;
+  if (input.stated !== undefined) {
+    // The configured rate stays a ceiling: a server allowing more does not oblige us to use it.
+    s.mode = 'stated';
+    s.rate = clamp(input.stated, p);
+    s.wMax = s.rate;
+  }
+  if (input.successes > 0) onSuccesses(s, input, p);
+  if (input.throttle !== undefined) onThrottle(s, now, input.throttle, p);
+  if (input.pauseMs !== undefined) pause(s, now, input.pauseMs, p);
+}
+
+function onSuccesses(s: AdaptationState, input: AdaptationInput, p: AdaptationParams): void {
+  const { now } = input;
+  // A success that arrived after the last throttle ends a run of throttles. In a fleet,
+  // successes are reported late and in batches: ones that arrived before the throttle do not.
+  if (input.lastSuccessAt >= s.lastThrottleAt) s.strikes = 0;
+  roll(s, now);
+  s.current1s += input.successes;
+  if (s.mode === 'stated' || s.cutAt === Number.NEGATIVE_INFINITY) return;
+  const t = (now - s.cutAt) / 1000;
+  const k = Math.cbrt((s.wMax * (1 - p.beta)) / p.scale);
+  // The curve starts at beta·wMax, the rate just cut to; never below the floor or above the ceiling.
+  s.rate = clamp(p.scale * (t - k) ** 3 + s.wMax, p);
+}
+
+function onThrottle(s: AdaptationState, now: number, throttle: { sentAt: number; retryAfterMs?: number }, p: AdaptationParams): void {
+  // The server's own wait is an instruction, whoever it answered.
+  if (throttle.retryAfterMs !== undefined) pause(s, now, throttle.retryAfterMs, p);
+  // A request sent before the last throttle arrived was in flight when we reacted to it:
+  // its refusal is the same news again, not a sign that the new rate or pause is wrong.
+  if (throttle.sentAt < s.lastThrottleAt) return;
+  s.lastThrottleAt = now;
+  s.strikes++;
+  // Throttles in a row (no success between) mean a full window still draining, not a rate
+  // still too high: they pause, doubling each time, but do not cut again. The first only
+  // cuts: just over the limit, the cut is the remedy and a pause would waste requests.
+  if (s.strikes > 1) {
+    if (throttle.retryAfterMs === undefined) pause(s, now, p.backoffMs * 2 ** Math.min(s.strikes - 2, 30), p);
+    return;
+  }
+  if (s.mode === 'stated') return;
+  // The maximum to return to is what went through in the last second when that is less
+  // than the rate set (the AWS SDK uses its measured rate so): the server's verdict lags
+  // the rate by up to its window, so the rate at a throttle overstates the limit.
+  // Under one success a second the count says nothing (a slow client), so the rate stands.
+  const recent = recentRate(s, now);
+  const base = recent >= 1 ? Math.min(s.rate, recent) : s.rate;
+  s.wMax = base;
+  s.rate = Math.max(p.min, base * p.beta);
+  s.cutAt = now;
+  s.cuts++;
+}
+
+/**
+ * Successes in the last second, estimated from two one-second buckets (the previous one
+ * weighted by how much of it the last second still covers): O(1) memory at any rate.
+ */
+function recentRate(s: AdaptationState, now: number): number {
+  roll(s, now);
+  return s.previous1s * (1 - (now - s.bucketStart) / 1000) + s.current1s;
+}
+
+function roll(s: AdaptationState, now: number): void {
+  const start = Math.floor(now / 1000) * 1000;
+  // A clock that stepped back (a shared store's, after NTP) stays in the newer bucket.
+  if (start <= s.bucketStart) return;
+  s.previous1s = start - s.bucketStart === 1000 ? s.current1s : 0;
+  s.current1s = 0;
+  s.bucketStart = start;
+}
+
+function pause(s: AdaptationState, now: number, ms: number, p: AdaptationParams): void {
+  const until = now + Math.min(Math.max(0, ms), p.maxPauseMs);
+  if (until > s.pauseUntil) s.pauseUntil = until;
+}
+
+function clamp(rate: number, p: AdaptationParams): number {
+  return Math.min(p.ceiling, Math.max(p.min, rate));
+}
+
 /**
  * RateAdaptation: the pure decision logic of adaptive rate — feed it what each response
  * said (time included) and it answers the rate to pace at and how long to pause. It does
@@ -69,128 +262,55 @@ export interface RateAdaptationOptions {
  *   on 429s; a second throttle in a row with no hint pauses `backoffMs`, doubling while
  *   they follow each other, so an unknown window that is full is not hammered while it
  *   drains.
+ *
+ * The algorithm itself is `advance`, on an `AdaptationState` this object keeps; a fleet
+ * keeps one such state in a shared store instead (`SharedAdaptation`).
  */
 export class RateAdaptation {
-  private rate: number;
-  private readonly ceiling: number;
-  private readonly min: number;
-  private readonly beta: number;
-  private readonly scale: number;
-  private readonly margin: number;
-  private readonly backoffMs: number;
-  private readonly maxPauseMs: number;
-  private wMax: number;
-  private lastCutAt = Number.NEGATIVE_INFINITY;
-  private lastThrottleAt = Number.NEGATIVE_INFINITY;
-  private bucketStart = Number.NEGATIVE_INFINITY;
-  private current1s = 0;
-  private previous1s = 0;
-  private pauseUntil = Number.NEGATIVE_INFINITY;
-  private strikes = 0;
-  private mode: 'probing' | 'stated' = 'probing';
+  readonly params: AdaptationParams;
+  private readonly s: AdaptationState;
 
   constructor(options: RateAdaptationOptions) {
-    this.ceiling = positive(options.initial, 'initial');
-    this.min = Math.min(positive(options.min ?? 0.5, 'min'), this.ceiling);
-    this.beta = fraction(options.beta ?? 0.8, 'beta');
-    this.scale = positive(options.scale ?? 0.4, 'scale');
-    this.margin = options.margin ?? 0.02;
-    if (!(this.margin >= 0 && this.margin < 1)) throw new ConfigError('margin', options.margin, 'must be in [0, 1)');
-    this.backoffMs = nonNegative(options.backoffMs ?? 100, 'backoffMs');
-    this.maxPauseMs = nonNegative(options.maxPauseMs ?? 60_000, 'maxPauseMs');
-    this.rate = this.ceiling;
-    this.wMax = this.ceiling;
+    this.params = adaptationParams(options);
+    this.s = initialState(this.params);
   }
 
   /** The current step without new information. */
   get current(): RateStep {
-    return { rate: this.rate, pauseUntil: this.pauseUntil, mode: this.mode };
+    return { rate: this.s.rate, pauseUntil: this.s.pauseUntil, mode: this.s.mode };
+  }
+
+  /** A copy of the whole state. */
+  get state(): AdaptationState {
+    return { ...this.s };
   }
 
   /** Takes one response's signal into account and returns the step to apply. */
   observe(signal: RateSignal): RateStep {
-    const { now } = signal;
-    this.adopt(signal);
-    if (signal.throttled) this.onThrottle(signal);
-    else this.onSuccess(now);
-    if (signal.remaining === 0 && signal.resetMs !== undefined) this.pause(now, signal.resetMs);
+    advance(this.s, inputOf(signal, this.params), this.params);
     return this.current;
   }
 
-  /** Adopts a stated limit: `limit` per `windowMs`, less the margin. */
-  private adopt(signal: RateSignal): void {
-    const { limit, windowMs } = signal;
-    if (limit === undefined || windowMs === undefined || !(limit > 0) || !(windowMs > 0)) return;
-    this.mode = 'stated';
-    // One request fewer than the limit less the margin: a window of ours holding N can show
-    // N + 1 at the server, whose window edge and clock differ by jitter, and a full window
-    // there answers remaining 0 with a reset rounded up to a whole second — a pause.
-    // The configured rate stays a ceiling: a server allowing more does not oblige us to use it.
-    const allowed = Math.max(1, limit * (1 - this.margin) - 1);
-    this.rate = Math.min(this.ceiling, Math.max(this.min, (allowed * 1000) / windowMs));
-    this.wMax = this.rate;
-  }
-
-  private onThrottle(signal: RateSignal): void {
-    const { now } = signal;
-    // The server's own wait is an instruction, whoever it answered.
-    if (signal.retryAfterMs !== undefined) this.pause(now, signal.retryAfterMs);
-    // A request sent before the last throttle arrived was in flight when we reacted to it:
-    // its refusal is the same news again, not a sign that the new rate or pause is wrong.
-    if (signal.sentAt < this.lastThrottleAt) return;
-    this.lastThrottleAt = now;
-    this.strikes++;
-    // Throttles in a row (no success between) mean a full window still draining, not a rate
-    // still too high: they pause, doubling each time, but do not cut again. The first only
-    // cuts: just over the limit, the cut is the remedy and a pause would waste requests.
-    if (this.strikes > 1) {
-      if (signal.retryAfterMs === undefined) this.pause(now, this.backoffMs * 2 ** Math.min(this.strikes - 2, 30));
-      return;
-    }
-    if (this.mode === 'stated') return;
-    // The maximum to return to is what went through in the last second when that is less
-    // than the rate set (the AWS SDK uses its measured rate so): the server's verdict lags
-    // the rate by up to its window, so the rate at a throttle overstates the limit.
-    // Under one success a second the count says nothing (a slow client), so the rate stands.
-    const recent = this.recentRate(now);
-    const base = recent >= 1 ? Math.min(this.rate, recent) : this.rate;
-    this.wMax = base;
-    this.rate = Math.max(this.min, base * this.beta);
-    this.lastCutAt = now;
-  }
-
-  private onSuccess(now: number): void {
-    this.strikes = 0;
-    this.roll(now);
-    this.current1s++;
-    if (this.mode === 'stated' || this.lastCutAt === Number.NEGATIVE_INFINITY) return;
-    const t = (now - this.lastCutAt) / 1000;
-    const k = Math.cbrt((this.wMax * (1 - this.beta)) / this.scale);
-    const cubic = this.scale * (t - k) ** 3 + this.wMax;
-    // The curve starts at beta·wMax, the rate just cut to; never below the floor or above the ceiling.
-    this.rate = Math.min(this.ceiling, Math.max(this.min, cubic));
-  }
-
   /**
-   * Successes in the last second, estimated from two one-second buckets (the previous one
-   * weighted by how much of it the last second still covers): O(1) memory at any rate.
+   * Takes over the adaptive part of `state` (a fleet's, already converted to this clock):
+   * rate, mode, CUBIC epoch, run of throttles, cuts; a pause only if it ends later than the
+   * one held. The success counts stay this process's own.
    */
-  private recentRate(now: number): number {
-    this.roll(now);
-    return this.previous1s * (1 - (now - this.bucketStart) / 1000) + this.current1s;
+  restore(state: Pick<AdaptationState, 'rate' | 'mode' | 'wMax' | 'cutAt' | 'lastThrottleAt' | 'strikes' | 'pauseUntil' | 'cuts'>): void {
+    const s = this.s;
+    s.rate = clamp(state.rate, this.params);
+    s.mode = state.mode;
+    s.wMax = state.wMax;
+    s.cutAt = state.cutAt;
+    s.lastThrottleAt = state.lastThrottleAt;
+    s.strikes = state.strikes;
+    s.cuts = state.cuts;
+    if (state.pauseUntil > s.pauseUntil) s.pauseUntil = state.pauseUntil;
   }
 
-  private roll(now: number): void {
-    const start = Math.floor(now / 1000) * 1000;
-    if (start === this.bucketStart) return;
-    this.previous1s = start - this.bucketStart === 1000 ? this.current1s : 0;
-    this.current1s = 0;
-    this.bucketStart = start;
-  }
-
-  private pause(now: number, ms: number): void {
-    const until = now + Math.min(Math.max(0, ms), this.maxPauseMs);
-    if (until > this.pauseUntil) this.pauseUntil = until;
+  /** Pauses until `now + ms` (capped at maxPauseMs), unless a longer pause holds already. */
+  hold(now: number, ms: number): void {
+    pause(this.s, now, ms, this.params);
   }
 }
 
