@@ -15,7 +15,9 @@ export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Pro
 export type SluiceFetchEvent =
   | { type: 'response'; method: string; url: string; attempt: number; status: number; throttled: boolean; rate?: number; pauseMs?: number }
   | { type: 'error'; method: string; url: string; attempt: number; error: string }
-  | { type: 'retry'; attempt: number; delayMs: number; status?: number; url?: string };
+  | { type: 'retry'; attempt: number; delayMs: number; status?: number; url?: string }
+  /** Adaptive rate lost (`'local'`: adapting in this process alone) or regained (`'shared'`) the fleet's shared state. */
+  | { type: 'sharing'; sharing: 'shared' | 'local'; error?: string };
 
 /**
  * A quota taken per attempt besides the request rate — LLM tokens (see llm.ts). `reserve`
@@ -38,7 +40,9 @@ export interface SluiceFetchOptions {
   /**
    * Adapt the rate to what the server says (needs `rate`, which becomes the start and the
    * ceiling): `true` for the defaults, or RateAdaptation's options. Default `true` when
-   * `rate` is set. `false` paces at `rate` and only pauses on Retry-After.
+   * `rate` is set. `false` paces at `rate` and only pauses on Retry-After. When `rate` is a
+   * RateLimiter over a RedisStore, the adapted rate is shared by every process using its
+   * key (`shared: false` to adapt alone; `shared: someSharedAdaptation` to choose).
    */
   adaptive?: boolean | AdaptiveRateOptions;
   /** Most requests in flight: a number or a ConcurrencyLimiter to share. Default: unbounded. */

@@ -33,6 +33,9 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   const outer = compose(...([parts.retry, parts.breaker].filter((p) => p !== undefined) as Policy[]));
   const pause = new ServerPause(parts);
   const emit = parts.onEvent;
+  if (emit && parts.adaptive) {
+    parts.adaptive.onSharingChange(({ sharing, error }) => emit(error === undefined ? { type: 'sharing', sharing } : { type: 'sharing', sharing, error: describe(error) }));
+  }
   parts.retry?.onRetry((event) => {
     const response = event.result instanceof Response ? event.result : undefined;
     // A retried answer is dropped: free its connection.
