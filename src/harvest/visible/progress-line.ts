@@ -26,7 +26,8 @@ export function progressSegments(s: HarvestSnapshot, now: number): Segment[] {
   if (s.retries > 0) segments.push({ text: `retries ${formatCount(s.retries)}`, priority: 3 });
   if (s.failedPages > 0) segments.push({ text: `failed ${formatCount(s.failedPages)}`, priority: 7 });
   if (s.concurrencyLimit > 0) segments.push({ text: `in flight ${s.inFlight}/${s.concurrencyLimit}`, priority: 5 });
-  if (s.etaMs !== undefined) segments.push({ text: `ETA ${formatDuration(s.etaMs)}`, priority: 7 });
+  // Whole seconds rounded up: "ETA 0s" only when nothing is left, never "ETA 850ms".
+  if (s.etaMs !== undefined) segments.push({ text: `ETA ${formatCountdown(s.etaMs)}`, priority: 7 });
   if (s.pausedUntil !== undefined) {
     segments.push({ text: `paused: quota resets in ${formatCountdown(s.pausedUntil - now)}`, priority: 9 });
   }

@@ -141,3 +141,22 @@ describe('startProgress on the system clock', () => {
     assert.equal(child.status, 0, child.stderr);
   });
 });
+
+describe('progress line figures', () => {
+  it('the ETA is whole seconds rounded up, and 0s once everything is done', async () => {
+    const clock = new ManualClock();
+    const recorder = new HarvestRecorder({ clock });
+    const { writes, stream } = fakeStream(true, 200);
+    const progress = startProgress({ recorder, clock, stream });
+    recorder.totals(clock.now(), { pages: 3 });
+    await clock.advance(1_000);
+    recorder.pageDone(clock.now(), 10, 1);
+    recorder.pageDone(clock.now(), 10, 1);
+    await clock.advance(250); // redrawn at 1.25 s: 1 page left at 2 pages per 1.25 s, 625 ms
+    assert.match(shown(writes), /ETA 1s$/);
+    recorder.pageDone(clock.now(), 10, 1);
+    await clock.advance(250);
+    assert.match(shown(writes), /3\/3 pages · .* · ETA 0s$/);
+    progress.stop();
+  });
+});
