@@ -32,7 +32,8 @@ export function formatDuration(ms: number): string {
 
 /** formatCountdown: whole seconds rounded up, so "resets in 0s" never shows while waiting. */
 export function formatCountdown(ms: number): string {
-  return formatDuration(Math.ceil(Math.max(0, ms) / 1000) * 1000);
+  const seconds = Math.ceil(Math.max(0, ms) / 1000);
+  return seconds === 0 ? '0s' : formatDuration(seconds * 1000);
 }
 
 /** formatBytes: 1536 → "1.5 KB" (powers of 1024). */
