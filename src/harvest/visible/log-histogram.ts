@@ -26,10 +26,6 @@ export class LogHistogram {
     this.logGrowth = Math.log(growth);
   }
 
-  get count(): number {
-    return this.total;
-  }
-
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     const last = this.counts.length - 1;

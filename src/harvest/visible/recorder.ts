@@ -9,7 +9,7 @@ export interface HarvestRecorderOptions {
   clock: Clock;
   /** What earlier runs already wrote, when this run resumes; default none. */
   resumed?: { records: number; pages: number; bytes: number };
-  /** Width of a timeline bucket in ms before any merge; default 1000. */
+  /** Width of a timeline bucket in ms before any merge, > 0; default 1000. */
   bucketMs?: number;
 }
 

@@ -59,6 +59,12 @@ describe('HarvestRecorder counts', () => {
     assert.equal(s.recordRate, 100);
   });
 
+  it('a bucket width that is not a positive number is refused', () => {
+    for (const bucketMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new HarvestRecorder({ clock: new ManualClock(), bucketMs }), RangeError);
+    }
+  });
+
   it('a snapshot at the first instant reports rates of 0, not NaN or Infinity', () => {
     const { recorder, t0 } = setup();
     recorder.requestStarted(t0);
