@@ -1,8 +1,10 @@
 import type { LimitSpec } from '../admission/limit-spec.js';
+import type { SharedAdaptation, SharedAdaptationSource } from '../admission/shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import { rateScripts } from './lua/rate.js';
 import type { Script } from './lua/script.js';
 import { MemoryStore } from './memory.js';
+import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
 import { ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
 import type { RateStore } from './store.js';
@@ -82,8 +84,11 @@ const TEST_TTL_FLOOR_MS = 60_000;
  *
  * `refund` is best effort: while Redis is unavailable it is dropped, which can only leave
  * the limit stricter for a while, never looser.
+ *
+ * It also keeps a fleet's adaptive rate (`sharedAdaptation`): an AdaptiveRate over a
+ * limiter on this store shares its adapted rate with every process using the same key.
  */
-export class RedisStore implements RateStore {
+export class RedisStore implements RateStore, SharedAdaptationSource {
   private readonly prefix: string;
   private readonly policy: UnavailablePolicy;
   private readonly runner: ScriptRunner;
@@ -152,6 +157,17 @@ export class RedisStore implements RateStore {
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
     return this.giveBack(key, limits, cost, now, '');
+  }
+
+  /**
+   * The fleet's adaptation state for the limit of `key`: one hash, `prefix{key}:adapt`, next
+   * to that limit's keys, on Redis's clock (or the caller's under unsafeCallerClockForTests).
+   * AdaptiveRate picks it up by itself when its limiter uses this store. Unreachable Redis
+   * makes it answer `undefined`, whatever `onUnavailable` says: adaptation then goes on
+   * locally, and never waits or fails a request for it.
+   */
+  sharedAdaptation(key: string): SharedAdaptation {
+    return new RedisSharedAdaptation(this.runner, `${taggedKey(this.prefix, key)}:adapt`, { callerClock: this.callerClock, ttlFloor: this.ttlFloor });
   }
 
   /** Refunds the start decided at Redis time `decidedAt` ('' = the newest start). */
