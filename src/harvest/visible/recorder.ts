@@ -185,7 +185,8 @@ export class HarvestRecorder implements HarvestMonitor {
     return ((total - done) * activeMs) / doneHere + waiting;
   }
 
+  /** Ms since the start; an event stamped before the recorder existed counts at 0. */
   private rel(now: number): number {
-    return now - this.start;
+    return Math.max(0, now - this.start);
   }
 }

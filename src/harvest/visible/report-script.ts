@@ -52,6 +52,8 @@ export const CHART_SCRIPT = String.raw`
     for (var i = 0; i < steps.length; i++) if (span / steps[i] <= 8) return steps[i];
     return steps[steps.length - 1];
   }
+  // "20/s" but "500 ms": a rate's unit sticks to the number, others are spaced.
+  function withUnit(v, unit) { return fmtNum(v) + (unit === '/s' ? '/s' : unit ? ' ' + unit : ''); }
   function x(s) { return L + (Math.min(s, end) / end) * PW; }
   function bucketEnd(i) { return Math.min(data.starts[i] + data.widthS, end); }
 
@@ -114,7 +116,7 @@ export const CHART_SCRIPT = String.raw`
     for (var i = 0; i <= ticks; i++) {
       var v = step * i, gy = y(v);
       svgEl('line', { 'class': i ? 'grid' : 'axis', x1: L, x2: W - R, y1: gy, y2: gy }, svg);
-      svgEl('text', { 'class': 'ylab', x: L - 6, y: gy + 4 }, svg).textContent = fmtNum(v) + (chart.unit === '/s' ? '/s' : chart.unit ? ' ' + chart.unit : '');
+      svgEl('text', { 'class': 'ylab', x: L - 6, y: gy + 4 }, svg).textContent = withUnit(v, chart.unit);
     }
     var every = timeStep(end);
     for (var s = 0; s <= end + 1e-9; s += every) {
@@ -145,7 +147,7 @@ export const CHART_SCRIPT = String.raw`
       htmlEl('b', '', tip, fmtTime(data.starts[i]) + '–' + fmtTime(bucketEnd(i)));
       chart.series.forEach(function (s) {
         var v = s.values[i];
-        htmlEl('div', '', tip, s.name + ': ' + (v === null ? '–' : fmtNum(v) + (chart.unit ? ' ' + chart.unit : '')));
+        htmlEl('div', '', tip, s.name + ': ' + (v === null ? '–' : withUnit(v, chart.unit)));
       });
       tip.hidden = false;
       var left = (mid / W) * box.width;

@@ -59,6 +59,13 @@ describe('HarvestRecorder counts', () => {
     assert.equal(s.recordRate, 100);
   });
 
+  it('an event stamped before the recorder was built counts at the start', () => {
+    const { recorder, t0 } = setup();
+    recorder.requestStarted(t0 - 500);
+    assert.equal(recorder.snapshot().recentRate, 1);
+    assert.deepEqual(recorder.timeline().map((p) => p.requests), [1]);
+  });
+
   it('a bucket width that is not a positive number is refused', () => {
     for (const bucketMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(() => new HarvestRecorder({ clock: new ManualClock(), bucketMs }), RangeError);

@@ -133,7 +133,7 @@ if (missing && process.env.CI === 'true') {
       await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
       const tip = page.locator('#chart-rate .tip');
       assert.equal(await tip.isVisible(), true);
-      assert.match((await tip.textContent())!, /requests\/s: [\d.]+ \/s.*rate limit: 20 \/s/);
+      assert.match((await tip.textContent())!, /requests\/s: [\d.]+\/s.*rate limit: 20\/s/);
       await page.mouse.move(box.x + 2, box.y + 2);
       assert.equal(await tip.isVisible(), false, 'off the plot area the readout hides');
       assert.deepEqual(problems, []);
