@@ -1,20 +1,23 @@
 #!/usr/bin/env node
-import { demoLimiter } from './demo-limiter.js';
+import { runDemo } from './demo.js';
+import { runHarvestCommand } from './harvest.js';
 import { runMockCommand } from './mock.js';
 
 const USAGE = `usage: sluice <command>
 
 commands:
-  demo     show the limiter at work (no network needed)
+  harvest  pull every page of a paginated API into NDJSON, resumable (sluice harvest --help)
+  demo     harvest from the embedded mock API, with a report (no network needed)
   mock     start a rate-limited mock API on 127.0.0.1 (sluice mock --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
+    case 'harvest':
+      return runHarvestCommand(argv.slice(1));
     case 'demo':
-      await demoLimiter();
-      return 0;
+      return runDemo(argv.slice(1));
     case 'mock':
       return runMockCommand(argv.slice(1));
     case undefined:

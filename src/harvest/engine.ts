@@ -127,7 +127,9 @@ class HarvestRun {
   async execute(): Promise<HarvestOutcome> {
     const { state } = this;
     const wasComplete = state.done;
-    if (!this.byIndex && !state.done) state.failed = []; // a cursor harvest's failed page is where it resumes
+    // A page that failed while going one page at a time (cursor, link, or before a total was
+    // known) stopped the harvest there: it is where this run resumes, not a page to skip.
+    if (!state.done && state.totalPages === undefined) state.failed = [];
     this.reportTotals();
     await this.writeFailedFile();
     const retry = this.config.retryFailed && this.byIndex && state.failed.length > 0;
@@ -160,13 +162,8 @@ class HarvestRun {
     const result = await this.fetcher.fetch(url, this.signal);
     if (!result.ok) {
       this.monitor.pageFailed(this.clock.now(), result.reason);
-      if (this.byIndex) {
-        state.failed.push({ index: state.nextIndex, url: redactUrl(url), reason: result.reason });
-        state.nextIndex++;
-        await this.save(true);
-        return true;
-      }
-      state.failed.push({ url: redactUrl(url), reason: result.reason });
+      // Without a total there is no telling whether more pages follow this one: stop here.
+      state.failed.push({ ...(this.byIndex ? { index: state.nextIndex } : {}), url: redactUrl(url), reason: result.reason });
       await this.save(true);
       return false;
     }
