@@ -9,11 +9,14 @@ export function formatCount(n: number): string {
   return grouped.format(n);
 }
 
-/** formatRate: per-second figure with precision that suits its size: 0.25, 19.8, 1,250. */
+/**
+ * formatRate: per-second figure with precision that suits its size: 0.25, 9.5, 19.8, 1,250.
+ * One decimal from 1/s up, so a live rate does not flicker in its hundredths.
+ */
 export function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond)) return '–';
   if (perSecond >= 100) return formatCount(Math.round(perSecond));
-  if (perSecond >= 10) return String(Number(perSecond.toFixed(1)));
+  if (perSecond >= 1) return String(Number(perSecond.toFixed(1)));
   return String(Number(perSecond.toFixed(2)));
 }
 
