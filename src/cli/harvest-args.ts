@@ -87,7 +87,7 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
   const concurrency = v.concurrency === undefined || v.concurrency === 'auto' ? 'auto' : whole(v.concurrency, '--concurrency', 1, "a whole number >= 1 or 'auto'");
   const allowOrigins = new Set((v['allow-origin'] ?? []).map(originOf));
   const redisUrl = v.redis;
-  if ((redisUrl === undefined) !== (v.key === undefined)) throw new ConfigError(redisUrl === undefined ? '--key' : '--redis', redisUrl === undefined ? v.key : '[redacted]', 'needs --redis <url> and --key <name> together');
+  if ((redisUrl === undefined) !== (v.key === undefined)) throw new ConfigError(redisUrl === undefined ? '--redis' : '--key', undefined, 'is missing: --redis <url> and --key <name> go together');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('--redis', '[redacted]', 'must be a redis:// or rediss:// URL');
   if (redisUrl !== undefined && rate === undefined) throw new ConfigError('--redis', '[redacted]', 'shares a --rate limit: give --rate too');
   if (v['retry-failed'] && v.out === undefined) throw new ConfigError('--retry-failed', true, 'needs --out: the failed pages are listed next to the output file');
