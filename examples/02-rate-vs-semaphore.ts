@@ -4,9 +4,9 @@
 // (the seeds' three situations). A rate limit of 100/min gives 100/min in all three.
 //
 // Time runs 30× faster (mock timeScale 30): a mock minute is 2 real seconds, 8 s of latency
-// is 267 ms. Each situation runs for 2 mock minutes, both contenders side by side, each
+// is 267 ms. Each situation runs for 1.5 mock minutes, both contenders side by side, each
 // against its own mock: the semaphore's has no limit, so we can see what it sends; the
-// rate limiter's enforces 100/min and counts every request over it. About 13 s in all.
+// rate limiter's enforces 100/min and counts every request over it. About 10 s in all.
 //
 //   node --import tsx examples/02-rate-vs-semaphore.ts
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +14,7 @@ import { ConcurrencyLimiter, flow, startMockApi, type MockApi } from 'sluice';
 
 const TIME_SCALE = 30;
 const MOCK_MINUTE = 60_000 / TIME_SCALE; // real ms
-const RUN_MINUTES = 2;
+const RUN_MINUTES = 1.5;
 const SITUATIONS = [
   { name: 'slow', latency: '7s-9s' },
   { name: 'degraded', latency: '28s-32s' },

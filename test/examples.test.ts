@@ -1,0 +1,152 @@
+/**
+ * Runs every example in examples/ as a user would (`node --import tsx examples/<file>`,
+ * importing 'sluice' through the package's exports, so dist/ must be built: `npm test`
+ * builds first) and checks the RESULT line it prints: the invariants exactly (counts, queue
+ * bounds, requests over a limit), achieved rates with wide margins — these are timing checks
+ * on a shared 2-core machine, and the examples compress minutes into seconds.
+ *
+ * The Redis example needs Redis at REDIS_URL or 127.0.0.1:6379: without it the test is
+ * skipped with a message, except under CI=true, where a missing Redis is a failure.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  result: Record<string, string>;
+}
+
+/** Runs one example to its end (at most `timeoutMs`) and parses its `RESULT k=v …` line. */
+function runExample(file: string, timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `examples/${file}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT ')) ?? '';
+      const result = Object.fromEntries(line.slice('RESULT '.length).split(' ').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      resolve({ code, stdout, stderr, result });
+    });
+  });
+}
+
+/** Asserts a clean exit and a RESULT line; returns its fields. */
+async function resultOf(file: string): Promise<Record<string, string>> {
+  const run = await runExample(file);
+  const output = `\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+  assert.equal(run.code, 0, `${file} exited with ${run.code}${output}`);
+  assert.ok(Object.keys(run.result).length > 0, `${file} printed no RESULT line${output}`);
+  return run.result;
+}
+
+/** `slow:99,degraded:98,fast:97` → { slow: 99, … } */
+function perSituation(value: string | undefined): Record<string, number> {
+  return Object.fromEntries((value ?? '').split(',').map((kv) => kv.split(':')).map(([k, v]) => [k!, Number(v)]));
+}
+
+async function redisProblem(): Promise<string | undefined> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    return `Redis not reachable at ${REDIS_URL} (${(error as Error).message})`;
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe('examples', () => {
+  it('the package is built (npm test builds it; examples import sluice from dist/)', () => {
+    assert.ok(existsSync(`${ROOT}dist/index.js`) && existsSync(`${ROOT}dist/redis.js`), 'run `npm run build` first');
+  });
+
+  it('01 bounded queue: the queue never holds more than its size, every task is consumed', async () => {
+    const r = await resultOf('01-bounded-queue.ts');
+    assert.equal(r['max-queue'], r.size, 'the fast producer fills the queue to exactly its size, never above');
+    assert.equal(r.consumed, r.produced);
+    assert.ok(Number(r['producer-waits']) > 0, 'the producer was held back');
+  });
+
+  it('02 rate vs semaphore: the rate limit holds ~100/min at every latency, the semaphore follows latency', async () => {
+    const r = await resultOf('02-rate-vs-semaphore.ts');
+    assert.equal(r.violations, '0', 'no request over the quota');
+    const sluice = perSituation(r.sluice);
+    const semaphore = perSituation(r.semaphore);
+    for (const situation of ['slow', 'degraded', 'fast']) {
+      assert.ok(sluice[situation]! >= 70 && sluice[situation]! <= 101, `sluice ${situation}: ${sluice[situation]}/min of 100`);
+    }
+    assert.ok(semaphore.slow! < 90, `semaphore, slow: ${semaphore.slow} (10 / 8 s = 75/min)`);
+    assert.ok(semaphore.degraded! < 35, `semaphore, degraded: ${semaphore.degraded} (10 / 30 s = 20/min)`);
+    assert.ok(semaphore.fast! > 300, `semaphore, fast: ${semaphore.fast} (10 / 0.5 s = 1,200/min)`);
+  });
+
+  it('03 retry: every call succeeds, every Retry-After is honoured, the naive retry fails some', async () => {
+    const r = await resultOf('03-retry-backoff.ts');
+    assert.equal(r.ok, '10/10');
+    const [honoured, hinted] = r['retry-after-honoured']!.split('/').map(Number);
+    assert.ok(hinted! > 0, 'some retries followed a 429');
+    assert.equal(honoured, hinted, 'no retry came sooner than its Retry-After');
+    assert.notEqual(r['naive-ok'], '10/10', 'retrying at once into a full window fails');
+  });
+
+  it('04 crawler: all tasks done, at most 5 queued, never over 2/s', async () => {
+    const r = await resultOf('04-crawler.ts');
+    assert.equal(r.done, '12/12');
+    assert.equal(r.failed, '0');
+    assert.ok(Number(r['max-queued']) <= Number(r.queue), `queued ${r['max-queued']} of ${r.queue}`);
+    assert.equal(r.violations, '0');
+  });
+
+  it('05 paginated harvest: every record once, never over the quota, the rate steady through the latencies', async () => {
+    const r = await resultOf('05-paginated-harvest.ts');
+    assert.equal(r.records, r.expected);
+    assert.equal(r.unique, r.expected, 'no record twice');
+    assert.equal(r['failed-pages'], '0');
+    assert.equal(r.violations, '0');
+    for (const [phase, rate] of Object.entries(perSituation(r.rate))) {
+      assert.ok(rate >= 65 && rate <= 101, `${phase}: ${rate}/min of 100`);
+    }
+  });
+
+  it('06 LLM batch: 1,000 answers, no limit broken, urgent prompts first, within 500/min', async () => {
+    const r = await resultOf('06-llm-batch.ts');
+    assert.equal(r.ok, r.total);
+    assert.equal(r.failed, '0');
+    assert.equal(r.violations, '0');
+    assert.equal(r['urgent-done'], '100');
+    assert.ok(Number(r['normal-after']) > 0, 'normal prompts queued before the urgent ones finished after them');
+    const rpm = Number(r.rpm);
+    assert.ok(rpm <= 500 && rpm >= 150, `${rpm} prompts a minute (limit 500)`);
+  });
+
+  it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not', async (t) => {
+    const problem = await redisProblem();
+    if (problem !== undefined && process.env.CI === 'true') assert.fail(`${problem}; CI=true requires Redis`);
+    if (problem !== undefined) {
+      t.skip(`${problem}; set REDIS_URL or start redis-server`);
+      return;
+    }
+    const r = await resultOf('07-fleet-redis.ts');
+    assert.equal(r['shared-violations'], '0', 'the shared limit was never exceeded');
+    assert.ok(Number(r['alone-violations']) > 0, 'three separate limits together exceed the API');
+    const rate = Number(r['shared-rate']);
+    assert.ok(rate <= 50 && rate >= 25, `shared: ${rate}/s of 50`);
+  });
+});
