@@ -91,11 +91,13 @@ export class PageFetcher {
         retryOn: (outcome) => !(outcome.ok === false && (outcome.error instanceof RefusedError || outcome.error instanceof PageShapeError)) && isTransient(outcome),
       },
       timeout: config.timeoutMs,
+      // A long Retry-After is a quota reset: honour it whole, every request waits (shown as a pause).
+      maxRetryAfter: MAX_PAUSE_MS,
       onEvent: (event) => {
         const now = clock.now();
         if (event.type === 'retry') monitor.retryScheduled(now, event.delayMs);
         else if (event.type === 'response') {
-          if (event.pauseMs !== undefined && event.pauseMs >= VISIBLE_PAUSE_MS) this.pause.pauseUntil(now + event.pauseMs, `server asked to wait (HTTP ${event.status})`);
+          if (event.pauseMs !== undefined && event.pauseMs >= VISIBLE_PAUSE_MS) this.pause.pauseUntil(now + event.pauseMs, `quota exhausted: HTTP ${event.status}, the server asked to wait ${Math.ceil(event.pauseMs / 1000)} s`);
           if (event.rate !== undefined && event.rate !== this.lastRate) {
             this.lastRate = event.rate;
             monitor.rateLimit(now, event.rate);
