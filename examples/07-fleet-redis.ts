@@ -69,7 +69,7 @@ async function coordinator(): Promise<void> {
       const title = phase === 'alone' ? 'each process alone, 50/s in memory' : 'one limit shared through Redis';
       console.log(`${title}:`);
       reports.forEach((r, i) => console.log(`  process ${i + 1}: ${r.sent} requests, ${r.refused} refused`));
-      console.log(`  together: ${(requests / seconds).toFixed(1)} requests/s sent, ${(admitted / seconds).toFixed(1)}/s admitted, ${violations.total} over the API's 50/s\n`);
+      console.log(`  together: ${requests} requests in ${seconds} s (${(requests / seconds).toFixed(1)}/s), ${admitted} admitted, ${violations.total} over the API's 50/s\n`);
       results.push(`${phase}-violations=${violations.total} ${phase}-rate=${(requests / seconds).toFixed(1)}`);
     }
     console.log(`RESULT processes=${PROCESSES} limit=50 ${results.join(' ')}`);
