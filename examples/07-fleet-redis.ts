@@ -100,7 +100,15 @@ async function child(): Promise<void> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   await new Promise((resolve) => redis.once('ready', resolve));
-  process.on('message', (message: Phase) => void run(message, redis).then((report) => process.send!(report)));
+  process.on('message', (message: Phase) => {
+    run(message, redis).then(
+      (report) => process.send!(report),
+      (error: unknown) => {
+        console.error('worker failed:', error);
+        process.exit(1); // the coordinator sees the exit and fails
+      },
+    );
+  });
   process.once('disconnect', () => redis.disconnect());
   process.send!('ready');
 }
