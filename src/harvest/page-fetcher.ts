@@ -139,6 +139,13 @@ export class PageFetcher {
         this.pause.pauseUntil(this.deps.clock.now() + hint.retryAfterMs, `quota exhausted (${lastReason}), resets in ${Math.ceil(hint.retryAfterMs / 1000)} s`);
         continue;
       }
+      if (response.status === 429) {
+        // Still refused after every retry, and the server will not say until when (a hidden
+        // limit): wait longer each time — 1 s, 2 s, 4 s … up to a minute — rather than fail.
+        const guessMs = Math.min(60_000, 1000 * 2 ** pauses);
+        this.pause.pauseUntil(this.deps.clock.now() + guessMs, `quota exhausted (${lastReason}, no reset given), waiting ${Math.ceil(guessMs / 1000)} s`);
+        continue;
+      }
       return { ok: false, reason: lastReason };
     }
     return { ok: false, reason: `still throttled after ${DEFAULTS.maxQuotaPauses} quota pauses (${lastReason})` };

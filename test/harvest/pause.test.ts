@@ -28,6 +28,23 @@ describe('harvest on a ManualClock', () => {
     assert.ok(clock.now() >= 120_000);
   });
 
+  it('a 429 with no hint, still refused after the retries, waits 1 s, 2 s… instead of failing the page', async () => {
+    const api = fakeApi(20, (_url, n) => (n >= 2 && n <= 5 ? { status: 429 } : undefined));
+    const { outcome, monitor, text } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '10', '--retries', '1'], api);
+    assert.equal(text, expectedNdjson(20));
+    assert.deepEqual(outcome.failed, []);
+    const waits = monitor.calls.filter(([m]) => m === 'pauseStarted').map(([, a]) => (a as number[])[1]! - (a as number[])[0]!);
+    assert.deepEqual(waits, [1000, 2000]);
+  });
+
+  it('a 503 fault carrying rate-limit headers is retried at once, not taken as a pause until their reset', async () => {
+    const api = fakeApi(20, (_url, n) => (n === 2 ? { status: 503, headers: { 'ratelimit-policy': '"m";q=100;w=60', ratelimit: '"m";r=50;t=55' } } : undefined));
+    const { outcome, monitor, clock } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '10'], api);
+    assert.deepEqual(outcome.failed, []);
+    assert.equal(monitor.count('pauseStarted'), 0);
+    assert.ok(clock.now() < 5000, `waited ${clock.now()} ms`);
+  });
+
   it('retries a 503 and a cut-short body with backoff, and reports each attempt and retry', async () => {
     const api = fakeApi(30, (_url, n) => (n === 2 ? { status: 503 } : n === 3 ? { raw: '{"count": 30, "results": [' } : undefined));
     const { outcome, monitor, text } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '10', '--concurrency', '1'], api);
