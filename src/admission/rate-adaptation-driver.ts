@@ -6,6 +6,9 @@ import { inputOf, RateAdaptation, type AdaptationInput, type RateAdaptationOptio
 import type { RateLimiter } from './rate-limiter.js';
 import { isSharedAdaptationSource, stateFromView, viewOf, type AdaptationProposal, type SharedAdaptation, type SharedView } from './shared-adaptation.js';
 
+/** The grid the fleet's rate is applied on: steps of half a percent. */
+const LOG_STEP = Math.log(1.005);
+
 export type AdaptiveRateOptions = Omit<RateAdaptationOptions, 'initial'> & {
   clock?: Clock;
   /**
@@ -240,7 +243,7 @@ export class AdaptiveRate {
     this.answered = seq;
     this.setSharing('shared', undefined);
     this.logic.restore(stateFromView(view, this.clock.now()));
-    this.apply(this.logic.current.rate);
+    this.applyShared(this.logic.current.rate);
   }
 
   private setSharing(sharing: 'shared' | 'local', error: unknown): void {
@@ -258,6 +261,22 @@ export class AdaptiveRate {
   /** setLimits costs a reschedule of the limiter's queue: skip changes under half a percent. */
   private apply(rate: number): void {
     if (Math.abs(rate - this.applied) <= this.applied * 0.005) return;
+    this.setRate(rate);
+  }
+
+  /**
+   * The fleet's rate, rounded down to a grid of half-percent steps: members that read it at
+   * different moments of a climb then set the very same limit once they pass the same step.
+   * A skip threshold like `apply`'s would leave one member a little below the others for
+   * good, and over one shared window the member with the lowest limit sees it full first,
+   * every time, and starves.
+   */
+  private applyShared(rate: number): void {
+    const stepped = Math.exp(Math.floor(Math.log(rate) / LOG_STEP + 1e-9) * LOG_STEP);
+    if (stepped !== this.applied) this.setRate(stepped);
+  }
+
+  private setRate(rate: number): void {
     this.applied = rate;
     this.limiter.setLimits([this.pacingAt(rate), ...this.others.map(asInput)]);
   }
