@@ -6,7 +6,7 @@
 // The mock allows 5 requests a second, answers 20 % of admitted requests with a 5xx (a
 // seeded stream, the same every run) and sends `Retry-After` (whole seconds) with each 429.
 // Ten calls start at once, first retried naively, then with sluice's retry policy.
-// Real time, no scaling: Retry-After is in seconds. About 3 s.
+// Real time, no scaling: Retry-After is in seconds. About 4 s.
 //
 //   node --import tsx examples/03-retry-backoff.ts
 import { exponential, retry, retryAfterOf, startMockApi, type RetryEvent } from 'sluice';

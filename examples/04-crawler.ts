@@ -5,7 +5,7 @@
 //
 // The API answers in 1 s (the seed crawled httpbin.org/delay/1), allows 2 requests a second
 // and fails 15 % of admitted requests with a 5xx (seeded: the same every run). Time runs
-// twice as fast (mock timeScale 2): 1 s of latency is 500 ms, 2/s is 2 per 500 ms. About 4 s.
+// twice as fast (mock timeScale 2): 1 s of latency is 500 ms, 2/s is 2 per 500 ms. About 5 s.
 //
 //   node --import tsx examples/04-crawler.ts
 import { exponential, flow, retry, startMockApi } from 'sluice';

@@ -6,7 +6,7 @@
 //
 // This file is both the coordinator and the workers: run as is, it starts the mock API and
 // forks itself three times; the forks (`child`) do the calling. Real time (Redis's clock is
-// real): 1.5 s alone, 3 s shared, about 7 s with start-up. Needs Redis at REDIS_URL or
+// real): 1.5 s alone, 3 s shared, about 10 s with start-up. Needs Redis at REDIS_URL or
 // 127.0.0.1:6379.
 //
 //   node --import tsx examples/07-fleet-redis.ts
