@@ -10,9 +10,10 @@
 //   and a resource guard that holds new calls while the event loop lags.
 //
 // The mock's chat endpoint enforces 500 RPM and 200,000 TPM, answers in 1–3 s and drops 2 %
-// of connections (seeded: the same every run). Time runs 20× faster (timeScale 20): a mock minute is 3 real seconds,
-// so the batch needs at least 2 mock minutes (6 s; 8–12 s measured on a busy machine). 900 prompts are queued at the start; when
-// 300 are done, 100 urgent ones arrive and overtake the rest.
+// of connections (seeded: the same every run). Time runs 20× faster (timeScale 20): a mock
+// minute is 3 real seconds, so the batch needs at least 2 mock minutes, 6 s (8–12 s measured
+// on a busy machine). 900 prompts are queued at the start; when 300 are done, 100 urgent
+// ones arrive and overtake the rest.
 //
 //   node --import tsx examples/06-llm-batch.ts
 import { AimdLimit, circuitBreaker, exponential, flow, llmFetch, RateLimiter, ResourceGuard, retry, startMockApi } from 'sluice';
