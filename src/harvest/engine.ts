@@ -1,7 +1,8 @@
-import { unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { RateLimiter } from '../admission/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
 import { flow } from '../flow/flow.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { redactUrl } from '../http/redact.js';
@@ -75,7 +76,13 @@ export class Harvest {
     await removeStaleTemp(statePath);
     const saved = await loadState(statePath, config);
     const state = saved ?? freshState(config);
-    if (saved === undefined) await unlink(config.out).catch(() => {}); // no state: nothing in the output is vouched for
+    if (saved === undefined) {
+      // A file with no state beside it is not ours to overwrite; an empty one is what a
+      // crash before the first commit leaves. The state is written before the first record.
+      const size = await stat(config.out).then((s) => s.size, () => 0);
+      if (size > 0) throw new ConfigError('--out', config.out, 'exists and has no state file beside it, so it is not a harvest to resume; remove it or choose another file');
+      await writeAtomically(statePath, serializeState(state), deps.crash);
+    }
     const sink = await DurableFile.open(config.out, state.bytes, deps.crash);
     const resumed = saved && saved.pages > 0 ? { records: saved.records, pages: saved.pages, bytes: saved.bytes } : undefined;
     return new Harvest(config, deps, state, sink, resumed);
