@@ -47,6 +47,12 @@ export class FixedWindowState implements LimitState {
     this.used += cost;
   }
 
+  reserve(now: number, cost: number): number {
+    const wait = this.waitMs(now, cost);
+    if (wait === 0) this.take(now, cost);
+    return wait;
+  }
+
   refund(now: number, cost: number): void {
     if (Math.floor(now / this.interval) === this.window) this.used = Math.max(0, this.used - cost);
   }

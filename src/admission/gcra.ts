@@ -45,6 +45,15 @@ export class GcraState implements LimitState {
     this.tat = Math.max(this.tat, now) + cost * this.emission;
   }
 
+  reserve(now: number, cost: number): number {
+    if (cost > this.burst) return Number.POSITIVE_INFINITY;
+    const after = Math.max(this.tat, now) + cost * this.emission;
+    const wait = after - now - this.tolerance;
+    if (wait > EPSILON_MS) return wait;
+    this.tat = after;
+    return 0;
+  }
+
   refund(now: number, cost: number): void {
     // Never below `now`: a refund restores capacity, it cannot bank credit beyond a full bucket.
     this.tat = Math.max(now, this.tat - cost * this.emission);

@@ -9,6 +9,11 @@ export interface LimitState {
   waitMs(now: number, cost: number): number;
   /** Records a start of `cost` at `now`. The caller has seen `waitMs(now, cost) === 0`. */
   take(now: number, cost: number): void;
+  /**
+   * `waitMs` then, if it is 0, `take`, in one pass: what a store with a single limit calls
+   * per request (the sliding window then expires its log once, not twice).
+   */
+  reserve(now: number, cost: number): number;
   /** Gives back `cost` previously taken (a cancelled start or an over-estimate). */
   refund(now: number, cost: number): void;
   /** The instant from which the state equals a fresh one, so it can be forgotten. */

@@ -72,8 +72,29 @@ export class SlidingWindowState implements LimitState {
   }
 
   take(now: number, cost: number): void {
-    this.tat = Math.max(this.tat, now) + cost * this.emission;
     this.expire(now);
+    this.record(now, cost);
+  }
+
+  reserve(now: number, cost: number): number {
+    // The common case first: the window has room and the pacer is not ahead of now.
+    if (cost <= this.limit) {
+      this.expire(now);
+      if (this.sum + cost <= this.limit + EPSILON_MS && (this.burst >= this.limit || this.paceFits(now, cost))) {
+        this.record(now, cost);
+        return 0;
+      }
+    }
+    return this.waitMs(now, cost);
+  }
+
+  private paceFits(now: number, cost: number): boolean {
+    return (this.tat > now ? this.tat : now) + Math.min(cost, this.burst) * this.emission - now - this.tolerance <= EPSILON_MS;
+  }
+
+  /** Adds a start to the pacer and the log; the log has been expired at `now`. */
+  private record(now: number, cost: number): void {
+    this.tat = Math.max(this.tat, now) + cost * this.emission;
     this.sum += cost;
     const mask = this.times.length - 1;
     if (this.count > 0) {

@@ -38,6 +38,7 @@ export class MemoryStore implements RateStore {
 
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number {
     const { states } = this.entry(key, limits, now);
+    if (states.length === 1) return states[0]!.reserve(now, cost);
     let wait = 0;
     for (let i = 0; i < states.length; i++) wait = Math.max(wait, states[i]!.waitMs(now, cost));
     if (wait > 0) return wait;
