@@ -96,9 +96,14 @@ export class RateSizedLimit implements AdaptiveLimit {
   }
 
   onSample({ rttMs, inflight, dropped }: LimitSample): number {
-    this.slowest.add(rttMs);
-    const recentMin = this.fastest.add(rttMs);
-    this.updateFloor(rttMs);
+    // A refused call (a 429 answered in 2 ms) says nothing about how long the service takes:
+    // fed to the latency trackers it would set the floor to 2 ms, every normal call would
+    // then look queued, and the brake would halve the limit again and again.
+    const recentMin = dropped ? this.fastest.value : this.fastest.add(rttMs);
+    if (!dropped) {
+      this.slowest.add(rttMs);
+      this.updateFloor(rttMs);
+    }
     const little = Math.ceil(this.itemsPerMs() * this.latencyMs * this.headroom);
     const queued = this.tolerance * this.floor;
     const overloaded = dropped || recentMin > queued;

@@ -73,7 +73,9 @@ function interpret(status: number, read: HeaderReader, now: number, cap: number)
 
   let retryAfterMs = retryAfter(read, now, cap);
   if (retryAfterMs === undefined) retryAfterMs = maxOf(exhausted.map((q) => q.resetMs));
-  if (retryAfterMs === undefined && throttled) retryAfterMs = minOf(quotas.map((q) => q.resetMs));
+  // A 429 names no wait of its own: the earliest reset is the best guess. A 503 is the server
+  // being unwell, not a quota: a reset of a quota with room left says nothing about it.
+  if (retryAfterMs === undefined && status === 429) retryAfterMs = minOf(quotas.map((q) => q.resetMs));
 
   const feedback: Feedback = { throttled, quotas };
   if (retryAfterMs !== undefined) feedback.retryAfterMs = retryAfterMs;

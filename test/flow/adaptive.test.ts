@@ -118,6 +118,16 @@ describe("RateSizedLimit (concurrency 'auto' with a rate)", () => {
     assert.equal(limit.limit, 15);
   });
 
+  it('a drop answered at once does not become the latency floor (one fast 429 must not collapse the limit)', () => {
+    const limit = new RateSizedLimit({ itemsPerMs: perMinute(100) });
+    for (let i = 0; i < 64; i++) limit.onSample(ok(8000, 15)); // 100/min × 8 s × 1.5 = 20
+    assert.equal(limit.limit, 20);
+    limit.onSample(drop(2, 15)); // a 429 in 2 ms: brakes once, as a drop should
+    for (let i = 0; i < 400; i++) limit.onSample(ok(8000, limit.limit));
+    assert.equal(limit.braking, false, 'released: 8 s calls are the service time, not queueing behind a 2 ms floor');
+    assert.equal(limit.limit, 20);
+  });
+
   it('a drop brakes at once, from what is in flight, and cuts once per round trip', () => {
     const limit = new RateSizedLimit({ itemsPerMs: perMinute(100) });
     limit.onSample(ok(30_000, 50)); // 75

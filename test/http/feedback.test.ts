@@ -157,6 +157,12 @@ describe('parseFeedback: OpenAI', () => {
     ]);
   });
 
+  it('a 503 with quota left waits for no reset (the server is unwell, the quota is not spent)', () => {
+    const f = parse(503, { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-reset-requests': '2s' });
+    assert.deepEqual(summary(f), { throttled: true, limit: 500, remaining: 499, resetMs: 2000 });
+    assert.equal(parse(429, { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '499', 'x-ratelimit-reset-requests': '2s' }).retryAfterMs, 2000, 'a 429 without Retry-After waits for the earliest reset');
+  });
+
   it('Go durations', () => {
     const table: [string, number | undefined][] = [
       ['6m0s', 360_000], ['20ms', 20], ['1.5s', 1500], ['1h2m3.5s', 3_723_500], ['0s', 0], ['17', 17_000],
