@@ -6,6 +6,12 @@ import { inputOf, RateAdaptation, type AdaptationInput, type RateAdaptationOptio
 import type { RateLimiter } from './rate-limiter.js';
 import { isSharedAdaptationSource, stateFromView, viewOf, type AdaptationProposal, type SharedAdaptation, type SharedView } from './shared-adaptation.js';
 
+/**
+ * Generations remembered to tell which one a request's member knew when it was sent: a
+ * response older than the last few changes (a few throttles later) is rare, and then counts.
+ */
+const LEARNED_KEPT = 8;
+
 /** The grid the fleet's rate is applied on: steps of half a percent. */
 const LOG_STEP = Math.log(1.005);
 
@@ -87,6 +93,8 @@ export class AdaptiveRate {
   private sent = 0;
   private answered = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The fleet's throttle generations this member learned, and when (this clock): the latest few. */
+  private readonly learned: { generation: number; at: number }[] = [];
   private readonly counters = { exchanges: 0, unavailable: 0 };
 
   constructor(limiter: RateLimiter, options: AdaptiveRateOptions = {}) {
@@ -207,7 +215,10 @@ export class AdaptiveRate {
     };
     if (news.throttle !== undefined) {
       const { sentAt, retryAfterMs } = news.throttle;
-      proposal.throttle = retryAfterMs === undefined ? { sentAgoMs: now - sentAt } : { sentAgoMs: now - sentAt, retryAfterMs };
+      proposal.throttle = { sentAgoMs: now - sentAt };
+      if (retryAfterMs !== undefined) proposal.throttle.retryAfterMs = retryAfterMs;
+      const known = this.knownWhen(sentAt);
+      if (known !== undefined) proposal.throttle.knownGeneration = known;
     }
     if (news.stated !== undefined) proposal.stated = news.stated;
     if (news.pauseMs !== undefined) proposal.pauseMs = news.pauseMs;
@@ -242,8 +253,19 @@ export class AdaptiveRate {
     if (seq < this.answered) return;
     this.answered = seq;
     this.setSharing('shared', undefined);
-    this.logic.restore(stateFromView(view, this.clock.now()));
+    const now = this.clock.now();
+    if (this.learned.at(-1)?.generation !== view.generation) {
+      this.learned.push({ generation: view.generation, at: now });
+      if (this.learned.length > LEARNED_KEPT) this.learned.shift();
+    }
+    this.logic.restore(stateFromView(view, now));
     this.applyShared(this.logic.current.rate);
+  }
+
+  /** The throttle generation this member knew at `sentAt`; undefined before its first answer. */
+  private knownWhen(sentAt: number): number | undefined {
+    for (let i = this.learned.length - 1; i >= 0; i--) if (this.learned[i]!.at <= sentAt) return this.learned[i]!.generation;
+    return undefined;
   }
 
   private setSharing(sharing: 'shared' | 'local', error: unknown): void {

@@ -83,8 +83,13 @@ export interface AdaptationState {
   bucketStart: number;
   current1s: number;
   previous1s: number;
-  /** Cuts made so far (a fleet's generation number). */
+  /** Cuts made so far. */
   cuts: number;
+  /**
+   * Throttles counted so far: the generation of `lastThrottleAt`. A fleet member tells with
+   * a throttle which generation it knew when it sent the request (`knownGeneration`).
+   */
+  generation: number;
 }
 
 /**
@@ -96,12 +101,21 @@ export interface AdaptationInput {
   /** Successes to count, and when the latest of them arrived (no later than `now`). */
   successes: number;
   lastSuccessAt: number;
-  /** A refusal for rate: when its request was sent, and the server's own wait if it gave one. */
-  throttle?: { sentAt: number; retryAfterMs?: number };
+  /**
+   * A refusal for rate: when its request was sent, the server's own wait if it gave one,
+   * and — from a fleet member — the throttle generation it knew when it sent the request.
+   */
+  throttle?: ThrottleInput;
   /** A limit the server stated, as requests per second before the floor and ceiling. */
   stated?: number;
   /** A pause the server asked for on a success (a quota at 0 until its reset). */
   pauseMs?: number;
+}
+
+export interface ThrottleInput {
+  sentAt: number;
+  retryAfterMs?: number;
+  knownGeneration?: number;
 }
 
 /** Checks RateAdaptation's options and fills in the defaults. */
@@ -135,6 +149,7 @@ export function initialState(params: AdaptationParams): AdaptationState {
     current1s: 0,
     previous1s: 0,
     cuts: 0,
+    generation: 0,
   };
 }
 
@@ -188,13 +203,17 @@ function onSuccesses(s: AdaptationState, input: AdaptationInput, p: AdaptationPa
   s.rate = clamp(p.scale * (t - k) ** 3 + s.wMax, p);
 }
 
-function onThrottle(s: AdaptationState, now: number, throttle: { sentAt: number; retryAfterMs?: number }, p: AdaptationParams): void {
+function onThrottle(s: AdaptationState, now: number, throttle: ThrottleInput, p: AdaptationParams): void {
   // The server's own wait is an instruction, whoever it answered.
   if (throttle.retryAfterMs !== undefined) pause(s, now, throttle.retryAfterMs, p);
   // A request sent before the last throttle arrived was in flight when we reacted to it:
-  // its refusal is the same news again, not a sign that the new rate or pause is wrong.
+  // its refusal is the same news again, not a sign that the new rate or pause is wrong. In a
+  // fleet, the reaction reaches each member a little later: a request its member sent before
+  // it knew of the last throttle is in flight in the same sense.
   if (throttle.sentAt < s.lastThrottleAt) return;
+  if (throttle.knownGeneration !== undefined && throttle.knownGeneration < s.generation) return;
   s.lastThrottleAt = now;
+  s.generation++;
   s.strikes++;
   // Throttles in a row (no success between) mean a full window still draining, not a rate
   // still too high: they pause, doubling each time, but do not cut again. The first only
@@ -293,10 +312,10 @@ export class RateAdaptation {
 
   /**
    * Takes over the adaptive part of `state` (a fleet's, already converted to this clock):
-   * rate, mode, CUBIC epoch, run of throttles, cuts; a pause only if it ends later than the
+   * rate, mode, CUBIC epoch, run of throttles and their generation, cuts; a pause only if it ends later than the
    * one held. The success counts stay this process's own.
    */
-  restore(state: Pick<AdaptationState, 'rate' | 'mode' | 'wMax' | 'cutAt' | 'lastThrottleAt' | 'strikes' | 'pauseUntil' | 'cuts'>): void {
+  restore(state: Pick<AdaptationState, 'rate' | 'mode' | 'wMax' | 'cutAt' | 'lastThrottleAt' | 'strikes' | 'pauseUntil' | 'cuts' | 'generation'>): void {
     const s = this.s;
     s.rate = clamp(state.rate, this.params);
     s.mode = state.mode;
@@ -305,6 +324,7 @@ export class RateAdaptation {
     s.lastThrottleAt = state.lastThrottleAt;
     s.strikes = state.strikes;
     s.cuts = state.cuts;
+    s.generation = state.generation;
     if (state.pauseUntil > s.pauseUntil) s.pauseUntil = state.pauseUntil;
   }
 

@@ -19,8 +19,10 @@ export interface SharedView {
   strikes: number;
   /** Milliseconds the fleet's pause still lasts; undefined when there is none. */
   pauseMs?: number;
-  /** Cuts made so far: the fleet's generation number. */
+  /** Cuts made so far. */
   cuts: number;
+  /** Throttles counted so far: the generation of the last one. */
+  generation: number;
 }
 
 /**
@@ -33,8 +35,12 @@ export interface AdaptationProposal {
   /** Successes counted since the last exchange, and how long ago the latest arrived. */
   successes: number;
   lastSuccessAgoMs: number;
-  /** A throttle: how long ago its request was sent, and the server's own wait if any. */
-  throttle?: { sentAgoMs: number; retryAfterMs?: number };
+  /**
+   * A throttle: how long ago its request was sent, the server's own wait if any, and the
+   * throttle generation this member knew when it sent the request (a refusal of a request
+   * sent before the member heard of the last throttle is old news, and is ignored).
+   */
+  throttle?: { sentAgoMs: number; retryAfterMs?: number; knownGeneration?: number };
   /** A limit the server stated, as requests per second (before floor and ceiling). */
   stated?: number;
   /** A pause the server asked for on a success (a quota at 0 until its reset). */
@@ -48,7 +54,8 @@ export interface AdaptationProposal {
  * news to it atomically — the same `advance` a single process runs, on the shared clock —
  * and answers the state after it. Because the state decides, a throttle that several
  * members see at once cuts once: the first to arrive cuts, and the others' requests were
- * sent before that throttle arrived, so they are ignored as in one process.
+ * sent before that throttle arrived — or before their member heard of it (each throttle
+ * states the generation its member knew) — so they are ignored as in one process.
  *
  * `propose` answers `undefined` when the shared state cannot be reached now (the member
  * then adapts alone), and must settle in bounded time. It should not reject; a rejection is
@@ -88,7 +95,9 @@ export function inputFromProposal(proposal: AdaptationProposal, now: number): Ad
   const input: AdaptationInput = { now, successes: proposal.successes, lastSuccessAt: now - proposal.lastSuccessAgoMs };
   const { throttle } = proposal;
   if (throttle !== undefined) {
-    input.throttle = throttle.retryAfterMs === undefined ? { sentAt: now - throttle.sentAgoMs } : { sentAt: now - throttle.sentAgoMs, retryAfterMs: throttle.retryAfterMs };
+    input.throttle = { sentAt: now - throttle.sentAgoMs };
+    if (throttle.retryAfterMs !== undefined) input.throttle.retryAfterMs = throttle.retryAfterMs;
+    if (throttle.knownGeneration !== undefined) input.throttle.knownGeneration = throttle.knownGeneration;
   }
   if (proposal.stated !== undefined) input.stated = proposal.stated;
   if (proposal.pauseMs !== undefined) input.pauseMs = proposal.pauseMs;
@@ -97,7 +106,7 @@ export function inputFromProposal(proposal: AdaptationProposal, now: number): Ad
 
 /** A state as seen at `now`. */
 export function viewOf(s: AdaptationState, now: number): SharedView {
-  const view: SharedView = { rate: s.rate, mode: s.mode, wMax: s.wMax, strikes: s.strikes, cuts: s.cuts };
+  const view: SharedView = { rate: s.rate, mode: s.mode, wMax: s.wMax, strikes: s.strikes, cuts: s.cuts, generation: s.generation };
   if (s.cutAt !== Number.NEGATIVE_INFINITY) view.cutAgoMs = now - s.cutAt;
   if (s.lastThrottleAt !== Number.NEGATIVE_INFINITY) view.throttleAgoMs = now - s.lastThrottleAt;
   if (s.pauseUntil > now) view.pauseMs = s.pauseUntil - now;
@@ -119,5 +128,6 @@ export function stateFromView(v: SharedView, now: number): AdaptationState {
     current1s: 0,
     previous1s: 0,
     cuts: v.cuts,
+    generation: v.generation,
   };
 }

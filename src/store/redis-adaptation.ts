@@ -50,6 +50,8 @@ export class RedisSharedAdaptation implements SharedAdaptation {
       String(seed.strikes),
       optional(seed.pauseMs),
       String(seed.cuts),
+      String(seed.generation),
+      throttle?.knownGeneration === undefined ? '' : String(throttle.knownGeneration),
     ];
     const reply = await this.runner.run(ADAPT, 1, args);
     return reply === UNAVAILABLE ? undefined : parseView(reply);
@@ -61,8 +63,15 @@ function optional(value: number | undefined): string {
 }
 
 function parseView(reply: string[]): SharedView {
-  const [, , rate, mode, wMax, cutAgo, throttleAgo, strikes, pauseLeft, cuts] = reply;
-  const view: SharedView = { rate: Number(rate), mode: mode === 'stated' ? 'stated' : 'probing', wMax: Number(wMax), strikes: Number(strikes), cuts: Number(cuts) };
+  const [, , rate, mode, wMax, cutAgo, throttleAgo, strikes, pauseLeft, cuts, generation] = reply;
+  const view: SharedView = {
+    rate: Number(rate),
+    mode: mode === 'stated' ? 'stated' : 'probing',
+    wMax: Number(wMax),
+    strikes: Number(strikes),
+    cuts: Number(cuts),
+    generation: Number(generation),
+  };
   if (cutAgo !== '') view.cutAgoMs = Number(cutAgo);
   if (throttleAgo !== '') view.throttleAgoMs = Number(throttleAgo);
   if (pauseLeft !== '') view.pauseMs = Number(pauseLeft);

@@ -125,6 +125,27 @@ describe('AdaptiveRate shared by a fleet (SharedAdaptation)', () => {
     );
   });
 
+  it('a throttle of a request sent before its member heard of the last one is old news: no second cut, no strike', async () => {
+    const clock = new ManualClock();
+    const [a, b] = fleet(2, clock, new MemorySharedAdaptation(), { backoffMs: 100 });
+    await Promise.all([a!.admit(), b!.admit()]);
+    await clock.advance(20);
+    a!.observe(throttle(15, 20));
+    await a!.sync();
+    // b sends at 30, after a's throttle arrived but before b heard of it; refused at 35.
+    await clock.advance(15);
+    b!.observe(throttle(30, 35));
+    await b!.sync();
+    assert.equal(b!.stats().cuts, 1);
+    assert.ok(b!.step.pauseUntil <= clock.now(), 'no backoff pause: it was not a throttle in a row');
+    // Once b knows, a refusal of a later request is a throttle in a row: a pause, still no cut.
+    await clock.advance(15);
+    b!.observe(throttle(42, 50));
+    await b!.sync();
+    assert.equal(b!.stats().cuts, 1);
+    assert.equal(b!.step.pauseUntil, 150);
+  });
+
   it("a Retry-After one member got holds the others from their next exchange (within syncMs)", async () => {
     const clock = new ManualClock();
     const [a, b] = fleet(2, clock, new MemorySharedAdaptation(), { syncMs: 100 });

@@ -17,7 +17,7 @@ const proposalArb = fc.record({
   dt: fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.double({ min: 0, max: 50, noNaN: true })),
   successes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })),
   successAgo: fc.integer({ min: 0, max: 300 }),
-  throttle: fc.option(fc.record({ sentAgo: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 2000 })), retryAfterMs: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }) }), { nil: undefined }),
+  throttle: fc.option(fc.record({ known: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }), sentAgo: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 2000 })), retryAfterMs: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }) }), { nil: undefined }),
   // Rare: a stated limit ends probing for good, and a pause is in most views already.
   stated: fc.oneof({ weight: 30, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.double({ min: 0.1, max: 300, noNaN: true }) }),
   pauseMs: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 20_000 }) }),
@@ -27,7 +27,11 @@ type Step = typeof proposalArb extends fc.Arbitrary<infer T> ? T : never;
 
 function proposalOf(p: Step, seed: SharedView): AdaptationProposal {
   const proposal: AdaptationProposal = { params, successes: p.successes, lastSuccessAgoMs: p.successes > 0 ? p.successAgo : 0, seed };
-  if (p.throttle !== undefined) proposal.throttle = p.throttle.retryAfterMs === undefined ? { sentAgoMs: p.throttle.sentAgo } : { sentAgoMs: p.throttle.sentAgo, retryAfterMs: p.throttle.retryAfterMs };
+  if (p.throttle !== undefined) {
+    proposal.throttle = { sentAgoMs: p.throttle.sentAgo };
+    if (p.throttle.retryAfterMs !== undefined) proposal.throttle.retryAfterMs = p.throttle.retryAfterMs;
+    if (p.throttle.known !== undefined) proposal.throttle.knownGeneration = p.throttle.known;
+  }
   if (p.stated !== undefined) proposal.stated = p.stated;
   if (p.pauseMs !== undefined) proposal.pauseMs = p.pauseMs;
   return proposal;
@@ -51,7 +55,7 @@ describe('RedisStore keeps a fleet adaptation state', { skip: skipRedis }, () =>
 
   it('property: the adapt script answers what MemorySharedAdaptation answers, on any schedule of proposals', async () => {
     const store = new RedisStore(client, { prefix, unsafeCallerClockForTests: true });
-    const seed: SharedView = { rate: 100, mode: 'probing', wMax: 100, strikes: 0, cuts: 0 };
+    const seed: SharedView = { rate: 100, mode: 'probing', wMax: 100, strikes: 0, cuts: 0, generation: 0 };
     let run = 0;
     const seen = { cuts: 0, stated: 0, strikes: 0, paused: 0 };
     await fc.assert(
@@ -72,7 +76,8 @@ describe('RedisStore keeps a fleet adaptation state', { skip: skipRedis }, () =>
             same(m.throttleAgoMs, r.throttleAgoMs) &&
             m.strikes === r.strikes &&
             same(m.pauseMs, r.pauseMs) &&
-            m.cuts === r.cuts;
+            m.cuts === r.cuts &&
+            m.generation === r.generation;
           assert.ok(ok, `memory ${JSON.stringify(m)} ≠ redis ${JSON.stringify(r)} after ${JSON.stringify(step)}`);
           if (m.cuts > 0 && m.mode === 'probing') seen.cuts++;
           if (m.mode === 'stated') seen.stated++;

@@ -9,7 +9,7 @@ import { script } from './script.js';
  *
  * State: a hash {r rate, m mode, w wMax, c cutAt, t lastThrottleAt, s strikes,
  * p pauseUntil, b bucketStart, n successes in the current second, o in the one before,
- * k cuts}; '' is "never". A missing hash starts from the member's seed. TTL: the state's
+ * k cuts, g generation: throttles counted}; '' is "never". A missing hash starts from the member's seed. TTL: the state's
  * own (ARGV[4]), or longer while a pause lasts.
  *
  * KEYS  [1] state hash
@@ -19,10 +19,11 @@ import { script } from './script.js';
  *       [11] successes  [12] ms since the latest success arrived
  *       [13] ms since a throttled request was sent, '' = no throttle  [14] its Retry-After ms, ''
  *       [15] a stated rate per second, ''   [16] a requested pause ms, ''
- *       [17..24] seed: rate, mode, wMax, ms since the cut (''), ms since the throttle (''),
- *                strikes, pause ms left (''), cuts
+ *       [17..25] seed: rate, mode, wMax, ms since the cut (''), ms since the throttle (''),
+ *                strikes, pause ms left (''), cuts, generation
+ *       [26] the throttle generation the member knew when it sent the throttled request, ''
  * Reply {'ok', now, rate, mode, wMax, ms since the cut, ms since the throttle, strikes,
- *        pause ms left, cuts} (ages '' = never, pause '' = none) | {'stale', now}
+ *        pause ms left, cuts, generation} (ages '' = never, pause '' = none) | {'stale', now}
  */
 export const ADAPT = script(
   'adapt',
@@ -36,17 +37,19 @@ local P = { ceiling = tonumber(ARGV[5]), min = tonumber(ARGV[6]), beta = tonumbe
 local function clamp(rate) return math.min(P.ceiling, math.max(P.min, rate)) end
 
 local S = {}
-local h = redis.call('HMGET', KEYS[1], 'r', 'm', 'w', 'c', 't', 's', 'p', 'b', 'n', 'o', 'k')
+local h = redis.call('HMGET', KEYS[1], 'r', 'm', 'w', 'c', 't', 's', 'p', 'b', 'n', 'o', 'k', 'g')
 if h[1] then
   S.rate = tonumber(h[1]); S.mode = h[2]; S.wMax = tonumber(h[3]); S.cutAt = never_or(h[4])
   S.lastThrottleAt = never_or(h[5]); S.strikes = tonumber(h[6]); S.pauseUntil = never_or(h[7])
   S.bucketStart = never_or(h[8]); S.current = tonumber(h[9]); S.previous = tonumber(h[10]); S.cuts = tonumber(h[11])
+  S.generation = tonumber(h[12])
 else
   S.rate = tonumber(ARGV[17]); S.mode = ARGV[18]; S.wMax = tonumber(ARGV[19]); S.cutAt = ago(ARGV[20])
   S.lastThrottleAt = ago(ARGV[21]); S.strikes = tonumber(ARGV[22])
   S.pauseUntil = -INF
   if ARGV[23] ~= '' then S.pauseUntil = now + tonumber(ARGV[23]) end
   S.bucketStart = -INF; S.current = 0; S.previous = 0; S.cuts = tonumber(ARGV[24])
+  S.generation = tonumber(ARGV[25])
 end
 
 local function pause(ms)
@@ -87,8 +90,11 @@ if ARGV[13] ~= '' then
   local retry_after = nil
   if ARGV[14] ~= '' then retry_after = tonumber(ARGV[14]) end
   if retry_after then pause(retry_after) end
-  if now - tonumber(ARGV[13]) >= S.lastThrottleAt then
+  local known = S.generation
+  if ARGV[26] ~= '' then known = tonumber(ARGV[26]) end
+  if now - tonumber(ARGV[13]) >= S.lastThrottleAt and known >= S.generation then
     S.lastThrottleAt = now
+    S.generation = S.generation + 1
     S.strikes = S.strikes + 1
     if S.strikes > 1 then
       if not retry_after then pause(P.backoff * 2 ^ math.min(S.strikes - 2, 30)) end
@@ -110,12 +116,12 @@ if ARGV[16] ~= '' then pause(tonumber(ARGV[16])) end
 
 redis.call('HSET', KEYS[1], 'r', fmt(S.rate), 'm', S.mode, 'w', fmt(S.wMax), 'c', stamp(S.cutAt),
   't', stamp(S.lastThrottleAt), 's', fmt(S.strikes), 'p', stamp(S.pauseUntil), 'b', stamp(S.bucketStart),
-  'n', fmt(S.current), 'o', fmt(S.previous), 'k', fmt(S.cuts))
+  'n', fmt(S.current), 'o', fmt(S.previous), 'k', fmt(S.cuts), 'g', fmt(S.generation))
 redis.call('PEXPIRE', KEYS[1], ttl(math.max(tonumber(ARGV[4]), S.pauseUntil - now)))
 
 local function age(x) if x == -INF then return '' end return fmt(now - x) end
 local pause_left = ''
 if S.pauseUntil > now then pause_left = fmt(S.pauseUntil - now) end
-return {'ok', fmt(now), fmt(S.rate), S.mode, fmt(S.wMax), age(S.cutAt), age(S.lastThrottleAt), fmt(S.strikes), pause_left, fmt(S.cuts)}
+return {'ok', fmt(now), fmt(S.rate), S.mode, fmt(S.wMax), age(S.cutAt), age(S.lastThrottleAt), fmt(S.strikes), pause_left, fmt(S.cuts), fmt(S.generation)}
 `,
 );
