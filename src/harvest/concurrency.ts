@@ -37,9 +37,10 @@ export class SendLatencyLimit implements AdaptiveLimit {
  */
 export function autoLimit(rate: RateLimiter | undefined): SendLatencyLimit {
   const inner = rate
-    ? // Tolerance 4, not 2: APIs answer in a wide spread (0.2–1.5 s, the seeds' 8–30 s), and
-      // with 2 the fastest of 16 answers sat above twice the floor often enough to brake the
-      // limit below Little's law and starve the rate (measured: 3.8 % over the minimum).
+    ? // Tolerance 4, not 2: APIs answer in a wide spread (0.2–1.5 s, the seeds' 8–30 s). With
+      // uniform 0.2–1.5 s answers, all 16 of a half-window are slower than twice the floor
+      // 7 % of the time, (1.1/1.3)^16, and each such time brakes the limit toward what is in
+      // flight; with 4 it is 0.005 %, (0.7/1.3)^16.
       new RateSizedLimit({ itemsPerMs: () => sustainedRatePerMs(rate), initial: 8, max: AUTO_MAX, tolerance: 4 })
     : new Gradient2Limit({ initial: 16, max: AUTO_MAX });
   return new SendLatencyLimit(inner);
