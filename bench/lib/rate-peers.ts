@@ -30,7 +30,7 @@ export function ratePeers(limit: number, intervalMs: number): RatePeer[] {
   return [
     {
       name: 'sluice sliding-window',
-      note: `default: exact ${limit}/${intervalMs} ms log + pacing, burst 1`,
+      note: `default: exact ${limit}/${intervalMs} ms log + pacing, burst 1, slack ${new RateLimiter({ limits: `${limit}/${intervalMs}ms` }).limits[0]!.slackMs} ms`,
       sluice: true,
       make() {
         const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms` });
@@ -38,11 +38,11 @@ export function ratePeers(limit: number, intervalMs: number): RatePeer[] {
       },
     },
     {
-      name: 'sluice sliding-window slack 5ms',
-      note: 'the same with slack: 5ms (late wake-ups up to 5 ms keep their turn)',
+      name: 'sluice sliding-window slack 1ms',
+      note: `the same with the slack it had by default until 2026-12-01: min(1 ms, T/N/2) = ${Math.min(1, spacing / 2)} ms`,
       sluice: true,
       make() {
-        const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms`, slack: '5ms' });
+        const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms`, slack: Math.min(1, spacing / 2) });
         return (task) => limiter.run(task);
       },
     },

@@ -40,9 +40,22 @@ export function capacityOf(spec: LimitSpec): number {
   return spec.algorithm === 'gcra' ? spec.burst : spec.limit;
 }
 
-/** Default timer slack for GCRA: half an emission interval, at most 1 ms (BENCHMARKS.md, accuracy). */
-export function defaultSlackMs(limit: number, intervalMs: number): number {
-  return Math.min(1, intervalMs / limit / 2);
+/**
+ * Default slack: how far a paced limit may catch up after a late timer (BENCHMARKS.md,
+ * accuracy and timers). A Node timer wakes 0.1–1 ms late on a quiet machine and several ms
+ * late on a loaded one; every wake-up later than the slack loses its lateness for good.
+ *
+ * - `sliding-window`: 1 % of the interval, at most 10 ms, and never less than the gcra
+ *   default. Its log keeps every window `[t, t+T)` at N whatever the slack, so the pacer
+ *   can afford to let a late wake-up catch up: at most `s·N/T` (≤ N/100) units more than
+ *   `burst` start back to back.
+ * - `gcra` (and `fixed-window`, which ignores it): half an emission interval, at most 1 ms.
+ *   A token bucket has no window to bound it, and a server mirrored by one would see slack
+ *   as extra burst.
+ */
+export function defaultSlackMs(limit: number, intervalMs: number, algorithm: Algorithm = 'gcra'): number {
+  const tight = Math.min(1, intervalMs / limit / 2);
+  return algorithm === 'sliding-window' ? Math.max(tight, Math.min(10, intervalMs / 100)) : tight;
 }
 
 /**
@@ -84,7 +97,7 @@ function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string, r
   const slackInput = own?.slack ?? defaults.slack;
   const slackMs =
     slackInput === undefined
-      ? defaultSlackMs(limit, intervalMs)
+      ? defaultSlackMs(limit, intervalMs, algorithm)
       : parseDuration(slackInput, own?.slack !== undefined ? `${field}.slack` : 'slack');
   return { algorithm, limit, intervalMs, burst, slackMs };
 }

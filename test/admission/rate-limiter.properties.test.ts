@@ -11,7 +11,8 @@ interface Config {
   limit: number;
   intervalMs: number;
   burst: number;
-  slackMs: number;
+  /** undefined: the algorithm's default slack (limit-spec.ts), which the checks read back from the limiter. */
+  slackMs: number | undefined;
   unitCosts: boolean;
 }
 
@@ -26,10 +27,16 @@ const configArb: fc.Arbitrary<Config> = fc
     limit: fc.integer({ min: 1, max: 8 }),
     intervalMs: fc.constantFrom(10, 100, 250, 1000),
     burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
-    slackMs: fc.constantFrom(0, 0.5, 2),
+    // 'catch-up': a slack of several emission intervals, as the sliding-window default is
+    // at high rates (a late wake-up then admits a few starts back to back).
+    slack: fc.constantFrom<number | 'default' | 'catch-up'>(0, 0.5, 2, 'default', 'catch-up'),
     unitCosts: fc.boolean(),
   })
-  .map(({ burstShare, ...c }) => ({ ...c, burst: 1 + Math.floor(burstShare * (c.limit - 1)) }));
+  .map(({ burstShare, slack, ...c }) => ({
+    ...c,
+    burst: 1 + Math.floor(burstShare * (c.limit - 1)),
+    slackMs: slack === 'default' ? undefined : slack === 'catch-up' ? (2.5 * c.intervalMs) / c.limit : slack,
+  }));
 
 function opArb(config: Config): fc.Arbitrary<Op> {
   const maxCost = config.unitCosts ? 1 : config.algorithm === 'gcra' ? config.burst : config.limit;
@@ -103,12 +110,12 @@ async function runScenario(config: Config, ops: Op[]) {
     }
   }
   await clock.runAll();
-  return { starts, outcomes, clock, signals, limiter };
+  return { starts, outcomes, clock, signals, limiter, slackMs: limiter.limits[0]!.slackMs };
 }
 
-/** The guarantee the README states for each algorithm, checked on every pair of starts. */
-function checkGuarantee(config: Config, starts: Start[]): void {
-  const { limit: N, intervalMs: T, burst: b, slackMs: s } = config;
+/** The guarantee the README states for each algorithm, checked on every pair of starts; `s` is the slack in force. */
+function checkGuarantee(config: Config, s: number, starts: Start[]): void {
+  const { limit: N, intervalMs: T, burst: b } = config;
   const sorted = [...starts].sort((x, y) => x.at - y.at);
   for (let j = 0; j < sorted.length; j++) {
     const end = sorted[j]!.at;
@@ -138,11 +145,26 @@ describe('RateLimiter properties (random schedules on ManualClock)', () => {
   it('never breaks the stated guarantee of its algorithm', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async ([config, ops]) => {
-        const { starts } = await runScenario(config, ops);
-        checkGuarantee(config, starts);
+        const { starts, slackMs } = await runScenario(config, ops);
+        checkGuarantee(config, slackMs, starts);
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('the check itself catches a start too many (so the property above can fail)', () => {
+    const paced: Config = { algorithm: 'sliding-window', limit: 4, intervalMs: 1000, burst: 1, slackMs: 0, unitCosts: true };
+    const unit = (at: number): Start => ({ at, cost: 1, id: 0, priority: 0 });
+    // Allowed: one every 250 ms, and with 10 ms of slack one of them 10 ms early.
+    checkGuarantee(paced, 0, [0, 250, 500, 750, 1000].map(unit));
+    checkGuarantee(paced, 10, [0, 240, 490, 740, 1000].map(unit));
+    // Pacing broken (two starts 249 ms apart with no slack), then the window (5 in 999 ms with slack 1000).
+    assert.throws(() => checkGuarantee(paced, 0, [0, 249].map(unit)), /bound b \+ \(t \+ slack\)/);
+    assert.throws(() => checkGuarantee(paced, 1000, [0, 1, 2, 3, 999].map(unit)), /a window shorter than 1000; limit 4/);
+    const gcra: Config = { ...paced, algorithm: 'gcra', burst: 2 };
+    assert.throws(() => checkGuarantee(gcra, 0, [0, 0, 0].map(unit)), /bound b \+ \(t \+ slack\)/);
+    const fixed: Config = { ...paced, algorithm: 'fixed-window' };
+    assert.throws(() => checkGuarantee(fixed, 0, [1000, 1200, 1400, 1600, 1999].map(unit)), /fixed window 1 holds 5 > 4/);
   });
 
   it('admits every waiter that was not aborted or refused, and leaves no timer or listener', async () => {
