@@ -64,6 +64,7 @@ export class PageFetcher {
         maxRedirects: DEFAULTS.maxRedirects,
         userHeaders: Object.keys(config.headers),
         onSample: ({ rttMs, dropped }) => deps.limit?.observe({ rttMs, dropped, inflight: this.sending + 1 }),
+        onBody: (bytes) => deps.limit?.observeBytes(bytes),
       },
       this.bodies,
     );

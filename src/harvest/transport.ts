@@ -30,6 +30,8 @@ export interface TransportOptions {
   userHeaders: readonly string[];
   /** Each answered or failed attempt, for adaptive concurrency: latency of the send alone, not of the rate wait. */
   onSample?: (sample: { rttMs: number; dropped: boolean }) => void;
+  /** The size of each 2xx body read, for a concurrency bounded by memory. */
+  onBody?: (bytes: number) => void;
 }
 
 /**
@@ -50,7 +52,7 @@ export function harvestTransport(options: TransportOptions, bodies: WeakMap<Resp
     try {
       const { response, url } = await follow(options, request, signal ?? undefined);
       let body: unknown;
-      if (response.status >= 200 && response.status < 300) body = await readJson(response, options.maxBodyBytes);
+      if (response.status >= 200 && response.status < 300) body = await readJson(response, options.maxBodyBytes, options.onBody);
       else void response.body?.cancel().catch(() => {});
       const now = clock.now();
       monitor.responseReceived(now, response.status, now - started);
@@ -98,7 +100,7 @@ async function follow(options: TransportOptions, first: Request, signal: AbortSi
 }
 
 /** Reads and parses a JSON body of at most `max` bytes. */
-async function readJson(response: Response, max: number): Promise<unknown> {
+async function readJson(response: Response, max: number, onBody: ((bytes: number) => void) | undefined): Promise<unknown> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > max) {
     void response.body?.cancel().catch(() => {});
@@ -125,6 +127,7 @@ async function readJson(response: Response, max: number): Promise<unknown> {
       chunks.push(step.value);
     }
   }
+  onBody?.(size);
   const text = Buffer.concat(chunks, size).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
