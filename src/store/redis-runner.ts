@@ -13,6 +13,17 @@ const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 /** Redis replies that mean "not now" (failover, loading, a busy script), not a bug in the call. */
 const TRANSIENT = /^(BUSY|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
+/**
+ * The Redis time, in ms, of a script's reply element: 'seconds microseconds' as `TIME`
+ * gives them (the rate scripts: no number formatting in Lua), or a number in ms. Computed
+ * as the scripts compute `now`, so it is the very value they decided on.
+ */
+export function redisTime(text: string): number {
+  const space = text.indexOf(' ');
+  if (space < 0) return Number(text);
+  return Number(text.slice(0, space)) * 1000 + Number(text.slice(space + 1)) / 1000;
+}
+
 interface Pending {
   /** Local time after which the caller stops waiting for the reply. */
   deadline: number;
@@ -62,10 +73,10 @@ export class ScriptRunner {
 
   /**
    * Runs `script` with `numKeys` keys at the start of `args`; every script answers
-   * `{status, redisNow, …}` and reads its deadline from ARGV[2]. Resolves with the reply, or
+   * `{status, time, …}` (time: see redisTime) and reads its deadline from ARGV[2]. Resolves with the reply, or
    * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
    */
-  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
+  run(script: Script, numKeys: number, args: (string | Buffer)[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
     if (!this.ready) {
       this.failures++;
       return UNAVAILABLE_NOW;
@@ -77,8 +88,9 @@ export class ScriptRunner {
       this.track(pending);
       this.send(script, numKeys, args).then(
         (value) => {
-          const reply = value as string[];
-          if (this.options.deadlines) this.observe(Number(reply[1]), performance.now());
+          // the rate scripts answer one comma-separated string (rate.ts), the others a table
+          const reply = typeof value === 'string' ? value.split(',') : (value as string[]);
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), performance.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -115,7 +127,7 @@ export class ScriptRunner {
     return base * (0.5 + Math.random() / 2);
   }
 
-  private send(script: Script, numKeys: number, args: string[]): Promise<unknown> {
+  private send(script: Script, numKeys: number, args: (string | Buffer)[]): Promise<unknown> {
     return this.client.evalsha(script.sha, numKeys, ...args).catch((error: unknown) => {
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, numKeys, ...args);
       throw error;

@@ -1,12 +1,12 @@
 import type { LimitSpec } from '../admission/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from '../admission/shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
-import { rateScripts } from './lua/rate.js';
+import { MAX_REDIS_LIMITS, packParams, rateScripts, sequenceOf } from './lua/rate.js';
 import type { Script } from './lua/script.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
-import { ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
+import { redisTime, ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
 import type { RateStore } from './store.js';
 
 /** What a RedisStore does while Redis cannot decide (see RedisStoreOptions.onUnavailable). */
@@ -54,8 +54,8 @@ interface Entry {
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
-  /** ARGV[7..]: five strings per limit. */
-  limitArgs: string[];
+  /** ARGV[5]: the TTL floor and every limit's numbers, packed (packParams). */
+  params: Buffer;
   reserve: Script;
   refund: Script;
 }
@@ -64,8 +64,6 @@ interface Entry {
 const MAX_CACHED_KEYS = 10_000;
 /** See RedisStoreOptions.startLagMs: covers loopback or LAN travel and a busy event loop. */
 const DEFAULT_START_LAG_MS = 10;
-/** Late answers are given back only when a sliding window is at least this full after the admission. */
-const LATE_CHECK_FILL = 0.5;
 /** How often a late admission is given back and asked again before the caller is told to wait. */
 const MAX_LATE_RETRIES = 50;
 /** The least wait reported: 0 would mean "admitted". */
@@ -77,7 +75,7 @@ const TEST_TTL_FLOOR_MS = 60_000;
  * RedisStore: limit state shared by every process that uses the same Redis and prefix.
  *
  * Each `reserve` is one EVALSHA that decides every limit of the request atomically with
- * the same math as MemoryStore, on Redis's clock. Keys: `prefix{key}:i:alg` per limit (the
+ * the same math as MemoryStore, on Redis's clock. Keys: `prefix{key}:i:alg2` per limit (the
  * `{key}` hash tag keeps a limiter's keys in one Cluster slot; the key is escaped, see
  * encodeKeyPart), each with a TTL that ends when its state is back to fresh — idle keys
  * cost nothing.
@@ -94,7 +92,6 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private readonly runner: ScriptRunner;
   private readonly callerClock: boolean;
   private readonly ttlFloor: string;
-  private readonly startLag: string;
   private readonly startLagMs: number;
   private readonly local: MemoryStore | undefined;
   private readonly localShare: number;
@@ -128,7 +125,6 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const startLagMs = options.startLagMs ?? (this.callerClock ? 0 : DEFAULT_START_LAG_MS);
     if (!(startLagMs >= 0 && Number.isFinite(startLagMs))) throw new ConfigError('startLagMs', options.startLagMs, 'must be a finite number >= 0');
     this.startLagMs = startLagMs;
-    this.startLag = String(startLagMs);
     this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs, deadlines: !this.callerClock });
   }
 
@@ -142,7 +138,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const args = this.args(entry, cost, now);
     const onLate = (reply: string[]): void => {
       // Admitted after the caller gave up on it: give that start back.
-      if (reply[0] === '0') void this.giveBack(key, limits, cost, now, reply[1]!);
+      if (reply[0] === '0') void this.giveBack(key, limits, cost, now, String(redisTime(reply[1]!)));
     };
     return this.runner.run(entry.reserve, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now, retries));
   }
@@ -175,7 +171,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     if (!this.runner.ready) return Promise.resolve();
     const entry = this.entry(key, limits);
     const args = this.args(entry, cost, now);
-    args[entry.keys.length + 5] = decidedAt;
+    args[entry.keys.length + 3] = decidedAt;
     return this.runner.run(entry.refund, entry.keys.length, args).then(
       () => undefined,
       () => undefined,
@@ -190,11 +186,13 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       // (a stalled event loop, a descheduled process), the start would land outside the
       // window it was counted in: give it back and ask again, here rather than through the
       // limiter's queue (a wait would send every later caller through it, one at a time).
-      // Only where it can matter: a window at most half full cannot be pushed over its limit
-      // by a late start; checking there would only add load to a process already behind.
-      if (Number(reply[2]) < LATE_CHECK_FILL || this.runner.ageOfDecision(Number(reply[1])) <= this.startLagMs) return 0;
+      // Only where it can matter (reply[2] === '1': a sliding window is at least half full,
+      // LATE_CHECK_FILL in lua/rate.ts): a window at most half full cannot be pushed over its
+      // limit by a late start; checking there would only add load to a process already behind.
+      const decidedAt = redisTime(reply[1]!);
+      if (reply[2] !== '1' || this.runner.ageOfDecision(decidedAt) <= this.startLagMs) return 0;
       this.counters.late++;
-      void this.giveBack(key, limits, cost, now, reply[1]!);
+      void this.giveBack(key, limits, cost, now, String(decidedAt));
       // Retried here: a wait would send this caller, and every later one, through the
       // limiter's queue. Past MAX_LATE_RETRIES the process is too stalled to start anything
       // on time, and it waits like any refused caller.
@@ -202,7 +200,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     if (wait === 'inf') return Number.POSITIVE_INFINITY;
     // Never 0 (that would mean admitted): a wait already over asks again at once.
-    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), Number(reply[1])));
+    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), redisTime(reply[1]!)));
   }
 
   private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
@@ -235,11 +233,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return specs;
   }
 
-  private args(entry: Entry, cost: number, now: number): string[] {
-    const args = entry.keys.slice();
-    // [now, deadline (filled in by the runner), ttl floor, cost, start lag, refund's decision time, ...limits]
-    args.push(this.callerClock ? String(now) : '', '', this.ttlFloor, String(cost), this.startLag, '');
-    for (const value of entry.limitArgs) args.push(value);
+  private args(entry: Entry, cost: number, now: number): (string | Buffer)[] {
+    const args: (string | Buffer)[] = entry.keys.slice();
+    // [now, deadline (filled in by the runner), cost, refund's decision time, packed numbers]
+    args.push(this.callerClock ? String(now) : '', '', String(cost), '', entry.params);
     return args;
   }
 
@@ -247,17 +244,14 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const cached = this.entries.get(key);
     if (cached !== undefined && cached.specs === limits) return cached;
     if (this.entries.size >= MAX_CACHED_KEYS) this.entries.clear();
+    if (limits.length > MAX_REDIS_LIMITS) throw new ConfigError('limits', limits.length, `must be at most ${MAX_REDIS_LIMITS} per request with a RedisStore`);
     const base = taggedKey(this.prefix, key);
-    const keys: string[] = [];
-    const limitArgs: string[] = [];
-    limits.forEach((spec, i) => {
-      const alg = spec.algorithm === 'gcra' ? 'g' : spec.algorithm === 'sliding-window' ? 's' : 'f';
-      keys.push(`${base}:${i}:${alg}`);
-      if (alg === 's') keys.push(`${base}:${i}:sl`);
-      limitArgs.push(alg, String(spec.limit), String(spec.intervalMs), String(spec.burst), String(spec.slackMs));
-    });
-    const algorithms = [...new Set(limitArgs.filter((_, i) => i % 5 === 0))].sort().join('');
-    const entry = { specs: limits, keys, limitArgs, ...rateScripts(algorithms) };
+    const sequence = sequenceOf(limits);
+    // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
+    // a text log) is never read as one
+    const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}2`);
+    const params = packParams(limits, Number(this.ttlFloor), this.startLagMs);
+    const entry = { specs: limits, keys, params, ...rateScripts(sequence) };
     this.entries.set(key, entry);
     return entry;
   }

@@ -35,7 +35,7 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
     const ttls = await keysWithTtl(client, prefix);
     const ttl = (part: string): number[] => [...ttls].filter(([key]) => key.includes(`{${part}}`)).map(([, t]) => t);
     assert.ok(ttl('gcra').every((t) => t > 0 && t <= 101), `gcra: one emission (100 ms): ${ttl('gcra')}`);
-    assert.equal(ttl('sliding').length, 2);
+    assert.equal(ttl('sliding').length, 1, 'one key per limit: the log and its header share it');
     assert.ok(ttl('sliding').every((t) => t > 150 && t <= 211), `sliding: the window plus start lag: ${ttl('sliding')}`);
     assert.ok(ttl('fixed').every((t) => t > 0 && t <= 201), `fixed: to the end of the window: ${ttl('fixed')}`);
     await sleep(260);
@@ -47,12 +47,21 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
     const limits = toLimitSpecs(['5/1s', { rate: '100/1m', algorithm: 'gcra' }, { rate: '1000/1h', algorithm: 'fixed-window' }], {});
     await store.reserve('user}{:1', limits, 1, 0);
     const keys = [...(await keysWithTtl(client, `${prefix}{user`)).keys()];
-    assert.equal(keys.length, 4);
+    assert.equal(keys.length, 3, 'one key per limit');
     for (const key of keys) {
       assert.ok(key.startsWith(`${prefix}{user%7d%7b%3a1}:`), key);
       assert.equal(key.split('{').length, 2, 'one tag: Cluster hashes exactly it');
     }
     assert.throws(() => new RedisStore(client, { prefix: 'a{b}' }), ConfigError);
+  });
+
+  it('decides up to 12 limits in one script, and refuses more with a ConfigError', async () => {
+    const store = new RedisStore(client, { prefix });
+    const rates = ['5/1s', { rate: '50/1m', algorithm: 'gcra' }, { rate: '500/1h', algorithm: 'fixed-window' }] as const;
+    const twelve = toLimitSpecs(Array.from({ length: 12 }, (_, i) => rates[i % 3]!), {});
+    assert.equal(await store.reserve('many', twelve, 1, 0), 0);
+    assert.ok((await store.reserve('many', twelve, 1, 0)) > 0, 'the paced 5/1s limits wait');
+    assert.throws(() => store.reserve('more', toLimitSpecs(Array.from({ length: 13 }, () => '5/1s'), {}), 1, 0), ConfigError);
   });
 
   it('reloads its script after SCRIPT FLUSH (NOSCRIPT) and goes on deciding', async () => {

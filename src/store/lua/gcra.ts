@@ -1,55 +1,59 @@
+import type { LimitSpec } from '../../admission/limit-spec.js';
+import { indented, type LimitLua } from './limit-lua.js';
+
 /**
- * GCRA in Lua: the same math as src/admission/gcra.ts. State: a hash {tat, e}: the
- * theoretical arrival time and the emission interval it was counted in (so a changed rate
- * carries the debt over in units, as rescaleTat does); a missing key is a fresh limit.
- * Exposes `gcra_wait` and `rescale_tat` (also used by the sliding window's pacer) and the
- * `gcra` handler.
+ * Lua for `gcraWait` in src/admission/gcra.ts: sets `out` to the wait for `cost` units.
+ * Also the sliding window's pacer.
  */
-export const GCRA = `
--- gcraWait in gcra.ts
-local function gcra_wait(tat, now, cost, emission, tolerance)
-  local after = math.max(tat, now) + cost * emission
-  local wait = after - now - tolerance
-  if wait > EPS then return wait end
-  return 0
-end
+export function gcraWait(out: string, tat: string, cost: string, emission: string, tolerance: string): string {
+  return `${out} = math.max(${tat}, now) + ${cost} * ${emission} - now - ${tolerance}; if not (${out} > EPS) then ${out} = 0 end`;
+}
 
--- rescaleTat in limit-state.ts
-local function rescale_tat(tat, now, old_emission, new_emission)
-  if not (tat > now) or old_emission == new_emission then return tat end
-  return now + ((tat - now) / old_emission) * new_emission
-end
+/** Lua for `rescaleTat` in limit-state.ts: sets `out` to `tat`, counted at emission `to` instead of `from`. */
+export function rescaleTat(out: string, tat: string, from: string, to: string): string {
+  return `if ${tat} > now and ${from} ~= ${to} then ${out} = now + ((${tat} - now) / ${from}) * ${to} else ${out} = ${tat} end`;
+}
 
-local gcra = {}
-function gcra.load(L, now)
-  local h = redis.call('HMGET', L.key, 'tat', 'e')
-  L.tat = h[1] and rescale_tat(tonumber(h[1]), now, tonumber(h[2]), L.emission) or -INF
-  -- a changed rate changes tat: keep it even if this request is refused
-  L.changed = h[1] and tonumber(h[2]) ~= L.emission
-end
-function gcra.wait(L, now, cost)
-  if cost > L.burst then return INF end
-  return gcra_wait(L.tat, now, cost, L.emission, L.tolerance)
-end
-local function gcra_store(L, now)
+/**
+ * GCRA in Lua: the same math as src/admission/gcra.ts. State: a string key holding two
+ * packed doubles {tat, emission} — the theoretical arrival time and the emission interval
+ * it was counted in (so a changed rate carries the debt over in units, as rescaleTat does).
+ * A missing key is a fresh limit, and a full bucket deletes its key. TTL: until tat.
+ */
+const STORE = `if tat$ <= now then
   -- tat <= now is a full bucket: the same as no key at all
-  if L.tat <= now then
-    redis.call('DEL', L.key)
-  else
-    redis.call('HSET', L.key, 'tat', fmt(L.tat), 'e', fmt(L.emission))
-    redis.call('PEXPIRE', L.key, ttl(L.tat - now))
+  redis.call('DEL', KEYS[$])
+else
+  redis.call('SET', KEYS[$], struct.pack('<dd', tat$, e$), 'PX', ttl(tat$ - now))
+end`;
+
+export const GCRA: LimitLua = {
+  params: ['e', 'tol', 'burst'],
+  values(spec: LimitSpec): number[] {
+    // as GcraState's constructor
+    const emission = spec.intervalMs / spec.limit;
+    return [emission, spec.burst * emission + spec.slackMs, spec.burst];
+  },
+  load: `local tat$, changed$ = -INF, false
+do
+  local s = redis.call('GET', KEYS[$])
+  if s then
+    local old_tat, old_e = struct.unpack('<dd', s)
+    ${rescaleTat('tat$', 'old_tat', 'old_e', 'e$')}
+    -- a changed rate changes tat: keep it even if this request is refused
+    changed$ = old_e ~= e$
   end
-end
-function gcra.save(L, now)
-  if L.changed then gcra_store(L, now) end
-end
-function gcra.take(L, now, cost)
-  L.tat = math.max(L.tat, now) + cost * L.emission
-  gcra_store(L, now)
-end
-function gcra.refund(L, now, cost)
-  if L.tat == -INF then return end
-  L.tat = math.max(now, L.tat - cost * L.emission)
-  gcra_store(L, now)
-end
-`;
+end`,
+  wait: `if cost > burst$ then w = INF else
+  ${gcraWait('w', 'tat$', 'cost', 'e$', 'tol$')}
+end`,
+  save: `if changed$ then
+  ${indented(STORE)}
+end`,
+  take: `tat$ = math.max(tat$, now) + cost * e$
+${STORE}`,
+  refund: `if tat$ ~= -INF then
+  tat$ = math.max(now, tat$ - cost * e$)
+  ${indented(STORE)}
+end`,
+};

@@ -1,46 +1,80 @@
+import type { Algorithm, LimitSpec } from '../../admission/limit-spec.js';
 import { FIXED_WINDOW } from './fixed-window.js';
 import { GCRA } from './gcra.js';
-import { PRELUDE, STALE_GUARD } from './prelude.js';
+import { indented, type LimitLua } from './limit-lua.js';
 import { script, type Script } from './script.js';
 import { SLIDING_WINDOW } from './sliding-window.js';
 
+const LUA: Record<Algorithm, LimitLua> = { gcra: GCRA, 'sliding-window': SLIDING_WINDOW, 'fixed-window': FIXED_WINDOW };
+const CODE: Record<Algorithm, string> = { gcra: 'g', 'sliding-window': 's', 'fixed-window': 'f' };
+const BY_CODE: Record<string, LimitLua> = { g: GCRA, s: SLIDING_WINDOW, f: FIXED_WINDOW };
+
 /**
- * The limits of one request, parsed from ARGV[7..] (five values per limit) with their keys
- * taken from KEYS in order: gcra 'g' and fixed-window 'f' use one key, sliding-window 's'
- * two (state, log).
+ * The most limits one request may have in Redis: each limit's state lives in Lua locals,
+ * and Lua allows 200 per function.
  */
-const LIMITS = `
-local limits = {}
-local k = 1
-local LAG = tonumber(ARGV[5])
-for a = 7, #ARGV - 4, 5 do
-  local L = { alg = ARGV[a], limit = tonumber(ARGV[a + 1]), interval = tonumber(ARGV[a + 2]),
-              burst = tonumber(ARGV[a + 3]), slack = tonumber(ARGV[a + 4]) }
-  L.emission = L.interval / L.limit
-  L.tolerance = L.burst * L.emission + L.slack
-  L.span = L.interval + LAG
-  L.key = KEYS[k]
-  k = k + 1
-  if L.alg == 's' then
-    L.log = KEYS[k]
-    k = k + 1
-  end
-  L.impl = ALG[L.alg]
-  L.impl.load(L, now)
-  limits[#limits + 1] = L
+export const MAX_REDIS_LIMITS = 12;
+
+/**
+ * An admission reports `fill` '1' when a sliding window is at least this full after it:
+ * only there can a late start push a window over its limit (redis.ts checks those).
+ */
+export const LATE_CHECK_FILL = 0.5;
+
+/**
+ * Numbers cross the wire as packed doubles (struct.pack '<d' in Lua, writeDoubleLE here),
+ * so Redis makes the very decisions the TypeScript state classes make, without formatting
+ * or parsing text. A decision's time goes back as `TIME`'s own two parts, 'seconds
+ * microseconds' (see redisTime in redis-runner.ts). Replies are one string of
+ * comma-separated elements rather than a table: Redis converts a table reply element by
+ * element, at about the cost of a Redis command.
+ */
+const HEAD = `local EPS = 1e-9
+local INF = math.huge
+
+-- ARGV[1]: '' = Redis TIME (production); a number = the caller's clock (tests only).
+local now, clock
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  clock = t[1] .. ' ' .. t[2]
+else
+  now = tonumber(ARGV[1])
+  clock = ARGV[1]
 end
-local cost = tonumber(ARGV[4])
+
+-- ARGV[2]: the latest Redis time at which this request may still act. A request that
+-- ioredis resends after a reconnect, or that sat in a queue while the caller gave up,
+-- arrives past it and changes nothing.
+if ARGV[2] ~= '' and now > tonumber(ARGV[2]) then return 'stale,' .. clock end
+
+local cost = tonumber(ARGV[3])
+local at = nil
+if ARGV[4] ~= '' then at = tonumber(ARGV[4]) end
+
+-- PX for a state that equals a fresh one after \`ms\`. +1: Redis expires on a
+-- millisecond clock while \`now\` has microseconds, so the key must outlive the state.
+-- TTL_FLOOR is 0 in production; tests on virtual time raise it because virtual time and
+-- Redis's expiry clock are unrelated.
+local TTL_FLOOR
+local function ttl(ms)
+  local t = math.ceil(ms) + 1
+  if t < TTL_FLOOR then t = TTL_FLOOR end
+  return t
+end
 `;
 
-/** The fragments a script needs for a set of algorithms ('g', 's', 'f'); GCRA's helpers always. */
-function fragments(algorithms: string): string {
-  const table = [...algorithms].map((a) => `${a} = ${a === 'g' ? 'gcra' : a === 's' ? 'sliding' : 'fixed'}`).join(', ');
-  return `${PRELUDE}${STALE_GUARD}
--- the fullest sliding window after an admission (sum / limit), returned to the client
-local FILL = 0
-${GCRA}${algorithms.includes('s') ? SLIDING_WINDOW : ''}${algorithms.includes('f') ? FIXED_WINDOW : ''}
-local ALG = { ${table} }
-${LIMITS}`;
+/** Pastes an algorithm fragment for the limit at `position` (1-based). */
+function at(fragment: string, position: number): string {
+  return fragment.replace(/\$/g, String(position));
+}
+
+function head(sequence: string): string {
+  const lua = [...sequence].map((c) => BY_CODE[c]!);
+  const names = lua.flatMap((l, i) => l.params.map((p) => `${p}${i + 1}`));
+  const unpack = `TTL_FLOOR${names.map((n) => `, ${n}`).join('')} = struct.unpack('<${'d'.repeat(names.length + 1)}', ARGV[5])`;
+  const declared = names.length > 0 ? `local ${names.join(', ')}\n` : '';
+  return `${HEAD}${declared}${unpack}\n${lua.map((l, i) => `\n-- limit ${i + 1}: ${l === GCRA ? 'gcra' : l === SLIDING_WINDOW ? 'sliding window' : 'fixed window'}\n${at(l.load, i + 1)}`).join('\n')}\n`;
 }
 
 /**
@@ -48,58 +82,72 @@ ${LIMITS}`;
  * it in all and answers '0'; otherwise records nothing and answers the wait in ms
  * (MemoryStore.reserve, line for line).
  *
- * KEYS  per limit, in order: gcra → state; sliding-window → state, log; fixed-window → state
- * ARGV  [1] now ms, '' = Redis TIME   [2] deadline in Redis ms, '' = none   [3] TTL floor ms
- *       [4] cost   [5] start lag ms (sliding windows count each start this much longer)
- *       [6] (refund only) the decision time of the start to give back, '' = the newest
- *       [7..] per limit: algorithm (g|s|f), limit, intervalMs, burst, slackMs
- * Reply {wait, now[, fill]}: wait '0' = admitted, 'inf' = never, 'stale' = past the
- *       deadline; now = the time the decision was made at (lets the client track Redis's
- *       clock); fill, on admission = how full the fullest sliding window now is (0..1).
+ * KEYS  one per limit, in order
+ * ARGV  [1] now ms, '' = Redis TIME   [2] deadline in Redis ms, '' = none   [3] cost
+ *       [4] (refund only) the decision time of the start to give back, '' = the newest
+ *       [5] packed doubles: TTL floor ms, then each limit's numbers (LimitLua.params)
+ * Reply 'wait,time[,late check]': wait '0' = admitted, 'inf' = never, 'stale' = past the
+ *       deadline; time = when the decision was made (redisTime; lets the client track
+ *       Redis's clock); late check, on admission with a sliding window: '1' when one is at
+ *       least LATE_CHECK_FILL full, else '0'.
  */
-const RESERVE_BODY = `
-local wait = 0
-for i = 1, #limits do
-  local L = limits[i]
-  local w = L.impl.wait(L, now, cost)
-  if w > wait then wait = w end
-end
+function reserveBody(sequence: string): string {
+  const lua = [...sequence].map((c) => BY_CODE[c]!);
+  const sliding = lua.includes(SLIDING_WINDOW);
+  return `
+local wait, w = 0, 0
+${lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`).join('\n')}
 if wait > 0 then
-  for i = 1, #limits do limits[i].impl.save(limits[i], now) end
-  return {fmt(wait), fmt(now)}
+${lua.map((l, i) => `  ${indented(at(l.save, i + 1))}`).join('\n')}
+  return string.format('%.17g', wait) .. ',' .. clock
 end
-for i = 1, #limits do limits[i].impl.take(limits[i], now, cost) end
-return {'0', fmt(now), fmt(FILL)}
+${sliding ? '-- the fullest sliding window after the admission (sum / limit)\nlocal FILL = 0\n' : ''}${lua.map((l, i) => at(l.take, i + 1)).join('\n')}
+return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0')` : ''}
 `;
+}
 
 /**
  * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund). With a
- * decision time (ARGV[6]) windows give it back from that very start, not the newest one:
+ * decision time (ARGV[4]) windows give it back from that very start, not the newest one:
  * in a fleet the newest start may be another process's.
  *
  * KEYS  as for reserve     ARGV  as for reserve
- * Reply {'0' | 'stale', now}
+ * Reply '0,time' | 'stale,time'
  */
-const REFUND_BODY = `
-local at = nil
-if ARGV[6] ~= '' then at = tonumber(ARGV[6]) end
-for i = 1, #limits do limits[i].impl.refund(limits[i], now, cost, at) end
-return {'0', fmt(now)}
+function refundBody(sequence: string): string {
+  const lua = [...sequence].map((c) => BY_CODE[c]!);
+  return `
+${lua.map((l, i) => at(l.refund, i + 1)).join('\n')}
+return '0,' .. clock
 `;
+}
+
+/** One letter per limit, in order: the script a request needs ('g', 's', 'f'). */
+export function sequenceOf(limits: readonly LimitSpec[]): string {
+  return limits.map((spec) => CODE[spec.algorithm]).join('');
+}
+
+/** ARGV[5] for `limits`: the TTL floor and each limit's numbers, as little-endian doubles. */
+export function packParams(limits: readonly LimitSpec[], ttlFloorMs: number, startLagMs: number): Buffer {
+  const values = [ttlFloorMs, ...limits.flatMap((spec) => LUA[spec.algorithm].values(spec, startLagMs))];
+  const buffer = Buffer.allocUnsafe(values.length * 8);
+  values.forEach((v, i) => buffer.writeDoubleLE(v, i * 8));
+  return buffer;
+}
 
 const cache = new Map<string, { reserve: Script; refund: Script }>();
 
 /**
- * The reserve and refund scripts for requests whose limits use `algorithms` (a sorted
- * string of 'f', 'g', 's'): each script holds only the algorithms it needs, since Redis
- * runs a script's every definition on every call.
+ * The reserve and refund scripts for requests whose limits use the algorithms of
+ * `sequence` (sequenceOf), in that order: each limit's Lua is pasted in, so a script holds
+ * only what its requests run.
  */
-export function rateScripts(algorithms: string): { reserve: Script; refund: Script } {
-  let scripts = cache.get(algorithms);
+export function rateScripts(sequence: string): { reserve: Script; refund: Script } {
+  let scripts = cache.get(sequence);
   if (scripts === undefined) {
-    const head = fragments(algorithms);
-    scripts = { reserve: script(`reserve-${algorithms}`, head + RESERVE_BODY), refund: script(`refund-${algorithms}`, head + REFUND_BODY) };
-    cache.set(algorithms, scripts);
+    const top = head(sequence);
+    scripts = { reserve: script(`reserve-${sequence}`, top + reserveBody(sequence)), refund: script(`refund-${sequence}`, top + refundBody(sequence)) };
+    cache.set(sequence, scripts);
   }
   return scripts;
 }

@@ -1,143 +1,194 @@
+import type { LimitSpec } from '../../admission/limit-spec.js';
+import { gcraWait, rescaleTat } from './gcra.js';
+import { indented, type LimitLua } from './limit-lua.js';
+
 /**
  * Sliding window log, paced, in Lua: the same math as src/admission/sliding-window.ts.
- * State: a hash `L.key` {tat, e, iv, sum} — the pacer as in gcra.ts, the span the log
- * was kept for, and the cost in the log — and a list `L.log` of alternating start time,
- * cost: oldest first, one pair per distinct start instant. Both keys get the same TTL:
- * until the pacer is full and the newest start has left the window. Needs `gcra_wait` and
- * `rescale_tat` from gcra.ts.
  *
- * The window is `L.span` = intervalMs + the store's start lag (ARGV[5]): a start decided
- * here happens in the caller a little later, and counting it that much longer keeps the
- * limit in every window of the callers' own start times. With lag 0 this is MemoryStore.
+ * State: one list per limit. Its last element is a header of six packed doubles {tat,
+ * emission, span, sum, last, oldest}: the pacer as in gcra.ts, the span the log was kept
+ * for, the cost in the log, and the start times of the log's newest and oldest entries
+ * (-INF / INF while it is empty). Before it, oldest first, the log: one element per distinct
+ * start instant, two packed doubles {time, cost} (16 bytes; the header is 48). Knowing the
+ * oldest start, most calls read nothing but the header; recording a start puts the entry in
+ * the old header's place and the new header after it. TTL: until the pacer is full and the
+ * newest start has left the window.
+ *
+ * The window is `span$` = intervalMs + the store's start lag: a start decided here happens
+ * in the caller a little later, and counting it that much longer keeps the limit in every
+ * window of the callers' own start times. With lag 0 this is MemoryStore.
  */
-export const SLIDING_WINDOW = `
-local sliding = {}
-function sliding.load(L, now)
-  local h = redis.call('HMGET', L.key, 'tat', 'e', 'iv', 'sum')
-  L.exists = h[1] and true or false
-  if L.exists then
-    L.tat = rescale_tat(tonumber(h[1]), now, tonumber(h[2]), L.emission)
-    L.sum = tonumber(h[4])
-    -- a changed rate or interval changes the TTL the keys need
-    L.changed = tonumber(h[2]) ~= L.emission or tonumber(h[3]) ~= L.span
-  else
-    L.tat = -INF
-    L.sum = 0
-    L.changed = false
-    -- a log without its hash cannot be trusted (cannot happen while both share a TTL)
-    redis.call('DEL', L.log)
-  end
-end
 
--- expire in sliding-window.ts: drop starts that have left (now - span, now]
-function sliding.expire(L, now)
-  local before = L.sum
-  local chunk = 4 -- elements: two starts; most calls expire one or none
-  while true do
-    local h = redis.call('LRANGE', L.log, 0, chunk - 1)
-    local n = #h
-    local gone = 0
-    while gone < n and now - tonumber(h[gone + 1]) >= L.span do
-      L.sum = L.sum - tonumber(h[gone + 2])
-      gone = gone + 2
-    end
-    if gone > 0 then redis.call('LTRIM', L.log, gone, -1) end
-    if gone < n then break end
-    if n < chunk then L.sum = 0; break end -- the log is empty: drop accumulated float error
-    if chunk < 64 then chunk = chunk * 2 end
-  end
-  if L.sum ~= before then L.changed = true end
-end
+const HEADER = `struct.pack('<dddddd', tat$, e$, span$, sum$, last$, oldest$)`;
 
-function sliding.window_wait(L, now, cost)
-  sliding.expire(L, now)
-  if L.sum + cost <= L.limit + EPS then return 0 end
-  -- walk from the oldest start until enough has expired for cost to fit
-  local remaining = L.sum
-  local from = 0
-  while true do
-    local h = redis.call('LRANGE', L.log, from, from + 63)
-    if #h == 0 then return L.span end
-    for j = 1, #h - 1, 2 do
-      remaining = remaining - tonumber(h[j + 1])
-      if remaining + cost <= L.limit + EPS then return math.max(0, tonumber(h[j]) + L.span - now) end
-    end
-    from = from + 64
-  end
-end
-
-function sliding.wait(L, now, cost)
-  if cost > L.limit then return INF end
-  local pace = 0
-  if L.burst < L.limit then pace = gcra_wait(L.tat, now, math.min(cost, L.burst), L.emission, L.tolerance) end
-  return math.max(pace, sliding.window_wait(L, now, cost))
-end
-
--- writes the state and sets both TTLs; a state already equal to a fresh one is deleted.
--- newest: the time of the newest start, if the caller knows it
-local function sliding_store(L, now, newest)
-  if not newest then newest = redis.call('LINDEX', L.log, -2) end
-  local idle = L.tat
-  if newest then idle = math.max(idle, tonumber(newest) + L.span) end
+/**
+ * Writes the header and the TTL, or deletes a state already equal to a fresh one. `newest`:
+ * the time of the newest start as SlidingWindowState.idleAt sees it.
+ */
+function store(newest: string): string {
+  return `do
+  local idle = math.max(tat$, ${newest} + span$)
   if idle <= now then
-    redis.call('DEL', L.key, L.log)
-    return
-  end
-  redis.call('HSET', L.key, 'tat', fmt(L.tat), 'e', fmt(L.emission), 'iv', fmt(L.span), 'sum', fmt(L.sum))
-  local px = ttl(idle - now)
-  redis.call('PEXPIRE', L.key, px)
-  if newest then redis.call('PEXPIRE', L.log, px) end
-end
-
--- after a refusal: keep what expiry or a changed rate did to the state
-function sliding.save(L, now)
-  if L.exists and L.changed then sliding_store(L, now) end
-end
-
-function sliding.take(L, now, cost)
-  L.tat = math.max(L.tat, now) + cost * L.emission
-  L.sum = L.sum + cost
-  local last = redis.call('LRANGE', L.log, -2, -1)
-  local newest = now
-  if #last == 2 and tonumber(last[1]) == now then
-    redis.call('LSET', L.log, -1, fmt(tonumber(last[2]) + cost))
+    redis.call('DEL', KEYS[$])
   else
-    redis.call('RPUSH', L.log, fmt(now), fmt(cost))
-    if #last == 2 and tonumber(last[1]) > now then newest = tonumber(last[1]) end
+    redis.call('LSET', KEYS[$], -1, ${HEADER})
+    redis.call('PEXPIRE', KEYS[$], ttl(idle - now))
   end
-  sliding_store(L, now, newest)
-  -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
-  local fill = L.sum / L.limit
-  if fill > FILL then FILL = fill end
-end
+end`;
+}
 
-function sliding.refund(L, now, cost, at)
-  if not L.exists then return end
-  L.tat = math.max(now, L.tat - cost * L.emission)
-  sliding.expire(L, now)
-  local i = redis.call('LLEN', L.log) - 1
+/** expire in sliding-window.ts: drops starts that have left (now - span, now]. */
+const EXPIRE = `if now - oldest$ >= span$ then
+  -- the oldest start has left: pop it and look at the next (most calls drop one start)
+  local _, c = struct.unpack('<dd', redis.call('LPOP', KEYS[$]))
+  sum$ = sum$ - c
+  local nx = redis.call('LINDEX', KEYS[$], 0)
+  oldest$ = INF
+  if #nx == 16 then oldest$ = struct.unpack('<d', nx) end
+  if now - oldest$ >= span$ then
+    -- many have left (a quiet spell after a busy one): read on in growing chunks
+    local gone, chunk, more = 0, 4, true
+    while more do
+      local h = redis.call('LRANGE', KEYS[$], gone, gone + chunk - 1)
+      more = #h == chunk
+      for j = 1, #h do
+        if #h[j] ~= 16 then
+          oldest$ = INF
+          more = false
+          break
+        end
+        local t, c2 = struct.unpack('<dd', h[j])
+        if now - t < span$ then
+          oldest$ = t
+          more = false
+          break
+        end
+        sum$ = sum$ - c2
+        gone = gone + 1
+      end
+      if chunk < 64 then chunk = chunk * 2 end
+    end
+    redis.call('LTRIM', KEYS[$], gone, -1)
+  end
+  -- the header must be written: its oldest start has changed
+  changed$ = true
+end
+if oldest$ == INF then
+  -- the log is empty: drop accumulated float error
+  sum$ = 0
+  last$ = -INF
+end`;
+
+export const SLIDING_WINDOW: LimitLua = {
+  params: ['limit', 'e', 'tol', 'burst', 'span'],
+  values(spec: LimitSpec, startLagMs: number): number[] {
+    // as SlidingWindowState's constructor; the span counts each start startLagMs longer
+    const emission = spec.intervalMs / spec.limit;
+    return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + startLagMs];
+  },
+  load: `local tat$, sum$, last$, oldest$ = -INF, 0, -INF, INF
+local exists$, changed$ = false, false
+do
+  local s = redis.call('LINDEX', KEYS[$], -1)
+  if s then
+    exists$ = true
+    local old_tat, old_e, old_span
+    old_tat, old_e, old_span, sum$, last$, oldest$ = struct.unpack('<dddddd', s)
+    ${rescaleTat('tat$', 'old_tat', 'old_e', 'e$')}
+    -- a changed rate or interval changes the TTL the key needs
+    changed$ = old_e ~= e$ or old_span ~= span$
+  end
+end`,
+  wait: `if cost > limit$ then w = INF else
+  local pace = 0
+  if burst$ < limit$ then
+    ${gcraWait('pace', 'tat$', 'math.min(cost, burst$)', 'e$', 'tol$')}
+  end
+  ${indented(EXPIRE)}
+  if sum$ + cost <= limit$ + EPS then w = 0 else
+    -- walk from the oldest start until enough has expired for cost to fit
+    local remaining, from = sum$, 0
+    w = nil
+    while not w do
+      local h = redis.call('LRANGE', KEYS[$], from, from + 63)
+      for j = 1, #h do
+        if #h[j] ~= 16 then break end
+        local t, c = struct.unpack('<dd', h[j])
+        remaining = remaining - c
+        if remaining + cost <= limit$ + EPS then
+          w = math.max(0, t + span$ - now)
+          break
+        end
+      end
+      -- unreachable for cost <= limit; a safe bound all the same
+      if not w and #h < 64 then w = span$ end
+      from = from + 64
+    end
+  end
+  w = math.max(pace, w)
+end`,
+  // after a refusal: keep what expiry or a changed rate did to the state
+  save: `if exists$ and changed$ then
+  ${indented(store('last$'))}
+end`,
+  take: `tat$ = math.max(tat$, now) + cost * e$
+sum$ = sum$ + cost
+do
+  local newest = now
+  if last$ == now then
+    -- a start at this very instant: add to its entry, the one before the header
+    local t, c = struct.unpack('<dd', redis.call('LINDEX', KEYS[$], -2))
+    redis.call('LSET', KEYS[$], -2, struct.pack('<dd', t, c + cost))
+    redis.call('LSET', KEYS[$], -1, ${HEADER})
+  else
+    if last$ > now then newest = last$ end
+    last$ = now
+    if oldest$ == INF then oldest$ = now end
+    -- the entry goes where the old header was, the new header after it (RPOP and RPUSH
+    -- cost Redis less than an LSET)
+    if exists$ then redis.call('RPOP', KEYS[$]) end
+    redis.call('RPUSH', KEYS[$], struct.pack('<dd', now, cost), ${HEADER})
+  end
+  redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, newest + span$) - now))
+  -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
+  local fill = sum$ / limit$
+  if fill > FILL then FILL = fill end
+end`,
+  refund: `if exists$ then
+  tat$ = math.max(now, tat$ - cost * e$)
+  ${indented(EXPIRE)}
+  -- entries from the newest: list index -2 (the header is -1) down to the oldest
+  local j = -2
+  local x = redis.call('LINDEX', KEYS[$], j)
   if at then
     -- the start decided at \`at\`: find its entry from the newest end (it is recent)
-    while i >= 1 and tonumber(redis.call('LINDEX', L.log, i - 1)) > at do i = i - 2 end
-    if i < 1 or tonumber(redis.call('LINDEX', L.log, i - 1)) ~= at then i = -1 end
-    local c = i >= 1 and tonumber(redis.call('LINDEX', L.log, i)) or 0
-    local back = math.min(cost, c)
-    if back > 0 then
-      redis.call('LSET', L.log, i, fmt(c - back))
-      L.sum = L.sum - back
+    while x and #x == 16 do
+      local t, c = struct.unpack('<dd', x)
+      if not (t > at) then
+        local back = 0
+        if t == at then back = math.min(cost, c) end
+        if back > 0 then
+          redis.call('LSET', KEYS[$], j, struct.pack('<dd', t, c - back))
+          sum$ = sum$ - back
+        end
+        break
+      end
+      j = j - 1
+      x = redis.call('LINDEX', KEYS[$], j)
     end
-    sliding_store(L, now)
-    return
+  else
+    -- take it back from the newest starts: the refunded start is the most recent one
+    local left = cost
+    while left > 0 and x and #x == 16 do
+      local t, c = struct.unpack('<dd', x)
+      local back = math.min(left, c)
+      if back > 0 then redis.call('LSET', KEYS[$], j, struct.pack('<dd', t, c - back)) end
+      sum$ = sum$ - back
+      left = left - back
+      j = j - 1
+      x = redis.call('LINDEX', KEYS[$], j)
+    end
   end
-  -- take it back from the newest starts: the refunded start is the most recent one
-  while i >= 1 and cost > 0 do
-    local c = tonumber(redis.call('LINDEX', L.log, i))
-    local back = math.min(cost, c)
-    if back > 0 then redis.call('LSET', L.log, i, fmt(c - back)) end
-    L.sum = L.sum - back
-    cost = cost - back
-    i = i - 2
-  end
-  sliding_store(L, now)
-end
-`;
+  ${indented(store('last$'))}
+end`,
+};

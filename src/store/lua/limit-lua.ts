@@ -1,0 +1,34 @@
+import type { LimitSpec } from '../../admission/limit-spec.js';
+
+/**
+ * LimitLua: one algorithm's Lua, as fragments that the rate scripts paste in once per limit
+ * of a request, with `$` replaced by the limit's position (1-based): its key is `KEYS[$]`,
+ * its numbers and state are locals suffixed with it (`tat1`, `e1`, …). Inlined rather than
+ * called: Redis runs a script's whole body on every call, so every function definition and
+ * every table costs on every call.
+ *
+ * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (rate.ts);
+ * `wait` sets the local `w`; `refund` may read `at` (the decision time of the start to give
+ * back, or nil for the newest). `load` runs for every limit before any other fragment.
+ */
+export interface LimitLua {
+  /** Names of the limit's numbers, unpacked from ARGV as locals `name$`, in this order. */
+  readonly params: readonly string[];
+  /** The numbers of `spec`, in the order of `params`; `startLagMs` is the store's start lag. */
+  values(spec: LimitSpec, startLagMs: number): number[];
+  /** Reads the state (declares its locals). */
+  readonly load: string;
+  /** Sets `w`: ms until `cost` fits (0 = now, INF = never). May tidy the state (expiry). */
+  readonly wait: string;
+  /** After a refusal: stores what `load`/`wait` changed that must outlive it. */
+  readonly save: string;
+  /** Records `cost` at `now` and stores the state. */
+  readonly take: string;
+  /** Gives `cost` back and stores the state. */
+  readonly refund: string;
+}
+
+/** `lua` indented by two spaces, to paste inside a block. */
+export function indented(lua: string): string {
+  return lua.replace(/\n/g, '\n  ');
+}
