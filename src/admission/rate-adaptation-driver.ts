@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { abortReason, ConfigError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import type { LimitInput, LimitSpec } from './limit-spec.js';
@@ -11,6 +11,9 @@ import { isSharedAdaptationSource, stateFromView, viewOf, type AdaptationProposa
  * response older than the last few changes (a few throttles later) is rare, and then counts.
  */
 const LEARNED_KEPT = 8;
+
+/** The least interval of the exchanges made for callers waiting in the limiter (syncMs may be 0). */
+const MIN_BEAT_MS = 10;
 
 /** The grid the fleet's rate is applied on: steps of half a percent. */
 const LOG_STEP = Math.log(1.005);
@@ -93,6 +96,9 @@ export class AdaptiveRate {
   private sent = 0;
   private answered = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Callers waiting in the limiter, and the timer that keeps the fleet's state fresh for them. */
+  private queued = 0;
+  private heartbeat: Timer | undefined;
   /** The fleet's throttle generations this member learned, and when (this clock): the latest few. */
   private readonly learned: { generation: number; at: number }[] = [];
   private readonly counters = { exchanges: 0, unavailable: 0 };
@@ -136,11 +142,41 @@ export class AdaptiveRate {
     }
     for (;;) {
       this.syncIfDue();
+      if (this.sharing === 'shared') this.applyShared(this.logic.rateAt(this.clock.now()));
       await this.waitPause(signal);
-      await this.limiter.acquire(cost === 1 && signal === undefined ? undefined : { cost, signal });
+      await this.acquire(signal, cost);
       if (this.logic.current.pauseUntil <= this.clock.now()) return;
     }
   }
+
+  /**
+   * The limiter's turn. With shared state, while callers wait in the limiter the fleet's
+   * state is still exchanged every `syncMs` and its rate applied: otherwise a member whose
+   * callers all wait — its limit below the others', so the shared window always looks full to
+   * it — would never learn the fleet's rate and never start again.
+   */
+  private async acquire(signal: AbortSignal | undefined, cost: number): Promise<void> {
+    const options = cost === 1 && signal === undefined ? undefined : { cost, signal };
+    if (this.shared === undefined) return this.limiter.acquire(options);
+    this.queued++;
+    this.heartbeat ??= this.clock.timer(this.beat, Math.max(this.syncMs, MIN_BEAT_MS));
+    try {
+      await this.limiter.acquire(options);
+    } finally {
+      if (--this.queued === 0) {
+        this.heartbeat?.cancel();
+        this.heartbeat = undefined;
+      }
+    }
+  }
+
+  private readonly beat = (): void => {
+    this.heartbeat = undefined;
+    if (this.queued === 0) return;
+    this.syncIfDue();
+    if (this.sharing === 'shared') this.applyShared(this.logic.rateAt(this.clock.now()));
+    this.heartbeat = this.clock.timer(this.beat, Math.max(this.syncMs, MIN_BEAT_MS));
+  };
 
   /**
    * Feeds one response's signal in. Alone, the step is applied at once. With shared state,
@@ -259,7 +295,7 @@ export class AdaptiveRate {
       if (this.learned.length > LEARNED_KEPT) this.learned.shift();
     }
     this.logic.restore(stateFromView(view, now));
-    this.applyShared(this.logic.current.rate);
+    this.applyShared(this.logic.rateAt(now));
   }
 
   /** The throttle generation this member knew at `sentAt`; undefined before its first answer. */
@@ -287,11 +323,11 @@ export class AdaptiveRate {
   }
 
   /**
-   * The fleet's rate, rounded down to a grid of half-percent steps: members that read it at
-   * different moments of a climb then set the very same limit once they pass the same step.
-   * A skip threshold like `apply`'s would leave one member a little below the others for
-   * good, and over one shared window the member with the lowest limit sees it full first,
-   * every time, and starves.
+   * The fleet's rate, rounded down to a grid of half-percent steps. Members follow one CUBIC
+   * curve between exchanges (`rateAt`), so they pass each step together and set the very
+   * same limit. A skip threshold like `apply`'s, or a rate read at each member's own
+   * exchange, would leave one member a little below the others, and over one shared window
+   * the member with the lowest limit sees it full first, every time, and starves.
    */
   private applyShared(rate: number): void {
     const stepped = Math.exp(Math.floor(Math.log(rate) / LOG_STEP + 1e-9) * LOG_STEP);

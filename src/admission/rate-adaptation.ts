@@ -197,10 +197,14 @@ function onSuccesses(s: AdaptationState, input: AdaptationInput, p: AdaptationPa
   roll(s, now);
   s.current1s += input.successes;
   if (s.mode === 'stated' || s.cutAt === Number.NEGATIVE_INFINITY) return;
+  s.rate = curve(s, now, p);
+}
+
+/** CUBIC at `now`: it starts at beta·wMax, the rate just cut to; never below the floor or above the ceiling. */
+function curve(s: AdaptationState, now: number, p: AdaptationParams): number {
   const t = (now - s.cutAt) / 1000;
   const k = Math.cbrt((s.wMax * (1 - p.beta)) / p.scale);
-  // The curve starts at beta·wMax, the rate just cut to; never below the floor or above the ceiling.
-  s.rate = clamp(p.scale * (t - k) ** 3 + s.wMax, p);
+  return clamp(p.scale * (t - k) ** 3 + s.wMax, p);
 }
 
 function onThrottle(s: AdaptationState, now: number, throttle: ThrottleInput, p: AdaptationParams): void {
@@ -297,6 +301,16 @@ export class RateAdaptation {
   /** The current step without new information. */
   get current(): RateStep {
     return { rate: this.s.rate, pauseUntil: this.s.pauseUntil, mode: this.s.mode };
+  }
+
+  /**
+   * The rate a success at `now` would set: the CUBIC curve at `now` while probing after a
+   * cut, the rate itself otherwise. A fleet member paces at it between exchanges, so that
+   * members who read the shared state at different moments still follow one curve.
+   */
+  rateAt(now: number): number {
+    if (this.s.mode === 'stated' || this.s.cutAt === Number.NEGATIVE_INFINITY) return this.s.rate;
+    return curve(this.s, now, this.params);
   }
 
   /** A copy of the whole state. */

@@ -146,6 +146,35 @@ describe('AdaptiveRate shared by a fleet (SharedAdaptation)', () => {
     assert.equal(b!.step.pauseUntil, 150);
   });
 
+  it('members that last read the shared state at different moments of a climb still pace at one limit', async () => {
+    const clock = new ManualClock();
+    const [a, b] = fleet(2, clock, new MemorySharedAdaptation(), { syncMs: 1000 });
+    await Promise.all([a!.admit(), b!.admit()]);
+    a!.observe(throttle(0, 0));
+    await a!.sync();
+    await clock.advance(500);
+    await b!.sync(); // b reads the state 500 ms after a did
+    await clock.advance(100);
+    await Promise.all([a!.admit(), b!.admit()]);
+    const [la, lb] = [a!.limiter.limits[0]!.limit, b!.limiter.limits[0]!.limit];
+    assert.equal(la, lb);
+    assert.ok(la > 160, `on the curve 600 ms after the cut, not at the cut's 160: ${la}`);
+  });
+
+  it('while callers wait in the limiter, the fleet state is still exchanged every syncMs, and no timer is left after', async () => {
+    const clock = new ManualClock();
+    const shared = new Switchable();
+    const m = new AdaptiveRate(new RateLimiter({ limits: '1/10s', clock }), { clock, shared, syncMs: 100 });
+    await m.admit();
+    const before = shared.proposals.length;
+    const waiting = m.admit(); // the next turn is 10 s away
+    await clock.advance(350);
+    assert.ok(shared.proposals.length - before >= 3, `${shared.proposals.length - before} exchanges in 350 ms`);
+    await clock.advance(10_000);
+    await waiting;
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it("a Retry-After one member got holds the others from their next exchange (within syncMs)", async () => {
     const clock = new ManualClock();
     const [a, b] = fleet(2, clock, new MemorySharedAdaptation(), { syncMs: 100 });
