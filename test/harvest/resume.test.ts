@@ -29,7 +29,10 @@ async function crashAt(args: string[], point: CrashPoint, n: number, api = fakeA
     throw error;
   });
   if (!harvest) return;
-  await assert.rejects(harvest.run(nullMonitor), Crash);
+  // Pages that finish together are committed together, so a run may reach a point fewer than n times and end.
+  await harvest.run(nullMonitor).catch((error: unknown) => {
+    if (!(error instanceof Crash)) throw error;
+  });
   await harvest.close();
 }
 
