@@ -1,7 +1,9 @@
 /**
  * Redis-backed limiters, side by side: admissions per second with a limit that never
- * binds, 64 concurrent callers per process, for 1 and 8 client processes; then Redis
- * round trips and commands per admission, counted with MONITOR.
+ * binds, 64 concurrent callers per process, for 1 and 8 client processes, with the Redis
+ * time each admission cost (in scripts, from INFO commandstats, and CPU, from INFO cpu:
+ * exact only on a Redis nobody else uses); then Redis round trips and commands per
+ * admission, counted with MONITOR.
  *
  *   node --expose-gc --import tsx bench/redis.bench.ts [--seconds 3] [--url redis://127.0.0.1:6379]
  *
@@ -120,7 +122,24 @@ async function child(contenderName: string, url: string, prefix: string): Promis
 
 // ---- parent ------------------------------------------------------------------------------
 
-async function throughput(contender: Contender, processes: number, url: string, seconds: number): Promise<number> {
+/**
+ * Redis's time so far, in µs: `cpu`, its CPU time (user + system, all threads); `scripts`,
+ * the time spent running EVAL/EVALSHA (INFO commandstats; every contender here decides in a
+ * Lua script, and a script's time includes the commands it runs).
+ */
+async function redisTimes(url: string): Promise<{ cpu: number; scripts: number }> {
+  const client = new Redis(url);
+  const info = await client.info('all');
+  client.disconnect();
+  const field = (pattern: string): number => Number(new RegExp(pattern, 'm').exec(info)?.[1] ?? 0);
+  return {
+    cpu: (field('^used_cpu_user:([\\d.]+)') + field('^used_cpu_sys:([\\d.]+)')) * 1e6,
+    scripts: field('^cmdstat_evalsha:calls=\\d+,usec=(\\d+)') + field('^cmdstat_eval:calls=\\d+,usec=(\\d+)'),
+  };
+}
+
+/** Admissions per second, and Redis µs per admission (CPU, in scripts), with `processes` fresh children. */
+async function throughput(contender: Contender, processes: number, url: string, seconds: number): Promise<{ rate: number; cpuUs: number; scriptUs: number }> {
   const prefix = `sluice-bench:${randomBytes(3).toString('hex')}:`;
   const self = fileURLToPath(import.meta.url);
   const children = Array.from({ length: processes }, () =>
@@ -139,10 +158,13 @@ async function throughput(contender: Contender, processes: number, url: string, 
   }
   await Promise.all(ready);
   const startAt = performance.timeOrigin + performance.now() + 300;
+  const before = await redisTimes(url);
   for (const c of children) c.send({ startAt, endAt: startAt + seconds * 1000 });
   const total = (await Promise.all(results)).reduce((a, b) => a + b, 0);
+  // the children have warmed up, and the lead-in is idle: this is the admissions alone (if nobody else uses this Redis)
+  const after = await redisTimes(url);
   await deleteKeys(url, prefix);
-  return total / seconds;
+  return { rate: total / seconds, cpuUs: (after.cpu - before.cpu) / total, scriptUs: (after.scripts - before.scripts) / total };
 }
 
 /** Client commands (round trips: a MULTI…EXEC block is one) and all commands, per admission. */
@@ -198,12 +220,14 @@ async function main(): Promise<void> {
     const one = await throughput(contender, 1, url, seconds);
     const eight = await throughput(contender, 8, url, seconds);
     const { roundTrips, commands } = await commandsPerAdmission(contender, url);
-    console.log(`  ${contender.name}: ${one.toFixed(0)}/s, ${eight.toFixed(0)}/s; ${roundTrips.toFixed(2)} round trips, ${commands.toFixed(1)} commands`);
+    console.log(
+      `  ${contender.name}: ${one.rate.toFixed(0)}/s, ${eight.rate.toFixed(0)}/s; Redis per admission ${one.scriptUs.toFixed(1)} / ${eight.scriptUs.toFixed(1)} µs in scripts, ${one.cpuUs.toFixed(1)} / ${eight.cpuUs.toFixed(1)} µs CPU; ${roundTrips.toFixed(2)} round trips, ${commands.toFixed(1)} commands`,
+    );
     rows.push({
       name: contender.name,
       note: contender.note,
       ref: contender.name.startsWith('sluice') ? undefined : 'sluice RedisStore',
-      values: { one, eight, roundTrips, commands },
+      values: { one: one.rate, eight: eight.rate, script: eight.scriptUs, cpu: eight.cpuUs, roundTrips, commands },
     });
   }
   printTable(
@@ -211,11 +235,13 @@ async function main(): Promise<void> {
     [
       { key: 'one', title: '1 process' },
       { key: 'eight', title: '8 processes' },
+      { key: 'script', title: 'Redis µs in scripts / admission (8 processes)', ratio: false, format: (v) => v.toFixed(1) },
+      { key: 'cpu', title: 'Redis CPU µs / admission (8 processes)', ratio: false, format: (v) => v.toFixed(1) },
       { key: 'roundTrips', title: 'round trips / admission', ratio: false, format: (v) => v.toFixed(2) },
       { key: 'commands', title: 'Redis commands / admission', ratio: false, format: (v) => v.toFixed(1) },
     ],
     rows,
-    'Round trips: client commands seen by MONITOR (a MULTI…EXEC block counts once); commands include those run inside Lua scripts.',
+    'Redis µs per admission over the 8-process run: time in EVAL/EVALSHA (INFO commandstats) and CPU (INFO cpu, user + system); exact only on a Redis nobody else uses. Round trips: client commands seen by MONITOR (a MULTI…EXEC block counts once); commands include those run inside Lua scripts.',
   );
 }
 

@@ -76,7 +76,7 @@ export class ScriptRunner {
    * `{status, time, …}` (time: see redisTime) and reads its deadline from ARGV[2]. Resolves with the reply, or
    * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
    */
-  run(script: Script, numKeys: number, args: (string | Buffer)[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
+  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
     if (!this.ready) {
       this.failures++;
       return UNAVAILABLE_NOW;
@@ -127,7 +127,7 @@ export class ScriptRunner {
     return base * (0.5 + Math.random() / 2);
   }
 
-  private send(script: Script, numKeys: number, args: (string | Buffer)[]): Promise<unknown> {
+  private send(script: Script, numKeys: number, args: string[]): Promise<unknown> {
     return this.client.evalsha(script.sha, numKeys, ...args).catch((error: unknown) => {
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, numKeys, ...args);
       throw error;

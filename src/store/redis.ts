@@ -1,7 +1,7 @@
 import type { LimitSpec } from '../admission/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from '../admission/shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
-import { MAX_REDIS_LIMITS, packParams, rateScripts, sequenceOf } from './lua/rate.js';
+import { MAX_REDIS_LIMITS, paramArgs, rateScripts, sequenceOf } from './lua/rate.js';
 import type { Script } from './lua/script.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
@@ -54,8 +54,8 @@ interface Entry {
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
-  /** ARGV[5]: the TTL floor and every limit's numbers, packed (packParams). */
-  params: Buffer;
+  /** ARGV[5..]: the TTL floor and every limit's numbers (paramArgs). */
+  params: string[];
   reserve: Script;
   refund: Script;
 }
@@ -233,10 +233,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return specs;
   }
 
-  private args(entry: Entry, cost: number, now: number): (string | Buffer)[] {
-    const args: (string | Buffer)[] = entry.keys.slice();
-    // [now, deadline (filled in by the runner), cost, refund's decision time, packed numbers]
-    args.push(this.callerClock ? String(now) : '', '', String(cost), '', entry.params);
+  private args(entry: Entry, cost: number, now: number): string[] {
+    const args = entry.keys.slice();
+    // [now, deadline (filled in by the runner), cost, refund's decision time, ttl floor, ...limits]
+    args.push(this.callerClock ? String(now) : '', '', String(cost), '');
+    for (const value of entry.params) args.push(value);
     return args;
   }
 
@@ -250,7 +251,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
     // a text log) is never read as one
     const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}2`);
-    const params = packParams(limits, Number(this.ttlFloor), this.startLagMs);
+    const params = paramArgs(limits, Number(this.ttlFloor), this.startLagMs);
     const entry = { specs: limits, keys, params, ...rateScripts(sequence) };
     this.entries.set(key, entry);
     return entry;

@@ -12,7 +12,7 @@ import type { LimitSpec } from '../../admission/limit-spec.js';
  * back, or nil for the newest). `load` runs for every limit before any other fragment.
  */
 export interface LimitLua {
-  /** Names of the limit's numbers, unpacked from ARGV as locals `name$`, in this order. */
+  /** Names of the limit's numbers, read from ARGV into locals `name$`, in this order. */
   readonly params: readonly string[];
   /** The numbers of `spec`, in the order of `params`; `startLagMs` is the store's start lag. */
   values(spec: LimitSpec, startLagMs: number): number[];

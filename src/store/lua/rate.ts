@@ -22,12 +22,14 @@ export const MAX_REDIS_LIMITS = 12;
 export const LATE_CHECK_FILL = 0.5;
 
 /**
- * Numbers cross the wire as packed doubles (struct.pack '<d' in Lua, writeDoubleLE here),
- * so Redis makes the very decisions the TypeScript state classes make, without formatting
- * or parsing text. A decision's time goes back as `TIME`'s own two parts, 'seconds
- * microseconds' (see redisTime in redis-runner.ts). Replies are one string of
- * comma-separated elements rather than a table: Redis converts a table reply element by
- * element, at about the cost of a Redis command.
+ * Numbers reach Redis as JavaScript's shortest exact text (String(x), which tonumber reads
+ * back to the same double) and are kept there as packed doubles (struct.pack '<d'), so
+ * Redis makes the very decisions the TypeScript state classes make. (Arguments stay text:
+ * a Buffer argument sends ioredis down a slower path, ~7 µs of client CPU per call.) A
+ * decision's time goes back as `TIME`'s own two parts, 'seconds microseconds' (see
+ * redisTime in redis-runner.ts), with no number formatting in Lua. Replies are one string
+ * of comma-separated elements rather than a table: Redis converts a table reply element
+ * by element, at about the cost of a Redis command.
  */
 const HEAD = `local EPS = 1e-9
 local INF = math.huge
@@ -54,9 +56,9 @@ if ARGV[4] ~= '' then at = tonumber(ARGV[4]) end
 
 -- PX for a state that equals a fresh one after \`ms\`. +1: Redis expires on a
 -- millisecond clock while \`now\` has microseconds, so the key must outlive the state.
--- TTL_FLOOR is 0 in production; tests on virtual time raise it because virtual time and
--- Redis's expiry clock are unrelated.
-local TTL_FLOOR
+-- ARGV[5], the least TTL, is 0 in production; tests on virtual time raise it because
+-- virtual time and Redis's expiry clock are unrelated.
+local TTL_FLOOR = tonumber(ARGV[5])
 local function ttl(ms)
   local t = math.ceil(ms) + 1
   if t < TTL_FLOOR then t = TTL_FLOOR end
@@ -72,9 +74,8 @@ function at(fragment: string, position: number): string {
 function head(sequence: string): string {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
   const names = lua.flatMap((l, i) => l.params.map((p) => `${p}${i + 1}`));
-  const unpack = `TTL_FLOOR${names.map((n) => `, ${n}`).join('')} = struct.unpack('<${'d'.repeat(names.length + 1)}', ARGV[5])`;
-  const declared = names.length > 0 ? `local ${names.join(', ')}\n` : '';
-  return `${HEAD}${declared}${unpack}\n${lua.map((l, i) => `\n-- limit ${i + 1}: ${l === GCRA ? 'gcra' : l === SLIDING_WINDOW ? 'sliding window' : 'fixed window'}\n${at(l.load, i + 1)}`).join('\n')}\n`;
+  const params = `local ${names.join(', ')} = ${names.map((_, i) => `tonumber(ARGV[${i + 6}])`).join(', ')}`;
+  return `${HEAD}${params}\n${lua.map((l, i) => `\n-- limit ${i + 1}: ${l === GCRA ? 'gcra' : l === SLIDING_WINDOW ? 'sliding window' : 'fixed window'}\n${at(l.load, i + 1)}`).join('\n')}\n`;
 }
 
 /**
@@ -85,7 +86,7 @@ function head(sequence: string): string {
  * KEYS  one per limit, in order
  * ARGV  [1] now ms, '' = Redis TIME   [2] deadline in Redis ms, '' = none   [3] cost
  *       [4] (refund only) the decision time of the start to give back, '' = the newest
- *       [5] packed doubles: TTL floor ms, then each limit's numbers (LimitLua.params)
+ *       [5] TTL floor ms   [6..] each limit's numbers (LimitLua.params), in order
  * Reply 'wait,time[,late check]': wait '0' = admitted, 'inf' = never, 'stale' = past the
  *       deadline; time = when the decision was made (redisTime; lets the client track
  *       Redis's clock); late check, on admission with a sliding window: '1' when one is at
@@ -127,12 +128,9 @@ export function sequenceOf(limits: readonly LimitSpec[]): string {
   return limits.map((spec) => CODE[spec.algorithm]).join('');
 }
 
-/** ARGV[5] for `limits`: the TTL floor and each limit's numbers, as little-endian doubles. */
-export function packParams(limits: readonly LimitSpec[], ttlFloorMs: number, startLagMs: number): Buffer {
-  const values = [ttlFloorMs, ...limits.flatMap((spec) => LUA[spec.algorithm].values(spec, startLagMs))];
-  const buffer = Buffer.allocUnsafe(values.length * 8);
-  values.forEach((v, i) => buffer.writeDoubleLE(v, i * 8));
-  return buffer;
+/** ARGV[5..] for `limits`: the TTL floor and each limit's numbers. */
+export function paramArgs(limits: readonly LimitSpec[], ttlFloorMs: number, startLagMs: number): string[] {
+  return [ttlFloorMs, ...limits.flatMap((spec) => LUA[spec.algorithm].values(spec, startLagMs))].map(String);
 }
 
 const cache = new Map<string, { reserve: Script; refund: Script }>();
