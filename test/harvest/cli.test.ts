@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { recordAt, startMockApi, type MockApi } from '../../src/http/mock/index.js';
 import { tempDir } from './helpers.js';
 import { runCli } from './spawn-cli.js';
+import { REDIS_URL, skipRedis } from '../redis/redis-available.js';
 
 const CANARY = 'canary-9f1b2c3d4e5f';
 
@@ -30,6 +31,24 @@ describe('sluice harvest (CLI, against the mock)', () => {
     assert.equal(summary.records.total, 400);
     assert.match(readFileSync(join(dir, 'r.html'), 'utf8'), /<html/i);
     assert.equal(mock.stats().violations.total, 0);
+  });
+
+  it('--redis --key keeps the limit in Redis: two harvests at once stay within one 1,000/min between them', { skip: skipRedis }, async () => {
+    const strict = await startMockApi({ records: 400, limits: '20/1s', headers: 'none' });
+    try {
+      const key = `harvest-test-${process.pid}-${Date.now()}`;
+      const runs = await Promise.all(
+        [0, 1].map((i) =>
+          runCli(['harvest', `${strict.url}/records?offset={offset}&limit={limit}`, '--page-size', '10', '--rate', '1000/1m', '--no-adapt', '--redis', REDIS_URL, '--key', key, '--out', join(tempDir(), `r${i}.ndjson`), '--quiet']),
+        ),
+      );
+      for (const run of runs) assert.equal(run.code, 0, run.stderr);
+      // Alone, each would send 16.7/s and together break the mock's 20/s.
+      assert.equal(strict.stats().violations.total, 0);
+      assert.equal(strict.stats().requests, 80);
+    } finally {
+      await strict.close();
+    }
   });
 
   it('a bad template exits 2, names it, and sends no request', async () => {

@@ -33,7 +33,7 @@ describe('harvest on a ManualClock', () => {
     const { outcome, monitor, text } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '10', '--retries', '1'], api);
     assert.equal(text, expectedNdjson(20));
     assert.deepEqual(outcome.failed, []);
-    const waits = monitor.calls.filter(([m]) => m === 'pauseStarted').map(([, a]) => (a as number[])[1]! - (a as number[])[0]!);
+    const waits = monitor.calls.filter(([m]) => m === 'pauseStarted').map(([, a]) => Math.round((a as number[])[1]! - (a as number[])[0]!));
     assert.deepEqual(waits, [1000, 2000]);
   });
 
