@@ -1,6 +1,7 @@
 import { ConcurrencyLimiter } from '../admission/concurrency.js';
 import { CircuitBreaker, type CircuitBreakerOptions } from '../admission/breaker.js';
 import { AdaptiveRate, type AdaptiveRateOptions } from '../admission/rate-adaptation-driver.js';
+import { defaultSlackMs, toLimitSpecs } from '../admission/limit-spec.js';
 import { RateLimiter } from '../admission/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration, type RateInput } from '../core/duration.js';
@@ -114,7 +115,14 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
 function toLimiter(rate: SluiceFetchOptions['rate'], clock: Clock): RateLimiter | undefined {
   if (rate === undefined || rate instanceof RateLimiter) return rate;
   try {
-    return new RateLimiter({ limits: rate, clock });
+    const specs = toLimitSpecs(rate, {});
+    const pacing = specs.reduce((a, b) => (b.intervalMs < a.intervalMs ? b : a));
+    // A server's own limiter is what this one mirrors, so it keeps a token bucket's tight
+    // slack (at most 1 ms) rather than the sliding window's catch-up of up to 10 ms: a
+    // server counting in a bucket or a short window sees a catch-up as a burst, and the
+    // adaptive rate, probing at the server's limit, pays for it in 429s (2.2–2.6 % against
+    // 0.7 % at a hidden 50/s, test/http/adaptive-timing.test.ts).
+    return new RateLimiter({ limits: rate, clock, slack: defaultSlackMs(pacing.limit, pacing.intervalMs, 'gcra') });
   } catch (error) {
     // The limiter names its own field `limits`; the caller wrote `rate`.
     if (error instanceof ConfigError) throw new ConfigError(error.field.replace(/^limits/, 'rate'), error.value, error.message.replace(/^[^:]*: /, '').replace(/ \(got .*\)$/, ''));
