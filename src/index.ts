@@ -116,4 +116,13 @@ export {
   type AdaptiveRateOptions,
   type TokenQuotaOptions,
   type TokenReservation,
+  MemorySharedAdaptation,
+  type SharedAdaptation,
+  type SharedAdaptationSource,
+  type SharedView,
+  type AdaptationProposal,
+  type AdaptationParams,
+  type AdaptiveRateStats,
+  type Sharing,
+  type SharingChange,
 } from './http/index.js';
