@@ -31,11 +31,21 @@ export class SlidingWindowState implements LimitState {
   private count = 0;
   private sum = 0;
   private limit: number;
+  /** How long a start is counted: the interval, plus the start lag (see the constructor). */
   private interval: number;
 
-  constructor(spec: LimitSpec) {
+  /**
+   * `startLagMs` (default 0) counts every start that much longer than the interval, at most
+   * a thousandth of it: a start decided here begins in the caller a little later, and the
+   * lag keeps the limit in every window of the callers' own start times too (RedisStore's
+   * `startLagMs` does the same). It can only delay starts, never admit more.
+   */
+  constructor(
+    spec: LimitSpec,
+    private readonly startLagMs = 0,
+  ) {
     this.limit = spec.limit;
-    this.interval = spec.intervalMs;
+    this.interval = spec.intervalMs + Math.min(startLagMs, spec.intervalMs / 1000);
     this.emission = spec.intervalMs / spec.limit;
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
@@ -45,7 +55,7 @@ export class SlidingWindowState implements LimitState {
     const emission = spec.intervalMs / spec.limit;
     this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
-    this.interval = spec.intervalMs;
+    this.interval = spec.intervalMs + Math.min(this.startLagMs, spec.intervalMs / 1000);
     this.emission = emission;
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;

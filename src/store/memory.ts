@@ -1,4 +1,5 @@
 import { FixedWindowState } from '../admission/fixed-window.js';
+import { ConfigError } from '../core/errors.js';
 import { GcraState } from '../admission/gcra.js';
 import type { LimitSpec } from '../admission/limit-spec.js';
 import type { LimitState } from '../admission/limit-state.js';
@@ -13,16 +14,27 @@ interface Entry {
 /** How many operations pass between sweeps for idle keys. */
 const SWEEP_EVERY = 4096;
 
-/** Creates the state object for one limit. */
-export function createLimitState(spec: LimitSpec): LimitState {
+/** Creates the state object for one limit; `startLagMs` as in MemoryStoreOptions. */
+export function createLimitState(spec: LimitSpec, startLagMs = 0): LimitState {
   switch (spec.algorithm) {
     case 'gcra':
       return new GcraState(spec);
     case 'sliding-window':
-      return new SlidingWindowState(spec);
+      return new SlidingWindowState(spec, startLagMs);
     case 'fixed-window':
       return new FixedWindowState(spec);
   }
+}
+
+export interface MemoryStoreOptions {
+  /**
+   * Sliding windows count each start this much longer than their interval (at most a
+   * thousandth of it), so a start that begins in the caller up to that long after it was
+   * decided still falls in the window it was counted in. Default 0: exact on the clock
+   * the limiter reads (what tests on ManualClock check). A RateLimiter on the system clock
+   * makes its own store with 1 ms.
+   */
+  startLagMs?: number;
 }
 
 /**
@@ -35,6 +47,14 @@ export class MemoryStore implements RateStore {
   private lastKey: string | undefined;
   private last: Entry | undefined;
   private operations = 0;
+  private readonly startLagMs: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.startLagMs = options.startLagMs ?? 0;
+    if (!(this.startLagMs >= 0 && Number.isFinite(this.startLagMs))) {
+      throw new ConfigError('startLagMs', options.startLagMs, 'must be a finite number >= 0');
+    }
+  }
 
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number {
     const { states } = this.entry(key, limits, now);
@@ -64,7 +84,7 @@ export class MemoryStore implements RateStore {
   private entry(key: string, limits: readonly LimitSpec[], now: number): Entry {
     let entry = key === this.lastKey ? this.last : this.entries.get(key);
     if (entry === undefined) {
-      entry = { specs: limits, states: limits.map(createLimitState) };
+      entry = { specs: limits, states: limits.map((spec) => createLimitState(spec, this.startLagMs)) };
       this.entries.set(key, entry);
     } else if (entry.specs !== limits) {
       this.reconcile(entry, limits, now);
@@ -84,7 +104,7 @@ export class MemoryStore implements RateStore {
         state.update(spec, now);
         return state;
       }
-      return createLimitState(spec);
+      return createLimitState(spec, this.startLagMs);
     });
     entry.specs = limits;
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryStore } from '../../src/index.js';
+import { MemoryStore, toLimitSpecs } from '../../src/index.js';
 import { TABLES } from './tables.js';
 
 describe('conformance: MemoryStore', () => {
@@ -15,6 +15,19 @@ describe('conformance: MemoryStore', () => {
       });
     });
   }
+
+  it('startLagMs counts each sliding-window start that much longer, at most a thousandth of the interval', () => {
+    const store = new MemoryStore({ startLagMs: 1 });
+    const window = toLimitSpecs({ rate: '2/1s', algorithm: 'sliding-window', burst: 2 }, {});
+    assert.equal(store.reserve('k', window, 1, 0), 0);
+    assert.equal(store.reserve('k', window, 1, 0), 0);
+    assert.equal(store.reserve('k', window, 1, 1000), 1); // counted until 1001, not 1000
+    assert.equal(store.reserve('k', window, 1, 1001), 0);
+    const short = toLimitSpecs({ rate: '1/100ms', algorithm: 'sliding-window' }, {});
+    assert.equal(store.reserve('s', short, 1, 0), 0);
+    assert.ok(Math.abs(store.reserve('s', short, 1, 100) - 0.1) < 1e-9); // lag capped at 0.1 ms
+    assert.throws(() => new MemoryStore({ startLagMs: -1 }), /startLagMs/);
+  });
 
   it('keeps keys apart and forgets a key once all its limits are idle', () => {
     const store = new MemoryStore();
