@@ -221,12 +221,16 @@ export class RateLimiter {
       return Promise.reject(new QueueFullError(`rate limiter queue is full (${this.queueSize} waiting)`, this.estimateWait(cost)));
     }
     return new Promise((resolve) => {
+      // While a timer is set for the head, a newcomer that does not outrank it queues behind
+      // it and changes neither the next start nor its instant: no need to ask the store.
+      const head = this.timer === undefined ? undefined : this.queue.head();
+      const priority = options?.priority ?? 0;
       if (options === undefined || (cost === 1 && options.signal === undefined && options.maxWaitMs === undefined && options.priority === undefined)) {
         this.queue.push(resolve, task);
       } else {
         this.queue.push(this.makeWaiter(resolve, cost, options), task);
       }
-      this.pump();
+      if (head === undefined || priority > priorityOf(head.entries[head.head]!)) this.pump();
     });
   }
 
@@ -422,6 +426,10 @@ export class RateLimiter {
 
 /** The start lag of a RateLimiter's own store on the system clock (MemoryStoreOptions). */
 const SYSTEM_START_LAG_MS = 1;
+
+function priorityOf(entry: Entry): number {
+  return isWaiter(entry) ? entry.priority : 0;
+}
 
 function rejectEntry(entry: Entry, error: unknown): void {
   const resolve = isWaiter(entry) ? entry.resolve : entry;
