@@ -15,7 +15,7 @@
  * output says where the time went. The harvest runs in this process, through the
  * same engine and recorder as the CLI, writing (and fsyncing) to a temp file.
  *
- *   node --expose-gc --import tsx bench/harvest.bench.ts [--pages-known 4800] [--pages-hidden 3600] [--records 1000000] [--only known|hidden|memory]
+ *   node --expose-gc --import tsx bench/harvest.bench.ts [--pages-known 9600] [--pages-hidden 3600] [--records 1000000] [--only known|hidden|memory]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -144,7 +144,7 @@ async function memory(records: number): Promise<void> {
 
 console.log(`sluice harvest benchmark — ${await machineLine()}`);
 try {
-  if (!only || only === 'known') await paced('known limit', flag('pages-known', 4800), 'ietf', '1200/1m', 2);
+  if (!only || only === 'known') await paced('known limit', flag('pages-known', 9600), 'ietf', '1200/1m', 2);
   if (!only || only === 'hidden') await paced('hidden limit', flag('pages-hidden', 3600), 'none', '60/1s', 10);
   if (!only || only === 'memory') await memory(flag('records', 1_000_000));
 } finally {
