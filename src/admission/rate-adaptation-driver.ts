@@ -348,19 +348,15 @@ export class AdaptiveRate {
   }
 }
 
-/**
- * The shared state to use: the one given, none for `false`, else the limiter's store's for
- * the limiter's key. RateLimiter keeps its store and key private, so they are read here by
- * name (test/http/adaptive-shared.test.ts fails if that stops working).
- */
+/** The shared state to use: the one given, none for `false`, else the limiter's store's for the limiter's key. */
 function sharedFor(limiter: RateLimiter, option: SharedAdaptation | false | undefined): SharedAdaptation | undefined {
   if (option === false) return undefined;
   if (option !== undefined) {
     if (typeof option !== 'object' || option === null || typeof option.propose !== 'function') throw new ConfigError('shared', option, 'must have a propose(proposal, now) method, or be false');
     return option;
   }
-  const { store, key } = limiter as unknown as { store?: unknown; key?: unknown };
-  return isSharedAdaptationSource(store) && typeof key === 'string' ? store.sharedAdaptation(key) : undefined;
+  const { store, key } = limiter;
+  return isSharedAdaptationSource(store) ? store.sharedAdaptation(key) : undefined;
 }
 
 /** `promise`, or the signal's reason as soon as it aborts. */

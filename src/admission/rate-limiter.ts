@@ -66,8 +66,10 @@ export interface RateLimiterStats {
 export class RateLimiter {
   private specs: readonly LimitSpec[];
   private capacity: number;
-  private readonly store: RateStore;
-  private readonly key: string;
+  /** Where the limit state lives (a MemoryStore unless one was given). */
+  readonly store: RateStore;
+  /** The key the limits are kept under in the store: processes with the same store and key share them. */
+  readonly key: string;
   private readonly clock: Clock;
   private readonly queueSize: number;
   private readonly queue = new WaitQueue();
