@@ -369,7 +369,7 @@ class CommitBatch {
   private waiting: BatchEntry[] = [];
   private running: Promise<void> | undefined;
   private error: { cause: unknown } | undefined;
-  private static readonly MAX_WAITING = 64;
+  private static readonly MAX_WAITING = 16;
 
   constructor(private readonly commit: (entries: readonly BatchEntry[]) => Promise<void>) {}
 
