@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHarvestArgs } from '../../src/cli/harvest-args.js';
@@ -14,8 +14,16 @@ export function configOf(args: string[], env: Record<string, string> = {}): Harv
   return parseHarvestArgs(args, env).config;
 }
 
+const made: string[] = [];
+// Every directory a test made goes when the test process ends.
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(base = tmpdir()): string {
-  return mkdtempSync(join(base, 'sluice-harvest-test-'));
+  const dir = mkdtempSync(join(base, 'sluice-harvest-test-'));
+  made.push(dir);
+  return dir;
 }
 
 /** Record `i` (from 0) of the fake data set: small, and the same every time. */
