@@ -95,7 +95,9 @@ export class SlidingWindowState implements LimitState {
         return 0;
       }
     }
-    return this.waitMs(now, cost);
+    const wait = this.waitMs(now, cost);
+    if (wait === 0) this.record(now, cost); // 0 admits: the start must be in the log
+    return wait;
   }
 
   private paceFits(now: number, cost: number): boolean {
@@ -147,7 +149,11 @@ export class SlidingWindowState implements LimitState {
 
   private expire(now: number): void {
     const mask = this.times.length - 1;
-    while (this.count > 0 && now - this.times[this.head]! >= this.interval) {
+    // `time + interval <= now`, the very expression windowWait's answer is computed from:
+    // in floating point `now - time >= interval` can be false at the instant that answer
+    // named (1324.33… + 1000 == 2324.33… while 2324.33… − 1324.33… < 1000), and a start
+    // admitted then would be counted beside one that should have left.
+    while (this.count > 0 && this.times[this.head]! + this.interval <= now) {
       this.sum -= this.costs[this.head]!;
       this.head = (this.head + 1) & mask;
       this.count--;

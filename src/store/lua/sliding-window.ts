@@ -37,15 +37,15 @@ function store(newest: string): string {
 end`;
 }
 
-/** expire in sliding-window.ts: drops starts that have left (now - span, now]. */
-const EXPIRE = `if now - oldest$ >= span$ then
+/** expire in sliding-window.ts: drops starts that have left (now - span, now]; `t + span <= now`, as there, for the same float reason. */
+const EXPIRE = `if oldest$ + span$ <= now then
   -- the oldest start has left: pop it and look at the next (most calls drop one start)
   local _, c = struct.unpack('<dd', redis.call('LPOP', KEYS[$]))
   sum$ = sum$ - c
   local nx = redis.call('LINDEX', KEYS[$], 0)
   oldest$ = INF
   if #nx == 16 then oldest$ = struct.unpack('<d', nx) end
-  if now - oldest$ >= span$ then
+  if oldest$ + span$ <= now then
     -- many have left (a quiet spell after a busy one): read on in growing chunks
     local gone, chunk, more = 0, 4, true
     while more do
@@ -58,7 +58,7 @@ const EXPIRE = `if now - oldest$ >= span$ then
           break
         end
         local t, c2 = struct.unpack('<dd', h[j])
-        if now - t < span$ then
+        if t + span$ > now then
           oldest$ = t
           more = false
           break
