@@ -13,10 +13,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { Redis } from 'ioredis';
+import { skipRedis } from './redis/redis-available.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Run {
   code: number | null;
@@ -56,20 +55,6 @@ async function resultOf(file: string): Promise<Record<string, string>> {
 /** `slow:99,degraded:98,fast:97` → { slow: 99, … } */
 function perSituation(value: string | undefined): Record<string, number> {
   return Object.fromEntries((value ?? '').split(',').map((kv) => kv.split(':')).map(([k, v]) => [k!, Number(v)]));
-}
-
-async function redisProblem(): Promise<string | undefined> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (error) {
-    return `Redis not reachable at ${REDIS_URL} (${(error as Error).message})`;
-  } finally {
-    client.disconnect();
-  }
 }
 
 describe('examples', () => {
@@ -138,13 +123,8 @@ describe('examples', () => {
     assert.ok(rpm <= 500 && rpm >= 120, `${rpm} prompts a minute (limit 500; a loaded machine also trips the resource guard)`);
   });
 
-  it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not', async (t) => {
-    const problem = await redisProblem();
-    if (problem !== undefined && process.env.CI === 'true') assert.fail(`${problem}; CI=true requires Redis`);
-    if (problem !== undefined) {
-      t.skip(`${problem}; set REDIS_URL or start redis-server`);
-      return;
-    }
+  // The Redis tests' rule (redis-available.ts): skipped with the reason without Redis, failed under CI=true.
+  it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not', { skip: skipRedis }, async () => {
     const r = await resultOf('07-fleet-redis.ts');
     assert.equal(r['shared-violations'], '0', 'the shared limit was never exceeded');
     assert.ok(Number(r['alone-violations']) > 0, 'three separate limits together exceed the API');
