@@ -99,7 +99,8 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
 
   const snapshot = recorder.snapshot();
   const failedFile = config.out !== undefined && (outcome?.failed.length ?? 0) > 0 ? failedPathOf(config.out) : undefined;
-  const meta = { ...(config.out !== undefined ? { out: config.out } : {}), ...(failedFile ? { failedFile } : {}) };
+  const ended = code === EXIT.interrupted ? ('interrupted' as const) : outcome === undefined || !outcome.complete ? ('stopped' as const) : undefined;
+  const meta = { ...(config.out !== undefined ? { out: config.out } : {}), ...(failedFile ? { failedFile } : {}), ...(ended ? { ended } : {}) };
   if (command.report) {
     try {
       await writeFile(command.report, renderReport({ title: `sluice harvest: ${config.source}`, source: config.source, options: command.shown, snapshot, timeline: recorder.timeline() }));

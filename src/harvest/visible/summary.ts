@@ -5,6 +5,8 @@ import { formatBytes, formatCount, formatDuration, formatMs, formatPercent, form
 export interface SummaryMeta {
   out?: string;
   failedFile?: string;
+  /** How the run ended when it did not finish: the headline must not say "done". */
+  ended?: 'interrupted' | 'stopped';
 }
 
 /**
@@ -105,9 +107,11 @@ export function summaryRows(s: HarvestSnapshot, meta: SummaryMeta): Array<[strin
 
 /** formatSummary: the end-of-run summary, a headline and one aligned line per figure. */
 export function formatSummary(s: HarvestSnapshot, meta: SummaryMeta): string {
-  const headline = s.failedPages > 0
-    ? `harvest finished in ${formatDuration(s.elapsedMs)} with ${formatCount(s.failedPages)} failed pages`
-    : `harvest done in ${formatDuration(s.elapsedMs)}`;
+  const headline = meta.ended !== undefined
+    ? `harvest ${meta.ended} after ${formatDuration(s.elapsedMs)}`
+    : s.failedPages > 0
+      ? `harvest finished in ${formatDuration(s.elapsedMs)} with ${formatCount(s.failedPages)} failed pages`
+      : `harvest done in ${formatDuration(s.elapsedMs)}`;
   const rows = summaryRows(s, meta);
   const width = Math.max(...rows.map(([label]) => label.length));
   return [headline, ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n') + '\n';

@@ -23,6 +23,11 @@ describe('formatSummary', () => {
     );
   });
 
+  it('a run that did not finish never reads "done": interrupted or stopped, with how long it ran', () => {
+    assert.match(formatSummary(finishedSnapshot({}), { ended: 'interrupted' }), /^harvest interrupted after 4m12s\n/);
+    assert.match(formatSummary(finishedSnapshot({ failedPages: 1 }), { ended: 'stopped' }), /^harvest stopped after 4m12s\n/);
+  });
+
   it('a resumed run with failures, pauses and network errors says so, pointing to the failed file', () => {
     const text = formatSummary(
       finishedSnapshot({ resumedRecords: 120_000, resumedPages: 1_200, failedPages: 3, networkErrors: 7, pausedMs: 62_000, rateLimit: undefined }),
