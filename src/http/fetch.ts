@@ -36,7 +36,12 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   if (emit && parts.adaptive) {
     parts.adaptive.onSharingChange(({ sharing, error }) => emit(error === undefined ? { type: 'sharing', sharing } : { type: 'sharing', sharing, error: describe(error) }));
   }
+  // What this sluiceFetch's attempts returned or threw: a RetryPolicy may be shared by
+  // several sluiceFetch, and each must report (and free) only its own retries.
+  const ours = new WeakSet<object>();
   parts.retry?.onRetry((event) => {
+    const outcome = event.result ?? event.error;
+    if (typeof outcome !== 'object' || outcome === null || !ours.has(outcome)) return;
     const response = event.result instanceof Response ? event.result : undefined;
     // A retried answer is dropped: free its connection.
     if (response) void response.body?.cancel().catch(() => {});
@@ -50,7 +55,18 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
     const request = toRequest(input, init);
     const caller = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
     const label = { method: request.method, url: redactUrl(request.url) };
-    return outer.execute((context) => attempt(parts, pause, request, label, context), caller === undefined ? undefined : { signal: caller });
+    const tracked = (context: PolicyContext): Promise<Response> =>
+      attempt(parts, pause, request, label, context).then(
+        (response) => {
+          ours.add(response);
+          return response;
+        },
+        (error: unknown) => {
+          if (typeof error === 'object' && error !== null) ours.add(error);
+          throw error;
+        },
+      );
+    return outer.execute(tracked, caller === undefined ? undefined : { signal: caller });
   };
 }
 

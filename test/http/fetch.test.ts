@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, TimeoutError } from '../../src/core/errors.js';
 import { CircuitBreaker } from '../../src/admission/breaker.js';
 import { constant } from '../../src/execution/backoff.js';
+import { retry } from '../../src/execution/retry.js';
 import { sluiceFetch, type FetchFn, type SluiceFetchEvent } from '../../src/http/index.js';
 import { withMock } from './mock-helpers.js';
 
@@ -97,6 +98,18 @@ describe('sluiceFetch: retry, feedback, events', () => {
     const fake = scripted([() => new Response('', { status: 404 })]);
     assert.equal((await sluiceFetch({ fetch: fake })('https://api.test/')).status, 404);
     assert.equal(fake.calls.length, 1);
+  });
+
+  it('a RetryPolicy shared by two sluiceFetch: each reports only its own retries', async () => {
+    const shared = retry({ attempts: 3, ...noWait });
+    const eventsA: SluiceFetchEvent[] = [];
+    const eventsB: SluiceFetchEvent[] = [];
+    const a = sluiceFetch({ fetch: scripted([() => new Response('', { status: 503 }), () => Promise.reject(new Error('reset')), () => new Response('a')]), retry: shared, onEvent: (e) => eventsA.push(e) });
+    const b = sluiceFetch({ fetch: scripted([() => new Response('b')]), retry: shared, onEvent: (e) => eventsB.push(e) });
+    assert.equal(await (await a('https://a.test/')).text(), 'a');
+    assert.equal(await (await b('https://b.test/')).text(), 'b');
+    assert.deepEqual(eventsA.map((e) => e.type), ['response', 'retry', 'error', 'retry', 'response']);
+    assert.deepEqual(eventsB.map((e) => e.type), ['response'], 'no retry event of the other fetch');
   });
 
   it('events carry redacted URLs and never a header value', async () => {
