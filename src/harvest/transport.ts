@@ -57,7 +57,7 @@ export function harvestTransport(options: TransportOptions, bodies: WeakMap<Resp
       const now = clock.now();
       monitor.responseReceived(now, response.status, now - started);
       options.onSample?.({ rttMs: now - started, dropped: response.status === 429 || response.status === 503 });
-      const bare = new Response(null, { status: response.status, statusText: response.statusText, headers: feedbackHeaders(response) });
+      const bare = new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
       if (body !== undefined) bodies.set(bare, { body, url });
       return bare;
     } catch (error) {
@@ -134,19 +134,4 @@ async function readJson(response: Response, max: number, onBody: ((bytes: number
   } catch {
     throw new BadBodyError(`body is not JSON (${size} bytes${Number.isFinite(declared) && declared !== size ? ` of ${declared} announced` : ''})`);
   }
-}
-
-/**
- * The headers sluiceFetch may read feedback from. A 5xx without Retry-After is a fault, not
- * a statement about the quota, yet it reads as throttled, and a throttled response's
- * rate-limit reset (up to a whole window: a minute for 100/1m) would be taken as a pause
- * for every request. Its rate-limit headers are dropped, so a fault costs a retry, not a minute.
- */
-function feedbackHeaders(response: Response): Headers {
-  const headers = new Headers(response.headers);
-  if (response.status < 500 || headers.has('retry-after') || headers.has('retry-after-ms')) return headers;
-  for (const name of [...headers.keys()]) {
-    if (/^(x-)?ratelimit/i.test(name)) headers.delete(name);
-  }
-  return headers;
 }
