@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { runAdaptiveFleet, runAdaptiveFleetProcesses } from '../test/redis/adaptive-fleet.js';
+import { cleanup } from '../test/redis/cleanup.js';
 import { machineLine } from './lib/index.js';
 
 function flag(name: string, fallback: string): string {
@@ -51,10 +52,5 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 const client = new Redis(url);
-let cursor = '0';
-do {
-  const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-  if (keys.length > 0) await client.del(...keys);
-  cursor = next;
-} while (cursor !== '0');
+await cleanup(client, prefix);
 client.disconnect();

@@ -42,15 +42,7 @@ export function uniquePrefix(name: string): string {
   return `sluice-test:${name}:${randomBytes(4).toString('hex')}:`;
 }
 
-/** Deletes every key under `prefix`. */
-export async function cleanup(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+export { cleanup } from './cleanup.js';
 
 /** Every key under `prefix` with its TTL in ms (-1: none). */
 export async function keysWithTtl(client: Redis, prefix: string): Promise<Map<string, number>> {
