@@ -1,12 +1,11 @@
 import type { LimitSpec } from '../admission/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from '../admission/shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
-import { MAX_REDIS_LIMITS, paramArgs, rateScripts, sequenceOf } from './lua/rate.js';
-import type { Script } from './lua/script.js';
+import { MAX_REDIS_LIMITS, paramArgs, rateScripts, sequenceOf, type RateScripts } from './lua/rate.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
-import { redisTime, ScriptRunner, UNAVAILABLE, type RedisClient, type Unavailable } from './redis-runner.js';
+import { redisTime, ScriptRunner, UNAVAILABLE, type RedisClient } from './redis-runner.js';
 import type { RateStore } from './store.js';
 
 /** What a RedisStore does while Redis cannot decide (see RedisStoreOptions.onUnavailable). */
@@ -50,14 +49,24 @@ export interface RedisStoreOptions {
   unsafeCallerClockForTests?: boolean;
 }
 
-interface Entry {
+interface Entry extends RateScripts {
+  key: string;
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
   /** ARGV[5..]: the TTL floor and every limit's numbers (paramArgs). */
   params: string[];
-  reserve: Script;
-  refund: Script;
+  /** Requests made in this tick, sent together when it ends (see `reserve`). */
+  batch: Ask[] | undefined;
+}
+
+/** One `reserve` waiting for its batch to be sent. */
+interface Ask {
+  cost: number;
+  now: number;
+  retries: number;
+  resolve: (wait: number | Promise<number>) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Cached key layouts; cleared whole when full (rebuilding one costs a few string concatenations). */
@@ -66,6 +75,8 @@ const MAX_CACHED_KEYS = 10_000;
 const DEFAULT_START_LAG_MS = 10;
 /** How often a late admission is given back and asked again before the caller is told to wait. */
 const MAX_LATE_RETRIES = 50;
+/** Most requests in one reserveMany call; a tick with more sends several. */
+const MAX_BATCH = 128;
 /** The least wait reported: 0 would mean "admitted". */
 const MIN_WAIT_MS = 0.001;
 /** TTL floor under unsafeCallerClockForTests. */
@@ -128,19 +139,121 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs, deadlines: !this.callerClock });
   }
 
+  /**
+   * Decides `cost` for `key`. Requests made in the same tick for the same key and limits
+   * travel together as one script call (reserveMany) that decides each in order, as if
+   * sent one after another: one round trip, one script and one `TIME` for the lot.
+   */
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
     return this.ask(key, limits, cost, now, 0);
+  }
+
+  /**
+   * For a queue served in order (RateLimiter): decides `costs` one after another in one call
+   * and stops at the first that must wait. Answers 0 for each admitted, then that one's
+   * wait; nothing is recorded for the requests after it.
+   */
+  reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
+    if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now);
+    const entry = this.entry(key, limits);
+    const args = this.manyArgs(entry, costs, now, 'fifo');
+    return this.runner.run(entry.reserveMany, entry.keys.length, args, this.giveBackLate(entry, costs, now)).then((reply) => {
+      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now);
+      const waits: number[] = [];
+      const decidedAt = reply[1]!;
+      for (let i = 2; i < reply.length; i++) {
+        const item = reply[i]!;
+        if (item === '0' || item === '0!') {
+          if (item === '0!' && this.isLate(decidedAt)) {
+            // A late answer (see answer()): the rest of this batch is as late; give it back
+            // and let the queue ask again at once.
+            let back = 0;
+            for (let j = i - 2; j < reply.length - 2; j++) if (reply[j + 2]![0] === '0') back += costs[j]!;
+            this.counters.late++;
+            void this.giveBack(key, limits, back, now, String(redisTime(decidedAt)));
+            waits.push(MIN_WAIT_MS);
+            return waits;
+          }
+          waits.push(0);
+        } else {
+          waits.push(this.waitOf(item, decidedAt));
+          return waits;
+        }
+      }
+      return waits;
+    });
   }
 
   private ask(key: string, limits: readonly LimitSpec[], cost: number, now: number, retries: number): number | Promise<number> {
     if (!this.runner.ready) return this.unavailable(key, limits, cost, now);
     const entry = this.entry(key, limits);
-    const args = this.args(entry, cost, now);
-    const onLate = (reply: string[]): void => {
-      // Admitted after the caller gave up on it: give that start back.
-      if (reply[0] === '0') void this.giveBack(key, limits, cost, now, String(redisTime(reply[1]!)));
+    return new Promise((resolve, reject) => {
+      let batch = entry.batch;
+      // On a caller's clock (tests) one call decides at one instant: another instant starts another call.
+      if (batch !== undefined && (batch.length >= MAX_BATCH || (this.callerClock && batch[0]!.now !== now))) {
+        this.send(entry, batch);
+        batch = undefined;
+      }
+      if (batch === undefined) {
+        batch = entry.batch = [];
+        // After every promise reaction queued now has run: callers resumed by one reply ask again in this tick.
+        process.nextTick(this.flush, entry);
+      }
+      batch.push({ cost, now, retries, resolve, reject });
+    });
+  }
+
+  private readonly flush = (entry: Entry): void => {
+    const batch = entry.batch;
+    if (batch !== undefined) this.send(entry, batch);
+  };
+
+  private send(entry: Entry, batch: Ask[]): void {
+    if (entry.batch === batch) entry.batch = undefined;
+    if (!this.runner.ready) {
+      for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+      return;
+    }
+    if (batch.length === 1) {
+      const ask = batch[0]!;
+      const args = this.args(entry, ask.cost, ask.now);
+      const onLate = (reply: string[]): void => {
+        // Admitted after the caller gave up on it: give that start back.
+        if (reply[0] === '0') void this.giveBack(entry.key, entry.specs, ask.cost, ask.now, String(redisTime(reply[1]!)));
+      };
+      this.runner.run(entry.reserve, entry.keys.length, args, onLate).then(
+        (reply) => ask.resolve(reply === UNAVAILABLE ? this.unavailable(entry.key, entry.specs, ask.cost, ask.now) : this.answer(reply[0]!, reply[2] === '1', reply[1]!, entry, ask)),
+        ask.reject,
+      );
+      return;
+    }
+    const costs = batch.map((ask) => ask.cost);
+    const args = this.manyArgs(entry, costs, batch[0]!.now, '');
+    this.runner.run(entry.reserveMany, entry.keys.length, args, this.giveBackLate(entry, costs, batch[0]!.now)).then(
+      (reply) => {
+        for (let i = 0; i < batch.length; i++) {
+          const ask = batch[i]!;
+          if (reply === UNAVAILABLE) {
+            ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+          } else {
+            const item = reply[i + 2]!;
+            ask.resolve(this.answer(item === '0!' ? '0' : item, item === '0!', reply[1]!, entry, ask));
+          }
+        }
+      },
+      (error: unknown) => {
+        for (const ask of batch) ask.reject(error);
+      },
+    );
+  }
+
+  /** For a reserveMany reply that came after its callers gave up: give back what it admitted. */
+  private giveBackLate(entry: Entry, costs: readonly number[], now: number): (reply: string[]) => void {
+    return (reply) => {
+      let back = 0;
+      for (let i = 2; i < reply.length; i++) if (reply[i]![0] === '0') back += costs[i - 2]!;
+      if (back > 0) void this.giveBack(entry.key, entry.specs, back, now, String(redisTime(reply[1]!)));
     };
-    return this.runner.run(entry.reserve, entry.keys.length, args, onLate).then((reply) => this.answer(reply, key, limits, cost, now, retries));
   }
 
   /**
@@ -178,29 +291,51 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     );
   }
 
-  private answer(reply: string[] | Unavailable, key: string, limits: readonly LimitSpec[], cost: number, now: number, retries: number): number | Promise<number> {
-    if (reply === UNAVAILABLE) return this.unavailable(key, limits, cost, now);
-    const wait = reply[0]!;
+  /**
+   * One request's answer: `wait` as the scripts give it, `lateCheck` when a sliding window
+   * is at least half full after its admission, `decidedAt` the reply's Redis time.
+   */
+  private answer(wait: string, lateCheck: boolean, decidedAt: string, entry: Entry, ask: Ask): number | Promise<number> {
     if (wait === '0') {
       // Admitted — but if the answer reached us later than startLagMs after Redis decided
       // (a stalled event loop, a descheduled process), the start would land outside the
       // window it was counted in: give it back and ask again, here rather than through the
       // limiter's queue (a wait would send every later caller through it, one at a time).
-      // Only where it can matter (reply[2] === '1': a sliding window is at least half full,
+      // Only where it can matter (lateCheck: a sliding window is at least half full,
       // LATE_CHECK_FILL in lua/rate.ts): a window at most half full cannot be pushed over its
       // limit by a late start; checking there would only add load to a process already behind.
-      const decidedAt = redisTime(reply[1]!);
-      if (reply[2] !== '1' || this.runner.ageOfDecision(decidedAt) <= this.startLagMs) return 0;
+      if (!lateCheck || !this.isLate(decidedAt)) return 0;
       this.counters.late++;
-      void this.giveBack(key, limits, cost, now, String(decidedAt));
+      void this.giveBack(entry.key, entry.specs, ask.cost, ask.now, String(redisTime(decidedAt)));
       // Retried here: a wait would send this caller, and every later one, through the
       // limiter's queue. Past MAX_LATE_RETRIES the process is too stalled to start anything
       // on time, and it waits like any refused caller.
-      return retries < MAX_LATE_RETRIES ? this.ask(key, limits, cost, now, retries + 1) : this.runner.retryDelay();
+      return ask.retries < MAX_LATE_RETRIES ? this.ask(entry.key, entry.specs, ask.cost, ask.now, ask.retries + 1) : this.runner.retryDelay();
     }
+    return this.waitOf(wait, decidedAt);
+  }
+
+  private isLate(decidedAt: string): boolean {
+    return this.runner.ageOfDecision(redisTime(decidedAt)) > this.startLagMs;
+  }
+
+  /** A refusal's wait, measured from now rather than from Redis's decision. */
+  private waitOf(wait: string, decidedAt: string): number {
     if (wait === 'inf') return Number.POSITIVE_INFINITY;
     // Never 0 (that would mean admitted): a wait already over asks again at once.
-    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), redisTime(reply[1]!)));
+    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), redisTime(decidedAt)));
+  }
+
+  /** reserveInOrder while Redis cannot decide: the policy's answer for the first request. */
+  private unavailableInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
+    const waits: number[] = [];
+    for (const cost of costs) {
+      const wait = this.unavailable(key, limits, cost, now);
+      if (typeof wait !== 'number') return wait.then((w) => [...waits, w]);
+      waits.push(wait);
+      if (wait !== 0) break;
+    }
+    return Promise.resolve(waits);
   }
 
   private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
@@ -233,6 +368,15 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return specs;
   }
 
+  /** reserveMany's arguments: `costs` after the limits' numbers; `order` 'fifo' or ''. */
+  private manyArgs(entry: Entry, costs: readonly number[], now: number, order: string): string[] {
+    const args = entry.keys.slice();
+    args.push(this.callerClock ? String(now) : '', '', '', order);
+    for (const value of entry.params) args.push(value);
+    for (const cost of costs) args.push(String(cost));
+    return args;
+  }
+
   private args(entry: Entry, cost: number, now: number): string[] {
     const args = entry.keys.slice();
     // [now, deadline (filled in by the runner), cost, refund's decision time, ttl floor, ...limits]
@@ -249,10 +393,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const base = taggedKey(this.prefix, key);
     const sequence = sequenceOf(limits);
     // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
-    // a text log) is never read as one
-    const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}2`);
+    // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double
+    // header; lua/sliding-window.ts), so a version-2 log is never read as one either
+    const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${alg === 's' ? 3 : 2}`);
     const params = paramArgs(limits, Number(this.ttlFloor), this.startLagMs);
-    const entry = { specs: limits, keys, params, ...rateScripts(sequence) };
+    const entry: Entry = { key, specs: limits, keys, params, batch: undefined, ...rateScripts(sequence) };
     this.entries.set(key, entry);
     return entry;
   }

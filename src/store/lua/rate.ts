@@ -108,6 +108,55 @@ return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0
 }
 
 /**
+ * What a limit must note after recording a start when the same script may record more
+ * (reserveMany): the sliding window's list now exists, and a fixed window whose interval
+ * changed has been written afresh, so a refusal later in the batch must not delete it.
+ */
+const AFTER_TAKE: Record<string, string> = { g: '', s: 'exists$ = true', f: 'stale$ = false' };
+
+/**
+ * reserveMany — decides several requests of one key in one call, in order, at one instant:
+ * each as `reserve` would if sent alone right after the one before. A fleet's process
+ * sends every `reserve` its callers make in the same tick as one such call, so Redis runs
+ * one script and one `TIME` for all of them, and the client writes one command.
+ *
+ * KEYS  as for reserve
+ * ARGV  [1] [2] [5] [6..] as for reserve; [3] unused; [4] 'fifo' = stop at the first
+ *       refusal (a queue served in order: nobody behind it may start first), '' = decide
+ *       each on its own; then one cost per request
+ * Reply 'b,time,item,item…' with one item per request decided: '0' admitted, '0!' admitted
+ *       with a sliding window at least LATE_CHECK_FILL full (the late check), else the wait
+ *       as for reserve. With 'fifo' the items end at the first refusal.
+ */
+function reserveManyBody(sequence: string, firstCost: number): string {
+  const codes = [...sequence];
+  const lua = codes.map((c) => BY_CODE[c]!);
+  const sliding = lua.includes(SLIDING_WINDOW);
+  const afterTake = codes.map((c, i) => at(AFTER_TAKE[c]!, i + 1)).filter((line) => line !== '');
+  return `
+local fifo = ARGV[4] == 'fifo'
+local out, refused = {}, false
+${sliding ? 'local FILL = 0\n' : ''}for q = ${firstCost}, #ARGV do
+  cost = tonumber(ARGV[q])
+  local wait, w = 0, 0
+  ${indented(lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`).join('\n'))}
+  if wait > 0 then
+    refused = true
+    out[#out + 1] = string.format('%.17g', wait)
+    if fifo then break end
+  else
+    ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).concat(afterTake).join('\n')))}
+    out[#out + 1] = ${sliding ? `FILL >= ${LATE_CHECK_FILL} and '0!' or '0'` : `'0'`}
+  end
+end
+if refused then
+${lua.map((l, i) => `  ${indented(at(l.save, i + 1))}`).join('\n')}
+end
+return 'b,' .. clock .. ',' .. table.concat(out, ',')
+`;
+}
+
+/**
  * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund). With a
  * decision time (ARGV[4]) windows give it back from that very start, not the newest one:
  * in a fleet the newest start may be another process's.
@@ -133,18 +182,29 @@ export function paramArgs(limits: readonly LimitSpec[], ttlFloorMs: number, star
   return [ttlFloorMs, ...limits.flatMap((spec) => LUA[spec.algorithm].values(spec, startLagMs))].map(String);
 }
 
-const cache = new Map<string, { reserve: Script; refund: Script }>();
+export interface RateScripts {
+  reserve: Script;
+  reserveMany: Script;
+  refund: Script;
+}
+
+const cache = new Map<string, RateScripts>();
 
 /**
  * The reserve and refund scripts for requests whose limits use the algorithms of
  * `sequence` (sequenceOf), in that order: each limit's Lua is pasted in, so a script holds
  * only what its requests run.
  */
-export function rateScripts(sequence: string): { reserve: Script; refund: Script } {
+export function rateScripts(sequence: string): RateScripts {
   let scripts = cache.get(sequence);
   if (scripts === undefined) {
     const top = head(sequence);
-    scripts = { reserve: script(`reserve-${sequence}`, top + reserveBody(sequence)), refund: script(`refund-${sequence}`, top + refundBody(sequence)) };
+    const firstCost = 6 + [...sequence].reduce((n, c) => n + BY_CODE[c]!.params.length, 0);
+    scripts = {
+      reserve: script(`reserve-${sequence}`, top + reserveBody(sequence)),
+      reserveMany: script(`reserve-many-${sequence}`, top + reserveManyBody(sequence, firstCost)),
+      refund: script(`refund-${sequence}`, top + refundBody(sequence)),
+    };
     cache.set(sequence, scripts);
   }
   return scripts;
