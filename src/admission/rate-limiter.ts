@@ -2,7 +2,7 @@ import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
-import { costOf, isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
+import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
 import { MemoryStore } from '../store/memory.js';
 import type { RateStore } from '../store/store.js';
 import { capacityOf, describeSpec, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from './limit-spec.js';
@@ -77,6 +77,13 @@ export class RateLimiter {
   private timerAt = Number.POSITIVE_INFINITY;
   /** An asynchronous store call for the queue's head is in flight; the queue waits for it. */
   private pending = false;
+  /**
+   * How many waiters to ask a store with reserveInOrder about at once: doubled while all
+   * are admitted, cut to one more than were admitted at a refusal — so a limit that binds
+   * is asked about one or two at a time, and a queue that drains fast in large batches.
+   */
+  private inOrderBatch = 16;
+  private pumpScheduled = false;
   private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
   private readonly onTimer = (): void => {
@@ -189,17 +196,21 @@ export class RateLimiter {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
 
-    if (this.queue.size === 0) {
+    // A store that decides queues in order (Redis) serves every caller through the queue:
+    // the callers of one tick go to it in one round trip, and none overtakes another. Only
+    // when the queue is full is a caller asked about alone, to be refused only if it must wait.
+    const inOrder = this.store.reserveInOrder !== undefined;
+    if (inOrder ? this.queue.size >= this.queueSize : this.queue.size === 0) {
       const wait = this.store.reserve(this.key, this.specs, cost, this.clock.now());
       if (wait === 0) {
         this.counters.admitted++;
         return task === undefined ? RESOLVED : invoke(task);
       }
-      // An asynchronous store (Redis) is asked in parallel while nobody waits; only a
-      // caller told to wait joins the queue, which is then served in order.
+      // An asynchronous store without reserveInOrder is asked in parallel while nobody
+      // waits; only a caller told to wait joins the queue, which is then served in order.
       if (typeof wait !== 'number') return wait.then((w) => this.afterFirstAnswer(w, task, options));
       if (wait > (options?.maxWaitMs ?? Number.POSITIVE_INFINITY)) return this.refuse(wait);
-    } else if (options?.maxWaitMs !== undefined) {
+    } else if (options?.maxWaitMs !== undefined && this.queue.size > 0) {
       const estimate = this.estimateWait(cost);
       if (estimate > options.maxWaitMs) return this.refuse(estimate);
     }
@@ -232,7 +243,10 @@ export class RateLimiter {
       } else {
         this.queue.push(this.makeWaiter(resolve, cost, options), task);
       }
-      if (head === undefined || priority > priorityOf(head.entries[head.head]!)) this.pump();
+      if (head === undefined || priority > priorityOf(head.entries[head.head]!)) {
+        if (this.store.reserveInOrder !== undefined) this.pumpSoon();
+        else this.pump();
+      }
     });
   }
 
@@ -274,6 +288,10 @@ export class RateLimiter {
         this.cancelTimer();
         return;
       }
+      if (this.store.reserveInOrder !== undefined) {
+        this.askInOrder(ring);
+        return;
+      }
       const entry = ring.entries[ring.head]!;
       const cost = isWaiter(entry) ? entry.cost : 1;
       const now = this.clock.now();
@@ -301,6 +319,80 @@ export class RateLimiter {
       return;
     }
   }
+
+  /**
+   * An asynchronous store (Redis) serving the queue: the first waiters of the head's level
+   * are decided in one round trip, in order, up to the first that must wait — rather than
+   * one waiter per round trip.
+   */
+  private askInOrder(ring: Ring): void {
+    const entries: Entry[] = [];
+    const costs: number[] = [];
+    const mask = ring.entries.length - 1;
+    for (let i = 0; i < ring.length && entries.length < this.inOrderBatch; i++) {
+      const entry = ring.entries[(ring.head + i) & mask]!;
+      if (isWaiter(entry) && entry.done) continue;
+      entries.push(entry);
+      costs.push(costOf(entry));
+    }
+    this.pending = true;
+    this.store.reserveInOrder!(this.key, this.specs, costs, this.clock.now()).then(
+      (waits) => this.afterInOrder(entries, waits),
+      (error: unknown) => this.afterAsyncError(entries[0]!, error),
+    );
+  }
+
+  private afterInOrder(entries: Entry[], waits: number[]): void {
+    this.pending = false;
+    let admitted = 0;
+    for (let i = 0; i < waits.length; i++) {
+      const entry = entries[i]!;
+      const wait = waits[i]!;
+      if (wait === 0) {
+        const task = this.queue.takeFirst(entry);
+        if (task === NOT_FIRST) {
+          // aborted while the store answered: give back what it got
+          void Promise.resolve(this.store.refund(this.key, this.specs, costOf(entry), this.clock.now())).catch(() => {});
+        } else {
+          admitted++;
+          this.admit(entry, task);
+        }
+        continue;
+      }
+      this.inOrderBatch = admitted + 1;
+      const ring = this.queue.head();
+      if (ring === undefined || ring.entries[ring.head] !== entry) {
+        this.pump(); // the refused waiter left, or another now comes first: ask for that one
+        return;
+      }
+      const now = this.clock.now();
+      if (isWaiter(entry) && now + wait > entry.deadline) {
+        this.queue.take(ring);
+        this.reject(entry, new RateLimitedError(`rate limit: would wait ${Math.ceil(wait)} ms, more than maxWaitMs`, wait));
+        this.pump();
+        return;
+      }
+      this.setTimer(now + wait);
+      return;
+    }
+    this.inOrderBatch = Math.min(MAX_IN_ORDER_BATCH, this.inOrderBatch * 2);
+    this.pump();
+  }
+
+  /**
+   * Pumps once the current tick is over (after every promise reaction queued now), so the
+   * callers of one tick are asked about together.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled || this.pending) return;
+    this.pumpScheduled = true;
+    process.nextTick(this.onPumpSoon);
+  }
+
+  private readonly onPumpSoon = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   private afterAsync(entry: Entry, wait: number): void {
     this.pending = false;
@@ -425,6 +517,9 @@ export class RateLimiter {
     return new ConfigError('cost', cost, `exceeds what the limits can ever admit at once (${this.capacity}); raise burst or the limit`);
   }
 }
+
+/** The most waiters one reserveInOrder call asks about. */
+const MAX_IN_ORDER_BATCH = 64;
 
 /** The start lag of a RateLimiter's own store on the system clock (MemoryStoreOptions). */
 const SYSTEM_START_LAG_MS = 1;

@@ -76,6 +76,9 @@ interface Level {
   ring: Ring;
 }
 
+/** What WaitQueue.takeFirst answers for an entry that is no longer first in line. */
+export const NOT_FIRST: unique symbol = Symbol('not first');
+
 export function isWaiter(entry: Entry): entry is Waiter {
   return typeof entry !== 'function';
 }
@@ -122,6 +125,29 @@ export class WaitQueue {
     ring.shift();
     this.size--;
     this.cost -= costOf(entry);
+  }
+
+  /**
+   * Removes `entry` if it is the first live waiter of its priority, and returns its task;
+   * NOT_FIRST otherwise (it was aborted or removed meanwhile). For a limiter that asked a
+   * store for several waiters at once and admits them as the answers arrive.
+   */
+  takeFirst(entry: Entry): Task | typeof NOT_FIRST {
+    if (isWaiter(entry) && entry.done) return NOT_FIRST;
+    const priority = isWaiter(entry) ? entry.priority : 0;
+    const level = this.levels.find((l) => l.priority === priority);
+    if (level === undefined) return NOT_FIRST;
+    const ring = level.ring;
+    while (ring.length > 0) {
+      const first = ring.entries[ring.head]!;
+      if (typeof first === 'function' || !first.done) break;
+      ring.shift();
+      this.tombstones--;
+    }
+    if (ring.length === 0 || ring.entries[ring.head] !== entry) return NOT_FIRST;
+    const task = ring.tasks[ring.head];
+    this.take(ring);
+    return task;
   }
 
   /** Marks a waiter as gone (aborted); it is skipped, and compacted away if many pile up. */

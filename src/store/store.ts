@@ -16,6 +16,14 @@ export interface RateStore {
    * with its own time source (Redis `TIME`) may ignore it.
    */
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number>;
+  /**
+   * Optional, for a store that answers asynchronously: decides `costs` for `key` one after
+   * another at one instant and stops at the first that must wait — 0 for each admitted,
+   * then that one's wait (the list is shorter than `costs` when one is refused). Nothing is
+   * recorded for the costs after a refusal. A limiter serves its queue with it, several
+   * waiters per round trip and never one behind another.
+   */
+  reserveInOrder?(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]>;
   /** Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected estimate). */
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
   /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ManualClock, MemoryStore, RateLimiter, type Algorithm, type LimitSpec } from '../../src/index.js';
+import { ManualClock, MemoryStore, RateLimiter, type Algorithm, type LimitSpec, type RateStore } from '../../src/index.js';
 
 const EPS = 1e-6;
 
@@ -69,11 +69,41 @@ interface Start {
   priority: number;
 }
 
-async function runScenario(config: Config, ops: Op[]) {
+/**
+ * A store that answers as RedisStore does — with a promise, a tick later, and reserveInOrder
+ * for the limiter's queue — over a MemoryStore, so the same properties can be checked on
+ * the limiter's asynchronous path.
+ */
+class AsyncStore implements RateStore {
+  private readonly memory = new MemoryStore();
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<number> {
+    return Promise.resolve().then(() => this.memory.reserve(key, limits, cost, now));
+  }
+  reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
+    return Promise.resolve().then(() => {
+      const waits: number[] = [];
+      for (const cost of costs) {
+        const wait = this.memory.reserve(key, limits, cost, now);
+        waits.push(wait);
+        if (wait !== 0) break;
+      }
+      return waits;
+    });
+  }
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
+    return Promise.resolve().then(() => this.memory.refund(key, limits, cost, now));
+  }
+}
+
+type StoreKind = 'memory' | 'async';
+const STORES: StoreKind[] = ['memory', 'async'];
+
+async function runScenario(config: Config, ops: Op[], storeKind: StoreKind = 'memory') {
   const clock = new ManualClock();
   const limiter = new RateLimiter({
     limits: { rate: { limit: config.limit, interval: config.intervalMs }, algorithm: config.algorithm, burst: config.burst, slack: config.slackMs },
     clock,
+    store: storeKind === 'async' ? new AsyncStore() : undefined,
   });
   const starts: Start[] = [];
   const outcomes: ('pending' | 'admitted' | 'aborted' | 'refused')[] = [];
@@ -109,7 +139,11 @@ async function runScenario(config: Config, ops: Op[]) {
         );
     }
   }
-  await clock.runAll();
+  // An asynchronous store answers after a tick: let those answers land (they may set timers).
+  do {
+    await clock.runAll();
+    await new Promise((resolve) => setImmediate(resolve));
+  } while (clock.pendingTimers > 0);
   return { starts, outcomes, clock, signals, limiter, slackMs: limiter.limits[0]!.slackMs };
 }
 
@@ -142,15 +176,17 @@ function checkGuarantee(config: Config, s: number, starts: Start[]): void {
 }
 
 describe('RateLimiter properties (random schedules on ManualClock)', () => {
-  it('never breaks the stated guarantee of its algorithm', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async ([config, ops]) => {
-        const { starts, slackMs } = await runScenario(config, ops);
-        checkGuarantee(config, slackMs, starts);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  for (const storeKind of STORES) {
+    it(`never breaks the stated guarantee of its algorithm (${storeKind} store)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async ([config, ops]) => {
+          const { starts, slackMs } = await runScenario(config, ops, storeKind);
+          checkGuarantee(config, slackMs, starts);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 
   it('the check itself catches a start too many (so the property above can fail)', () => {
     const paced: Config = { algorithm: 'sliding-window', limit: 4, intervalMs: 1000, burst: 1, slackMs: 0, unitCosts: true };
@@ -167,37 +203,39 @@ describe('RateLimiter properties (random schedules on ManualClock)', () => {
     assert.throws(() => checkGuarantee(fixed, 0, [1000, 1200, 1400, 1600, 1999].map(unit)), /fixed window 1 holds 5 > 4/);
   });
 
-  it('admits every waiter that was not aborted or refused, and leaves no timer or listener', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async ([config, ops]) => {
-        const { outcomes, clock, signals, limiter } = await runScenario(config, ops);
-        assert.ok(!outcomes.includes('pending'), `pending waiters left: ${JSON.stringify(limiter.stats())}`);
-        assert.equal(clock.pendingTimers, 0);
-        for (const signal of signals) assert.equal(getEventListeners(signal, 'abort').length, 0);
-        assert.equal(limiter.stats().waiting, 0);
-      }),
-      { numRuns: 200 },
-    );
-  });
+  for (const storeKind of STORES) {
+    it(`admits every waiter that was not aborted or refused, and leaves no timer or listener (${storeKind} store)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async ([config, ops]) => {
+          const { outcomes, clock, signals, limiter } = await runScenario(config, ops, storeKind);
+          assert.ok(!outcomes.includes('pending'), `pending waiters left: ${JSON.stringify(limiter.stats())}`);
+          assert.equal(clock.pendingTimers, 0);
+          for (const signal of signals) assert.equal(getEventListeners(signal, 'abort').length, 0);
+          assert.equal(limiter.stats().waiting, 0);
+        }),
+        { numRuns: 200 },
+      );
+    });
 
-  it('serves FIFO within a priority, higher priority first', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async ([config, ops]) => {
-        const { starts } = await runScenario(config, ops);
-        const order = new Map(starts.filter((s) => s.id >= 0).map((s, i) => [s.id, { i, priority: s.priority }]));
-        const admitted = [...order.entries()].sort((x, y) => x[0] - y[0]);
-        for (let x = 0; x < admitted.length; x++) {
-          for (let y = x + 1; y < admitted.length; y++) {
-            const [idX, a] = admitted[x]!;
-            const [idY, c] = admitted[y]!;
-            // x was submitted before y: unless y outranks x, x starts first.
-            if (a.priority >= c.priority) assert.ok(a.i < c.i, `#${idX} (p${a.priority}) started after #${idY} (p${c.priority})`);
+    it(`serves FIFO within a priority, higher priority first (${storeKind} store)`, async () => {
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async ([config, ops]) => {
+          const { starts } = await runScenario(config, ops, storeKind);
+          const order = new Map(starts.filter((s) => s.id >= 0).map((s, i) => [s.id, { i, priority: s.priority }]));
+          const admitted = [...order.entries()].sort((x, y) => x[0] - y[0]);
+          for (let x = 0; x < admitted.length; x++) {
+            for (let y = x + 1; y < admitted.length; y++) {
+              const [idX, a] = admitted[x]!;
+              const [idY, c] = admitted[y]!;
+              // x was submitted before y: unless y outranks x, x starts first.
+              if (a.priority >= c.priority) assert.ok(a.i < c.i, `#${idX} (p${a.priority}) started after #${idY} (p${c.priority})`);
+            }
           }
-        }
-      }),
-      { numRuns: 200 },
-    );
-  });
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
 
   it('is work-conserving: a queue is admitted at exactly the instants the algorithm allows', async () => {
     await fc.assert(

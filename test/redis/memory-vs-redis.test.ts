@@ -79,4 +79,45 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     );
     for (const [key, ttl] of await keysWithTtl(client, prefix)) assert.ok(ttl > 0, `${key} has no TTL`);
   });
+
+  // RedisStore sends the reserves of one tick as one script call (reserveMany), and a
+  // RateLimiter's queue asks with reserveInOrder: both must decide as reserves sent one by one.
+  const tickArb = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('tick' as const, 'in-order' as const), costs: fc.array(fc.constantFrom(1, 1, 1, 2, 0.5, 3), { minLength: 1, maxLength: 12 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.double({ min: 0, max: 300, noNaN: true }), fc.constantFrom(0, 1, 250)) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('refund' as const), cost: fc.constantFrom(1, 0.5, 2) }) },
+  );
+
+  it("decides a tick's reserves in one call, and a queue's in order, as one by one", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(tickArb, { minLength: 1, maxLength: 30 }), async (limits, ops) => {
+        const memory = new MemoryStore();
+        const redis = new RedisStore(client, { prefix: `${prefix}tick${run++}:`, unsafeCallerClockForTests: true });
+        const specs = specsOf(limits, false);
+        let now = 1_000_000;
+        for (const [i, op] of ops.entries()) {
+          if (op.kind === 'advance') now += op.ms;
+          else if (op.kind === 'refund') {
+            memory.refund('k', specs, op.cost, now);
+            await redis.refund('k', specs, op.cost, now);
+          } else if (op.kind === 'tick') {
+            const expected = op.costs.map((cost) => memory.reserve('k', specs, cost, now));
+            const actual = await Promise.all(op.costs.map((cost) => redis.reserve('k', specs, cost, now)));
+            assert.deepEqual(actual, expected, `op ${i} at ${now}: a tick of reserve(${op.costs.join(', ')})`);
+          } else {
+            const expected: number[] = [];
+            for (const cost of op.costs) {
+              const wait = memory.reserve('k', specs, cost, now);
+              expected.push(wait);
+              if (wait !== 0) break;
+            }
+            const actual = await redis.reserveInOrder('k', specs, op.costs, now);
+            assert.deepEqual(actual, expected, `op ${i} at ${now}: reserveInOrder(${op.costs.join(', ')})`);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
 });

@@ -72,6 +72,22 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
     assert.equal(limiter.stats().admitted, 6);
   });
 
+  it("serves a RateLimiter's callers in order, many per round trip", async () => {
+    const store = new RedisStore(client, { prefix });
+    let calls = 0;
+    const inOrder = store.reserveInOrder.bind(store);
+    store.reserveInOrder = (...args) => {
+      calls++;
+      return inOrder(...args);
+    };
+    const limiter = new RateLimiter({ limits: { rate: '1000000/1s', burst: 1000 }, store, key: 'in-order' });
+    const order: number[] = [];
+    await Promise.all(Array.from({ length: 300 }, (_, i) => limiter.run(() => order.push(i))));
+    assert.deepEqual(order, Array.from({ length: 300 }, (_, i) => i), 'admitted in the order they came');
+    // batches of 16, 32, 64, 64… (rate-limiter.ts, inOrderBatch): one round trip per waiter before
+    assert.ok(calls <= 8, `${calls} round trips for 300 callers`);
+  });
+
   it('admits exactly the limit across 200 concurrent callers', async () => {
     // startLagMs: 1000 — a cold burst of 200 answers takes this process longer than the
     // default lag to handle, and late answers are (rightly) given back; here only the count matters.
