@@ -167,8 +167,11 @@ async function throughput(contender: Contender, processes: number, url: string, 
   return { rate: total / seconds, cpuUs: (after.cpu - before.cpu) / total, scriptUs: (after.scripts - before.scripts) / total };
 }
 
-/** Client commands (round trips: a MULTI…EXEC block is one) and all commands, per admission. */
-async function commandsPerAdmission(contender: Contender, url: string): Promise<{ roundTrips: number; commands: number }> {
+/**
+ * Client commands (round trips: a MULTI…EXEC block is one) and all commands, per admission:
+ * one caller admitting 2,000 times in a row, then 64 callers admitting 2,000 in all.
+ */
+async function commandsPerAdmission(contender: Contender, url: string): Promise<{ roundTrips: number; commands: number; roundTripsConcurrent: number }> {
   const prefix = `sluice-bench:${randomBytes(3).toString('hex')}:`;
   const client = new Redis(url);
   const { admit, close } = await contender.make(url, client, prefix);
@@ -190,12 +193,20 @@ async function commandsPerAdmission(contender: Contender, url: string): Promise<
   const n = 2000;
   for (let i = 0; i < n; i++) await admit();
   await new Promise((resolve) => setTimeout(resolve, 500)); // let MONITOR catch up
+  const sequential = { roundTrips, commands };
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      for (let i = 0; i < n / CALLERS; i++) await admit();
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const concurrent = roundTrips - sequential.roundTrips;
   monitor.disconnect();
   monitorOwner.disconnect();
   await close();
   client.disconnect();
   await deleteKeys(url, prefix);
-  return { roundTrips: roundTrips / n, commands: commands / n };
+  return { roundTrips: sequential.roundTrips / n, commands: sequential.commands / n, roundTripsConcurrent: concurrent / (CALLERS * Math.floor(n / CALLERS)) };
 }
 
 async function deleteKeys(url: string, prefix: string): Promise<void> {
@@ -219,15 +230,15 @@ async function main(): Promise<void> {
   for (const contender of contenders) {
     const one = await throughput(contender, 1, url, seconds);
     const eight = await throughput(contender, 8, url, seconds);
-    const { roundTrips, commands } = await commandsPerAdmission(contender, url);
+    const { roundTrips, commands, roundTripsConcurrent } = await commandsPerAdmission(contender, url);
     console.log(
-      `  ${contender.name}: ${one.rate.toFixed(0)}/s, ${eight.rate.toFixed(0)}/s; Redis per admission ${one.scriptUs.toFixed(1)} / ${eight.scriptUs.toFixed(1)} µs in scripts, ${one.cpuUs.toFixed(1)} / ${eight.cpuUs.toFixed(1)} µs CPU; ${roundTrips.toFixed(2)} round trips, ${commands.toFixed(1)} commands`,
+      `  ${contender.name}: ${one.rate.toFixed(0)}/s, ${eight.rate.toFixed(0)}/s; Redis per admission ${one.scriptUs.toFixed(1)} / ${eight.scriptUs.toFixed(1)} µs in scripts, ${one.cpuUs.toFixed(1)} / ${eight.cpuUs.toFixed(1)} µs CPU; ${roundTrips.toFixed(2)} round trips (${roundTripsConcurrent.toFixed(2)} with ${CALLERS} callers), ${commands.toFixed(1)} commands`,
     );
     rows.push({
       name: contender.name,
       note: contender.note,
       ref: contender.name.startsWith('sluice') ? undefined : 'sluice RedisStore',
-      values: { one: one.rate, eight: eight.rate, script: eight.scriptUs, cpu: eight.cpuUs, roundTrips, commands },
+      values: { one: one.rate, eight: eight.rate, script: eight.scriptUs, cpu: eight.cpuUs, roundTrips, roundTripsConcurrent, commands },
     });
   }
   printTable(
@@ -237,11 +248,12 @@ async function main(): Promise<void> {
       { key: 'eight', title: '8 processes' },
       { key: 'script', title: 'Redis µs in scripts / admission (8 processes)', ratio: false, format: (v) => v.toFixed(1) },
       { key: 'cpu', title: 'Redis CPU µs / admission (8 processes)', ratio: false, format: (v) => v.toFixed(1) },
-      { key: 'roundTrips', title: 'round trips / admission', ratio: false, format: (v) => v.toFixed(2) },
+      { key: 'roundTrips', title: 'round trips / admission, 1 caller', ratio: false, format: (v) => v.toFixed(2) },
+      { key: 'roundTripsConcurrent', title: `round trips / admission, ${CALLERS} callers`, ratio: false, format: (v) => v.toFixed(3) },
       { key: 'commands', title: 'Redis commands / admission', ratio: false, format: (v) => v.toFixed(1) },
     ],
     rows,
-    'Redis µs per admission over the 8-process run: time in EVAL/EVALSHA (INFO commandstats) and CPU (INFO cpu, user + system); exact only on a Redis nobody else uses. Round trips: client commands seen by MONITOR (a MULTI…EXEC block counts once); commands include those run inside Lua scripts.',
+    `Redis µs per admission over the 8-process run: time in EVAL/EVALSHA (INFO commandstats) and CPU (INFO cpu, user + system); exact only on a Redis nobody else uses. Round trips: client commands seen by MONITOR (a MULTI…EXEC block counts once), for one caller admitting 2,000 times in a row and for ${CALLERS} callers admitting 2,000 in all; commands (one caller) include those run inside Lua scripts.`,
   );
 }
 
