@@ -1,5 +1,5 @@
 // sluice public API: re-exports only.
-export { systemClock, ManualClock, type Clock, type Timer } from './core/clock.js';
+export { systemClock, preciseClock, ManualClock, type Clock, type Timer } from './core/clock.js';
 export { parseDuration, parseRate, type Duration, type Rate, type RateInput } from './core/duration.js';
 export {
   SluiceError,

@@ -9,13 +9,14 @@ const ALGORITHMS: readonly Algorithm[] = ['gcra', 'sliding-window', 'fixed-windo
 /** One limit as a user writes it: a rate string, or an object that adds per-limit options. */
 export type LimitInput =
   | RateInput
-  | { rate: RateInput; algorithm?: Algorithm; burst?: number; slack?: Duration };
+  | { rate: RateInput; algorithm?: Algorithm; burst?: number; slack?: Duration; smooth?: Duration };
 
 /** Defaults a limiter applies to limits that do not set their own. */
 export interface LimitDefaults {
   algorithm?: Algorithm;
   burst?: number;
   slack?: Duration;
+  smooth?: Duration;
 }
 
 /**
@@ -29,6 +30,11 @@ export interface LimitSpec {
   readonly intervalMs: number;
   readonly burst: number;
   readonly slackMs: number;
+  /**
+   * Smoothing window W (smoothing.ts): no window of length W or longer holds more than
+   * `burst - 1 + ceil(L·N/T)` unit starts. Absent: off.
+   */
+  readonly smoothMs?: number;
 }
 
 /**
@@ -62,7 +68,8 @@ export function defaultSlackMs(limit: number, intervalMs: number, algorithm: Alg
  * Normalises one or several limits; throws ConfigError naming `field` (e.g. `limits[1]`).
  *
  * Pacing: the limit with the shortest interval paces (default burst: `defaults.burst`, else
- * 1); longer limits without a burst of their own are exact caps (burst = limit). So
+ * 1, and `defaults.smooth`); longer limits without a burst of their own are exact caps
+ * (burst = limit, no smoothing). So
  * `['100/1m', '5000/1h']` runs at 100/min, spread out, until the hour's 5000 are spent —
  * rather than at 5000/60 = 83/min, which pacing by the hour would impose.
  */
@@ -77,7 +84,7 @@ export function toLimitSpecs(input: LimitInput | readonly LimitInput[], defaults
   const shortest = Math.min(...parsed.map((p) => p.rate.intervalMs));
   return parsed.map(({ item, name, rate }) => {
     const paces = rate.intervalMs === shortest;
-    return toLimitSpec(item, paces ? defaults : { ...defaults, burst: rate.limit }, name, rate);
+    return toLimitSpec(item, paces ? defaults : { ...defaults, burst: rate.limit, smooth: undefined }, name, rate);
   });
 }
 
@@ -99,7 +106,13 @@ function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string, r
     slackInput === undefined
       ? defaultSlackMs(limit, intervalMs, algorithm)
       : parseDuration(slackInput, own?.slack !== undefined ? `${field}.slack` : 'slack');
-  return { algorithm, limit, intervalMs, burst, slackMs };
+  const smoothInput = own?.smooth ?? defaults.smooth;
+  if (smoothInput === undefined) return { algorithm, limit, intervalMs, burst, slackMs };
+  const smoothField = own?.smooth !== undefined ? `${field}.smooth` : 'smooth';
+  const smoothMs = parseDuration(smoothInput, smoothField);
+  if (algorithm === 'fixed-window') throw new ConfigError(smoothField, smoothInput, 'applies to gcra and sliding-window limits, not fixed-window');
+  if (!(smoothMs > 0 && smoothMs <= intervalMs)) throw new ConfigError(smoothField, smoothInput, `must be a duration > 0 and at most the interval (${intervalMs} ms)`);
+  return { algorithm, limit, intervalMs, burst, slackMs, smoothMs };
 }
 
 /** A short human form for stats and errors, e.g. `gcra 100/60000ms burst 1`. */

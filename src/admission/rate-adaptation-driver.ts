@@ -371,5 +371,5 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): 
 }
 
 function asInput(spec: LimitSpec): LimitInput {
-  return { rate: { limit: spec.limit, interval: spec.intervalMs }, algorithm: spec.algorithm, burst: spec.burst, slack: spec.slackMs };
+  return { rate: { limit: spec.limit, interval: spec.intervalMs }, algorithm: spec.algorithm, burst: spec.burst, slack: spec.slackMs, smooth: spec.smoothMs };
 }

@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { preciseClock, systemClock, type Clock, type Timer } from '../core/clock.js';
 import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
@@ -16,6 +16,13 @@ export interface RateLimiterOptions {
   burst?: number;
   /** How late a start may be and keep its turn (see gcra.ts). Default: half of `interval / limit`, at most 1 ms. */
   slack?: Duration;
+  /**
+   * No window of this length or longer holds more than the limit's share of it (plus
+   * burst − 1), for limits that do not set their own; windows shorter than it may still catch
+   * up after a late timer. E.g. `'100ms'` at 1000/s: never more than 100 starts in any
+   * 100 ms, 250 in any 250 ms. Default: off (smoothing.ts, README "smooth").
+   */
+  smooth?: Duration;
   /** Where limit state lives. Default: a MemoryStore of this limiter's own. */
   store?: RateStore;
   /** The name of this limit in the store: limiters sharing a store and key share the limit. */
@@ -84,7 +91,7 @@ export class RateLimiter {
    */
   private inOrderBatch = 16;
   private pumpScheduled = false;
-  private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack'>;
+  private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
   private readonly onTimer = (): void => {
     this.timer = undefined;
@@ -94,7 +101,7 @@ export class RateLimiter {
 
   constructor(options: RateLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack };
+    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth };
     this.specs = toLimitSpecs(options.limits, this.defaults);
     this.capacity = Math.min(...this.specs.map(capacityOf));
     this.key = options.key ?? 'default';
@@ -103,7 +110,7 @@ export class RateLimiter {
     // On real time a start begins a little after its decision (up to ~2 ms when the process
     // is descheduled): a sliding window counted 1 ms longer (at most T/1000) holds its limit
     // in the callers' start times too (BENCHMARKS.md, accuracy).
-    this.store = options.store ?? new MemoryStore({ startLagMs: this.clock === systemClock ? SYSTEM_START_LAG_MS : 0 });
+    this.store = options.store ?? new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
     this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
   }

@@ -28,7 +28,33 @@ export const systemClock: Clock = {
   },
 };
 
-/** Shared by both clocks: a sleep built on `clock.timer` that honours an AbortSignal. */
+/**
+ * preciseClock: `performance.now()`, and timers that never wake late by Node's millisecond
+ * rounding. Node's timers run on a coarse millisecond clock: a timeout can fire up to a
+ * millisecond early, and re-arming for the sub-millisecond rest then waits a whole
+ * millisecond more — about half a millisecond lost per wake-up. This clock waits out any
+ * rest under a millisecond on the following turns of the event loop (setImmediate), so a
+ * limiter starts within microseconds of its instant on a quiet process.
+ *
+ * The price is CPU: those turns poll. A RateLimiter saturated at 1000/s keeps a core busy
+ * (one start is due every millisecond), about 18 % of one at 200/s (BENCHMARKS.md, timers).
+ * Use it where an exact schedule at high rates matters more than that (`smooth` at rates
+ * near 1000/s); `systemClock`, the default, never polls.
+ */
+export const preciseClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => sleepWith(preciseClock, ms, signal),
+  timer(callback, ms) {
+    if (ms < 1) {
+      const handle = setImmediate(callback);
+      return { cancel: () => clearImmediate(handle) };
+    }
+    const handle = setTimeout(callback, ms);
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+/** Shared by the clocks: a sleep built on `clock.timer` that honours an AbortSignal. */
 function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@ import { GcraState } from '../admission/gcra.js';
 import type { LimitSpec } from '../admission/limit-spec.js';
 import type { LimitState } from '../admission/limit-state.js';
 import { SlidingWindowState } from '../admission/sliding-window.js';
+import { SmoothedState } from '../admission/smoothing.js';
 import type { RateStore } from './store.js';
 
 interface Entry {
@@ -16,6 +17,7 @@ const SWEEP_EVERY = 4096;
 
 /** Creates the state object for one limit; `startLagMs` as in MemoryStoreOptions. */
 export function createLimitState(spec: LimitSpec, startLagMs = 0): LimitState {
+  if (spec.smoothMs !== undefined) return new SmoothedState(createLimitState({ ...spec, smoothMs: undefined }, startLagMs), spec, startLagMs);
   switch (spec.algorithm) {
     case 'gcra':
       return new GcraState(spec);
