@@ -389,9 +389,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const cached = this.entries.get(key);
     if (cached !== undefined && cached.specs === limits) return cached;
     if (this.entries.size >= MAX_CACHED_KEYS) this.entries.clear();
-    if (limits.length > MAX_REDIS_LIMITS) throw new ConfigError('limits', limits.length, `must be at most ${MAX_REDIS_LIMITS} per request with a RedisStore`);
-    const base = taggedKey(this.prefix, key);
     const sequence = sequenceOf(limits);
+    if (sequence.length > MAX_REDIS_LIMITS) {
+      throw new ConfigError('limits', limits.length, `must be at most ${MAX_REDIS_LIMITS} per request with a RedisStore (a limit with smooth counts twice)`);
+    }
+    const base = taggedKey(this.prefix, key);
     // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
     // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double
     // header; lua/sliding-window.ts), so a version-2 log is never read as one either

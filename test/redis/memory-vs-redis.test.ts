@@ -15,6 +15,8 @@ const limitArb = fc.record({
   slackMs: fc.constantFrom(0, 0.5, 2),
   altLimit: fc.integer({ min: 1, max: 6 }),
   altIntervalMs: fc.constantFrom(10, 100, 250),
+  /** `smooth` as a share of the interval (not for fixed windows); 0 = off. */
+  smoothShare: fc.constantFrom(0, 0, 0.25, 0.5, 1),
 });
 
 type Op =
@@ -36,7 +38,9 @@ function specsOf(limits: LimitConfig[], alt: boolean): LimitSpec[] {
   const input: LimitInput[] = limits.map((l) => {
     const limit = alt ? l.altLimit : l.limit;
     const burst = 1 + Math.floor(l.burstShare * (limit - 1));
-    return { rate: { limit, interval: alt ? l.altIntervalMs : l.intervalMs }, algorithm: l.algorithm, burst, slack: l.slackMs };
+    const interval = alt ? l.altIntervalMs : l.intervalMs;
+    const smooth = l.smoothShare > 0 && l.algorithm !== 'fixed-window' ? l.smoothShare * interval : undefined;
+    return { rate: { limit, interval }, algorithm: l.algorithm, burst, slack: l.slackMs, smooth };
   });
   return toLimitSpecs(input, {});
 }

@@ -4,14 +4,21 @@ import { GCRA } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 import { script, type Script } from './script.js';
 import { SLIDING_WINDOW } from './sliding-window.js';
+import { SMOOTHING } from './smoothing.js';
 
-const LUA: Record<Algorithm, LimitLua> = { gcra: GCRA, 'sliding-window': SLIDING_WINDOW, 'fixed-window': FIXED_WINDOW };
 const CODE: Record<Algorithm, string> = { gcra: 'g', 'sliding-window': 's', 'fixed-window': 'f' };
-const BY_CODE: Record<string, LimitLua> = { g: GCRA, s: SLIDING_WINDOW, f: FIXED_WINDOW };
+/** One letter per part of a request: each algorithm, and 'w', a limit's `smooth` rule. */
+const BY_CODE: Record<string, LimitLua> = { g: GCRA, s: SLIDING_WINDOW, f: FIXED_WINDOW, w: SMOOTHING };
+const NAME: Record<string, string> = { g: 'gcra', s: 'sliding window', f: 'fixed window', w: 'smoothing' };
+
+/** The parts of a request in script order: each limit's algorithm, then its smoothing if set. */
+function partsOf(limits: readonly LimitSpec[]): { code: string; spec: LimitSpec }[] {
+  return limits.flatMap((spec) => (spec.smoothMs === undefined ? [{ code: CODE[spec.algorithm], spec }] : [{ code: CODE[spec.algorithm], spec }, { code: 'w', spec }]));
+}
 
 /**
- * The most limits one request may have in Redis: each limit's state lives in Lua locals,
- * and Lua allows 200 per function.
+ * The most limits one request may have in Redis (a limit with `smooth` counts twice): each
+ * limit's state lives in Lua locals, and Lua allows 200 per function.
  */
 export const MAX_REDIS_LIMITS = 12;
 
@@ -75,7 +82,7 @@ function head(sequence: string): string {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
   const names = lua.flatMap((l, i) => l.params.map((p) => `${p}${i + 1}`));
   const params = `local ${names.join(', ')} = ${names.map((_, i) => `tonumber(ARGV[${i + 6}])`).join(', ')}`;
-  return `${HEAD}${params}\n${lua.map((l, i) => `\n-- limit ${i + 1}: ${l === GCRA ? 'gcra' : l === SLIDING_WINDOW ? 'sliding window' : 'fixed window'}\n${at(l.load, i + 1)}`).join('\n')}\n`;
+  return `${HEAD}${params}\n${lua.map((l, i) => `\n-- part ${i + 1}: ${NAME[sequence[i]!]}\n${at(l.load, i + 1)}`).join('\n')}\n`;
 }
 
 /**
@@ -112,7 +119,7 @@ return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0
  * (reserveMany): the sliding window's list now exists, and a fixed window whose interval
  * changed has been written afresh, so a refusal later in the batch must not delete it.
  */
-const AFTER_TAKE: Record<string, string> = { g: '', s: 'exists$ = true', f: 'stale$ = false' };
+const AFTER_TAKE: Record<string, string> = { g: '', s: 'exists$ = true', f: 'stale$ = false', w: '' };
 
 /**
  * reserveMany — decides several requests of one key in one call, in order, at one instant:
@@ -172,14 +179,16 @@ return '0,' .. clock
 `;
 }
 
-/** One letter per limit, in order: the script a request needs ('g', 's', 'f'). */
+/** One letter per part of a request, in order: the script it needs ('g', 's', 'f'; 'w' after a smoothed limit). */
 export function sequenceOf(limits: readonly LimitSpec[]): string {
-  return limits.map((spec) => CODE[spec.algorithm]).join('');
+  return partsOf(limits)
+    .map((part) => part.code)
+    .join('');
 }
 
 /** ARGV[5..] for `limits`: the TTL floor and each limit's numbers. */
 export function paramArgs(limits: readonly LimitSpec[], ttlFloorMs: number, startLagMs: number): string[] {
-  return [ttlFloorMs, ...limits.flatMap((spec) => LUA[spec.algorithm].values(spec, startLagMs))].map(String);
+  return [ttlFloorMs, ...partsOf(limits).flatMap(({ code, spec }) => BY_CODE[code]!.values(spec, startLagMs))].map(String);
 }
 
 export interface RateScripts {

@@ -1,0 +1,108 @@
+import type { LimitSpec } from '../../admission/limit-spec.js';
+import { indented, type LimitLua } from './limit-lua.js';
+
+/**
+ * A limit's `smooth` rule in Lua: the same math as SmoothingState in
+ * src/admission/smoothing.ts, pasted beside the limit's own algorithm as one more "limit"
+ * of the request (rate.ts), with a key of its own.
+ *
+ * State: one list. Its last element is a header of six packed doubles {units, floor,
+ * emission, span, last, top}: the units counted since the state was fresh, the largest lag
+ * among starts at least G units old, the emission and G it was counted with (a change
+ * starts afresh), the newest start's time and the largest lag recorded. Before it, oldest
+ * first, the starts of the last G units: two packed doubles {units before it, lag} each.
+ * TTL: until idle (SmoothingState.idleAt), when the state equals a fresh one.
+ */
+
+const HEADER = `struct.pack('<dddddd', units$, floor$, e$, span$, last$, top$)`;
+
+/** Writes the header and the TTL, or deletes a state already equal to a fresh one. */
+const STORE = `do
+  local idle = top$ + (units$ + span$) * e$
+  if idle <= now then
+    redis.call('DEL', KEYS[$])
+  else
+    if exists$ then
+      redis.call('LSET', KEYS[$], -1, ${HEADER})
+    else
+      redis.call('RPUSH', KEYS[$], ${HEADER})
+      exists$ = true
+    end
+    redis.call('PEXPIRE', KEYS[$], ttl(idle - now))
+  end
+end`;
+
+/** settle in smoothing.ts: folds starts now at least G units old into the floor. */
+const SETTLE = `while exists$ do
+  local h = redis.call('LINDEX', KEYS[$], 0)
+  if #h ~= 16 then break end
+  local mark, lag = struct.unpack('<dd', h)
+  if not (units$ - mark >= span$ - EPS) then break end
+  if lag > floor$ then floor$ = lag end
+  redis.call('LPOP', KEYS[$])
+  changed$ = true
+end`;
+
+export const SMOOTHING: LimitLua = {
+  params: ['e', 'tol', 'span', 'lag'],
+  values(spec: LimitSpec, startLagMs: number): number[] {
+    // as SmoothingState's constructor
+    const emission = spec.intervalMs / spec.limit;
+    const smoothMs = spec.smoothMs ?? 0;
+    return [emission, (spec.burst - 1) * emission, (smoothMs * spec.limit) / spec.intervalMs, Math.min(startLagMs, smoothMs / 1000)];
+  },
+  load: `local units$, floor$, last$, top$ = 0, -INF, -INF, -INF
+local exists$, changed$ = false, false
+do
+  local s = redis.call('LINDEX', KEYS[$], -1)
+  if s then
+    local u, f, old_e, old_span, l, t = struct.unpack('<dddddd', s)
+    if old_e == e$ and old_span == span$ and not (t + (u + old_span) * old_e <= now) then
+      units$, floor$, last$, top$ = u, f, l, t
+      exists$ = true
+    else
+      -- idle (freshen in smoothing.ts), or a changed rate or window: start afresh
+      redis.call('DEL', KEYS[$])
+    end
+  end
+end`,
+  wait: `do
+  ${indented(SETTLE)}
+  w = floor$ - tol$ + units$ * e$ - now
+  if not (w > EPS) then w = 0 end
+end`,
+  save: `if changed$ then
+  ${indented(STORE)}
+end`,
+  take: `if now ~= last$ then
+  local lag = now + lag$ - units$ * e$
+  if lag > top$ then top$ = lag end
+  local entry = struct.pack('<dd', units$, lag)
+  if exists$ then
+    -- the entry goes where the header was, the header after it
+    redis.call('RPOP', KEYS[$])
+    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
+  else
+    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
+    exists$ = true
+  end
+  last$ = now
+end
+units$ = units$ + cost
+${STORE}`,
+  refund: `if exists$ then
+  units$ = math.max(0, units$ - cost)
+  -- starts whose units are all given back leave, newest first (index -2: the header is -1)
+  while true do
+    local h = redis.call('LINDEX', KEYS[$], -2)
+    if not h or #h ~= 16 then break end
+    local mark = struct.unpack('<d', h)
+    if not (mark >= units$) then break end
+    local header = redis.call('RPOP', KEYS[$])
+    redis.call('RPOP', KEYS[$])
+    redis.call('RPUSH', KEYS[$], header)
+    last$ = -INF
+  end
+  ${indented(STORE)}
+end`,
+};
