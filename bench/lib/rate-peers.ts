@@ -11,6 +11,7 @@ import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
 import { RateLimiter } from '../../src/admission/rate-limiter.js';
+import { preciseClock } from '../../src/core/clock.js';
 
 export type Task = () => Promise<unknown>;
 export type Limited = (task: Task) => Promise<unknown>;
@@ -34,6 +35,24 @@ export function ratePeers(limit: number, intervalMs: number): RatePeer[] {
       sluice: true,
       make() {
         const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms` });
+        return (task) => limiter.run(task);
+      },
+    },
+    {
+      name: 'sluice smooth 100ms',
+      note: `the default plus smooth: '100ms' — never more than the limit's share in any window of 100 ms or longer`,
+      sluice: true,
+      make() {
+        const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms`, smooth: '100ms' });
+        return (task) => limiter.run(task);
+      },
+    },
+    {
+      name: 'sluice smooth 100ms precise',
+      note: `the same on preciseClock: the last millisecond of each wait on setImmediate (polls)`,
+      sluice: true,
+      make() {
+        const limiter = new RateLimiter({ limits: `${limit}/${intervalMs}ms`, smooth: '100ms', clock: preciseClock });
         return (task) => limiter.run(task);
       },
     },
