@@ -17,9 +17,26 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  * `burst + floor((t + slackMs) * limit / interval)` starts in any interval of length t.
  * `burst = limit` turns pacing off: the classic sliding window, `limit` at once.
  *
- * Memory: one entry per distinct start instant in the last interval (at most `limit`
- * entries for unit costs); starts at the same instant share an entry.
+ * Memory: the log merges starts into buckets of `intervalMs / 10000` (see QUANTUM_SHARE), so
+ * it holds at most ~10,000 entries whatever the rate, and at most `limit` for unit costs.
+ * A bucket's entry is kept at its latest start: a start is counted up to a quantum longer
+ * than it truly ran, never shorter, so the guarantees above hold exactly and the limit can
+ * only be a little stricter (by at most 0.01 % of the interval, and only while it binds).
  */
+/**
+ * QUANTUM_SHARE: the bucket length as a share of the interval. A start joins the newest
+ * entry when it comes less than `intervalMs / QUANTUM_SHARE` after that entry's first start.
+ * Without buckets a never-binding limit (1e9/s) logged every start of the last interval —
+ * millions of 16-byte entries in a ring doubled and copied; with them at most ~10,000
+ * entries (160 KB) live. Measured on the state alone (3M never-binding starts 0.3 µs
+ * apart, best of 8): 58 ns per start without buckets, 24–35 ns with 10,000 per interval,
+ * 18–23 ns with 1,000 — not worth counting starts ten times longer. The price here,
+ * counting a start up to 0.01 % of the interval longer, is only felt when the window is
+ * full, and then as a wait at most that much longer. Redis (lua/sliding-window.ts) uses
+ * the same rule.
+ */
+export const QUANTUM_SHARE = 10_000;
+
 export class SlidingWindowState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
   private emission: number;
@@ -30,6 +47,10 @@ export class SlidingWindowState implements LimitState {
   private head = 0;
   private count = 0;
   private sum = 0;
+  /** The first start in the newest entry (whose time is the latest start in it). */
+  private bucketStart = Number.NEGATIVE_INFINITY;
+  /** The bucket length: a start this close after `bucketStart` joins the newest entry. */
+  private quantum: number;
   private limit: number;
   /** How long a start is counted: the interval, plus the start lag (see the constructor). */
   private interval: number;
@@ -46,6 +67,7 @@ export class SlidingWindowState implements LimitState {
   ) {
     this.limit = spec.limit;
     this.interval = spec.intervalMs + Math.min(startLagMs, spec.intervalMs / 1000);
+    this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = spec.intervalMs / spec.limit;
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
@@ -56,6 +78,7 @@ export class SlidingWindowState implements LimitState {
     this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
     this.interval = spec.intervalMs + Math.min(this.startLagMs, spec.intervalMs / 1000);
+    this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = emission;
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
@@ -110,9 +133,15 @@ export class SlidingWindowState implements LimitState {
     this.sum += cost;
     const mask = this.times.length - 1;
     if (this.count > 0) {
+      // Less than a quantum after the newest entry's first start: that entry takes the start,
+      // and its time becomes the latest start. Anchored at the first start, so a steady
+      // stream cannot stretch one bucket forever. A start not after the entry's time (a
+      // clock stepped back, a quantum shrunk by update) joins it too: counted longer, never
+      // shorter, and the log's times keep increasing, which Redis's refund relies on.
       const last = (this.head + this.count - 1) & mask;
-      if (this.times[last] === now) {
+      if (now < this.bucketStart + this.quantum || now <= this.times[last]!) {
         this.costs[last]! += cost;
+        if (now > this.times[last]!) this.times[last] = now;
         return;
       }
     }
@@ -121,6 +150,7 @@ export class SlidingWindowState implements LimitState {
     this.times[slot] = now;
     this.costs[slot] = cost;
     this.count++;
+    this.bucketStart = now;
   }
 
   refund(now: number, cost: number): void {

@@ -67,6 +67,23 @@ export const TABLES: Table[] = [
     ],
   },
   {
+    name: 'sliding-window 4/10s unpaced: starts less than a quantum (T/10000 = 1 ms) after a bucket opens share its entry, counted until the latest leaves',
+    limits: specs({ rate: '4/10s', algorithm: 'sliding-window', burst: 4 }),
+    steps: [
+      { at: 0, wait: 0 },
+      { at: 0.25, wait: 0 },
+      { at: 0.5, wait: 0 }, // one entry: cost 3 at 0.5
+      { at: 1, wait: 0 }, // a quantum after 0: a new bucket
+      { at: 1.5, wait: 9999 }, // the bucket of 0–0.5 leaves at 10000.5 (an exact log: 10000)
+      { at: 10_000.25, wait: 0.25 },
+      { at: 10_000.5, cost: 3, wait: 0 },
+      { at: 10_000.75, wait: 0.25 }, // the start at 1 leaves at 10001
+      { at: 10_001, wait: 0 }, // joins the bucket opened at 10000.5, now kept at 10001
+      { at: 20_000.75, wait: 0.25 },
+      { at: 20_001, cost: 4, wait: 0 },
+    ],
+  },
+  {
     name: 'gcra 4/1s burst 2 (no slack): two at once, then one every 250 ms',
     limits: specs({ rate: '4/1s', algorithm: 'gcra', burst: 2, slack: 0 }),
     steps: [

@@ -1,25 +1,32 @@
 import type { LimitSpec } from '../../admission/limit-spec.js';
+import { QUANTUM_SHARE } from '../../admission/sliding-window.js';
 import { gcraWait, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
 /**
  * Sliding window log, paced, in Lua: the same math as src/admission/sliding-window.ts.
  *
- * State: one list per limit. Its last element is a header of six packed doubles {tat,
- * emission, span, sum, last, oldest}: the pacer as in gcra.ts, the span the log was kept
- * for, the cost in the log, and the start times of the log's newest and oldest entries
- * (-INF / INF while it is empty). Before it, oldest first, the log: one element per distinct
- * start instant, two packed doubles {time, cost} (16 bytes; the header is 48). Knowing the
- * oldest start, most calls read nothing but the header; recording a start puts the entry in
- * the old header's place and the new header after it. TTL: until the pacer is full and the
- * newest start has left the window.
+ * State: one list per limit. Its last element is a header of seven packed doubles {tat,
+ * emission, span, sum, last, oldest, first}: the pacer as in gcra.ts, the span the log was
+ * kept for, the cost in the log, the times of the log's newest and oldest entries (-INF /
+ * INF while it is empty), and the first start in the newest entry (-INF while empty).
+ * Before it, oldest first, the log: one element per bucket of starts (QUANTUM_SHARE in
+ * sliding-window.ts: a start less than `q` after the newest entry's first start joins that
+ * entry, whose time becomes the latest start), two packed doubles {time, cost} (16 bytes;
+ * the header is 56). Times increase along the log. Knowing the oldest start, most calls
+ * read nothing but the header; recording a start in a new entry puts it in the old
+ * header's place and the new header after it. TTL: until the pacer is full and the newest
+ * start has left the window.
+ *
+ * The key layout is version 3 (redis.ts: `:s3`): a version-2 key has a six-double header,
+ * and is never read as one.
  *
  * The window is `span$` = intervalMs + the store's start lag: a start decided here happens
  * in the caller a little later, and counting it that much longer keeps the limit in every
  * window of the callers' own start times. With lag 0 this is MemoryStore.
  */
 
-const HEADER = `struct.pack('<dddddd', tat$, e$, span$, sum$, last$, oldest$)`;
+const HEADER = `struct.pack('<ddddddd', tat$, e$, span$, sum$, last$, oldest$, first$)`;
 
 /**
  * Writes the header and the TTL, or deletes a state already equal to a fresh one. `newest`:
@@ -74,26 +81,27 @@ const EXPIRE = `if oldest$ + span$ <= now then
   changed$ = true
 end
 if oldest$ == INF then
-  -- the log is empty: drop accumulated float error
+  -- the log is empty: drop accumulated float error; the next start opens a bucket
   sum$ = 0
   last$ = -INF
+  first$ = -INF
 end`;
 
 export const SLIDING_WINDOW: LimitLua = {
-  params: ['limit', 'e', 'tol', 'burst', 'span'],
+  params: ['limit', 'e', 'tol', 'burst', 'span', 'q'],
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SlidingWindowState's constructor; the span counts each start startLagMs longer
     const emission = spec.intervalMs / spec.limit;
-    return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + startLagMs];
+    return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + startLagMs, spec.intervalMs / QUANTUM_SHARE];
   },
-  load: `local tat$, sum$, last$, oldest$ = -INF, 0, -INF, INF
+  load: `local tat$, sum$, last$, oldest$, first$ = -INF, 0, -INF, INF, -INF
 local exists$, changed$ = false, false
 do
   local s = redis.call('LINDEX', KEYS[$], -1)
   if s then
     exists$ = true
     local old_tat, old_e, old_span
-    old_tat, old_e, old_span, sum$, last$, oldest$ = struct.unpack('<dddddd', s)
+    old_tat, old_e, old_span, sum$, last$, oldest$, first$ = struct.unpack('<ddddddd', s)
     ${rescaleTat('tat$', 'old_tat', 'old_e', 'e$')}
     -- a changed rate or interval changes the TTL the key needs
     changed$ = old_e ~= e$ or old_span ~= span$
@@ -134,22 +142,27 @@ end`,
   take: `tat$ = math.max(tat$, now) + cost * e$
 sum$ = sum$ + cost
 do
-  local newest = now
-  if last$ == now then
-    -- a start at this very instant: add to its entry, the one before the header
-    local t, c = struct.unpack('<dd', redis.call('LINDEX', KEYS[$], -2))
-    redis.call('LSET', KEYS[$], -2, struct.pack('<dd', t, c + cost))
+  if now < first$ + q$ or now <= last$ then
+    -- less than q after the newest entry's first start (or not after its time): add to
+    -- that entry, the one before the header; its time becomes the latest start
+    local _, c = struct.unpack('<dd', redis.call('LINDEX', KEYS[$], -2))
+    if now > last$ then
+      -- times increase along the log: the newest entry is also the oldest only when alone
+      if oldest$ == last$ then oldest$ = now end
+      last$ = now
+    end
+    redis.call('LSET', KEYS[$], -2, struct.pack('<dd', last$, c + cost))
     redis.call('LSET', KEYS[$], -1, ${HEADER})
   else
-    if last$ > now then newest = last$ end
     last$ = now
+    first$ = now
     if oldest$ == INF then oldest$ = now end
     -- the entry goes where the old header was, the new header after it (RPOP and RPUSH
     -- cost Redis less than an LSET)
     if exists$ then redis.call('RPOP', KEYS[$]) end
     redis.call('RPUSH', KEYS[$], struct.pack('<dd', now, cost), ${HEADER})
   end
-  redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, newest + span$) - now))
+  redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, last$ + span$) - now))
   -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
   local fill = sum$ / limit$
   if fill > FILL then FILL = fill end
@@ -161,20 +174,26 @@ end`,
   local j = -2
   local x = redis.call('LINDEX', KEYS[$], j)
   if at then
-    -- the start decided at \`at\`: find its entry from the newest end (it is recent)
-    while x and #x == 16 do
-      local t, c = struct.unpack('<dd', x)
-      if not (t > at) then
-        local back = 0
-        if t == at then back = math.min(cost, c) end
-        if back > 0 then
-          redis.call('LSET', KEYS[$], j, struct.pack('<dd', t, c - back))
-          sum$ = sum$ - back
-        end
-        break
+    -- the start decided at \`at\`: its bucket is the oldest entry whose time is >= at (an
+    -- entry's time is the latest start in it, and times increase along the log), found
+    -- from the newest end (it is recent). Once at + span <= now that start has left the
+    -- window and nothing is given back: its bucket may have gone too, and the oldest entry
+    -- >= at would then be a newer bucket, which must keep its cost.
+    if at + span$ > now then
+      local found, ft, fc = nil, 0, 0
+      while x and #x == 16 do
+        local t, c = struct.unpack('<dd', x)
+        if t < at then break end
+        found, ft, fc = j, t, c
+        j = j - 1
+        x = redis.call('LINDEX', KEYS[$], j)
       end
-      j = j - 1
-      x = redis.call('LINDEX', KEYS[$], j)
+      local back = 0
+      if found then back = math.min(cost, fc) end
+      if back > 0 then
+        redis.call('LSET', KEYS[$], found, struct.pack('<dd', ft, fc - back))
+        sum$ = sum$ - back
+      end
     end
   else
     -- take it back from the newest starts: the refunded start is the most recent one
