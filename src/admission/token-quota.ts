@@ -1,13 +1,15 @@
 import { RateLimiter } from './rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseRate, type RateInput } from '../core/duration.js';
-import { ConfigError } from '../core/errors.js';
+import { abortReason, ConfigError } from '../core/errors.js';
 
 /** What reserving tokens for one call gave: its estimate, to correct once the usage is known. */
 export interface TokenReservation {
   readonly estimate: number;
   /** Order of admission: a refund is exact only while no later reservation was admitted. */
   readonly seq: number;
+  /** The first call, made alone: its tokens are counted from its answer (see TokenQuota). */
+  readonly first: boolean;
 }
 
 export interface TokenQuotaOptions {
@@ -15,6 +17,12 @@ export interface TokenQuotaOptions {
   tokens: RateInput | readonly RateInput[] | RateLimiter;
   /** Each window given as a rate is made this much longer, against jitter between ours and the server's. Default 0.02. */
   margin?: number;
+  /**
+   * The first call goes alone and is counted from its answer (see the class comment). Every
+   * reservation must then be settled, or the callers after the first wait for ever.
+   * Default false; llmFetch, which settles every attempt, turns it on.
+   */
+  firstCallAlone?: boolean;
   clock?: Clock;
 }
 
@@ -31,14 +39,28 @@ export interface TokenQuotaOptions {
  * — our window would then free them before the server's does and could overrun it. Such a
  * refund is skipped (the safe side; counted in `skippedRefunds`). A charge is always safe:
  * it counts the tokens later than they were really used.
+ *
+ * With `firstCallAlone`, the first call goes alone, and its tokens are counted from its
+ * answer rather than its start: a first request on a cold connection and code path can reach the server tens of
+ * milliseconds after it left — longer than the window's margin — so the server would still
+ * count its tokens after ours had let them go (BENCHMARKS.md, LLM endpoint, cold). Alone, it
+ * is the newest start when its answer comes, so its tokens move exactly: all refunded, what
+ * it used charged at that instant. The other callers wait for that answer (one round trip,
+ * once); a first call that fails before being admitted lets the next one go first instead.
  */
 export class TokenQuota {
   readonly limiter: RateLimiter;
   private seq = 0;
   private skipped = 0;
+  /** Whether the first call has been answered; until then calls go one at a time (firstCallAlone). */
+  private warm: boolean;
+  /** Settles when the call going first is answered (or fails before admission). */
+  private firstCall: Promise<void> | undefined;
+  private releaseFirst: (() => void) | undefined;
 
   constructor(options: TokenQuotaOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
+    this.warm = options.firstCallAlone !== true;
     const margin = options.margin ?? 0.02;
     if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new ConfigError('margin', margin, 'must be in [0, 1)');
     const tokens = options.tokens;
@@ -59,12 +81,21 @@ export class TokenQuota {
   /** Waits for room for `estimate` tokens and takes it. Rejects with the signal's reason on abort. */
   async reserve(estimate: number, signal?: AbortSignal): Promise<TokenReservation> {
     if (!(typeof estimate === 'number' && Number.isFinite(estimate) && estimate > 0)) throw new ConfigError('estimate', estimate, 'must be a positive number of tokens');
-    await this.limiter.acquire({ cost: estimate, signal });
-    return { estimate, seq: ++this.seq };
+    while (!this.warm && this.firstCall !== undefined) await untilAborted(this.firstCall, signal);
+    const first = !this.warm;
+    if (first) this.firstCall = new Promise((resolve) => (this.releaseFirst = resolve));
+    try {
+      await this.limiter.acquire({ cost: estimate, signal });
+    } catch (error) {
+      if (first) this.openAfterFirst(false);
+      throw error;
+    }
+    return { estimate, seq: ++this.seq, first };
   }
 
   /** Corrects a reservation to the tokens really used: refund the excess, charge the shortfall. */
   async settle(reservation: TokenReservation, used: number | undefined): Promise<void> {
+    if (reservation.first) return this.settleFirst(reservation, used);
     if (used === undefined || !Number.isFinite(used) || used < 0) return;
     const diff = reservation.estimate - used;
     if (diff < 0) await this.limiter.charge(-diff);
@@ -75,10 +106,45 @@ export class TokenQuota {
     } else if (diff > 0) this.skipped++;
   }
 
+  /** The first call's tokens, moved from its start to its answer (it is the newest start). */
+  private async settleFirst(reservation: TokenReservation, used: number | undefined): Promise<void> {
+    const counted = used === undefined || !Number.isFinite(used) || used < 0 ? reservation.estimate : used;
+    try {
+      if (reservation.seq === this.seq) {
+        await this.limiter.refund(reservation.estimate);
+        if (counted > 0) await this.limiter.charge(counted);
+        else this.seq--; // wholly given back: the start before is the newest again
+      } else if (counted > reservation.estimate) {
+        await this.limiter.charge(counted - reservation.estimate);
+      }
+    } finally {
+      this.openAfterFirst(true);
+    }
+  }
+
+  private openAfterFirst(answered: boolean): void {
+    if (answered) this.warm = true;
+    const release = this.releaseFirst;
+    this.firstCall = undefined;
+    this.releaseFirst = undefined;
+    release?.();
+  }
+
   /** Refunds not made because a later call had been admitted meanwhile (see the class comment). */
   get skippedRefunds(): number {
     return this.skipped;
   }
+}
+
+/** Waits for `promise`; rejects with the signal's reason on abort, and removes its listener. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(resolve).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -41,7 +41,7 @@ export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   const m = margin ?? 0.02;
   const clock = rest.clock ?? systemClock;
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
-  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock }), estimate, defaultMaxTokens ?? 1024);
+  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, firstCallAlone: true }), estimate, defaultMaxTokens ?? 1024);
   const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: withMargin(requests, m, 'requests'), clock });
   return sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota });
 }
@@ -64,7 +64,8 @@ export class ChatTokenQuota implements FetchQuota {
     return {
       settle: async (response) => {
         if (response === 'unsent' || response?.status === 429) return this.tokens.settle(reservation, 0);
-        if (response === undefined || !response.ok) return;
+        // usage unknown: the estimate stays (and a first call's moves to its answer)
+        if (response === undefined || !response.ok) return this.tokens.settle(reservation, undefined);
         await this.tokens.settle(reservation, await usageOf(response));
       },
     };

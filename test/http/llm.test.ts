@@ -49,6 +49,39 @@ describe('TokenQuota: reserve the estimate, correct from usage', () => {
     assert.equal((await quota.limiter.tryAcquire(1)).granted, false);
   });
 
+  it('firstCallAlone: the others wait for the first answer, and its tokens count from that answer', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: { rate: '1000/1s', burst: 1000 }, clock });
+    const quota = new TokenQuota({ tokens: limiter, firstCallAlone: true });
+    const first = await quota.reserve(300);
+    let secondIn = false;
+    const second = quota.reserve(100).then((r) => ((secondIn = true), r));
+    await clock.advance(50);
+    assert.equal(secondIn, false, 'no second call before the first is answered');
+    await quota.settle(first, 200); // answered at 50 ms: 200 tokens, counted from 50 ms
+    await clock.advance(0);
+    assert.equal(secondIn, true);
+    await quota.settle(await second, 100);
+    // At 1000 ms the tokens of a start at 0 would have left; the first call's 200 have not.
+    await clock.advance(960);
+    assert.equal((await limiter.tryAcquire(800)).granted, false, '200 still counted at 1010 ms');
+    await clock.advance(50);
+    assert.equal((await limiter.tryAcquire(800)).granted, true, 'gone at 1060 ms');
+  });
+
+  it('firstCallAlone: a first call aborted before admission lets the next go first', async () => {
+    const clock = new ManualClock();
+    const quota = new TokenQuota({ tokens: new RateLimiter({ limits: '10/1s', clock }), firstCallAlone: true });
+    await quota.settle(await quota.reserve(1), 1); // full pacer for 100 ms
+    const stop = new AbortController();
+    const aborted = quota.reserve(1, stop.signal);
+    stop.abort();
+    await assert.rejects(aborted);
+    const next = quota.reserve(1);
+    await clock.runAll();
+    assert.ok((await next).seq > 0);
+  });
+
   it('bad options and estimates are ConfigErrors naming the field', async () => {
     assert.throws(() => new TokenQuota({ tokens: 'lots' }), (e: unknown) => e instanceof ConfigError && e.field === 'tokens');
     assert.throws(() => new TokenQuota({ tokens: '10/1s', margin: 1 }), (e: unknown) => e instanceof ConfigError && e.field === 'margin');
@@ -62,23 +95,25 @@ describe('llmFetch accounting', () => {
     const usage = (total: number): Response => Response.json({ usage: { total_tokens: total } });
     let release: (() => void) | undefined;
     const answers = [
+      () => Promise.resolve(usage(1)), // the first call goes alone (firstCallAlone): answered at once
       () => new Promise<Response>((resolve) => (release = () => resolve(usage(60)))),
       () => Promise.resolve(usage(10)),
     ];
     const tokens = new RateLimiter({ limits: { rate: '1000/1h', burst: 1000 } });
     const f = llmFetch({ tokens, concurrency: 1, retry: false, fetch: () => answers.shift()!() });
     const ask = { method: 'POST', body: JSON.stringify({ messages: [{ content: 'x'.repeat(400) }], max_tokens: 300 }) };
+    await (await f('https://llm.test/v1/chat/completions', { ...ask, body: JSON.stringify({ messages: [], max_tokens: 1 }) })).arrayBuffer();
     const first = f('https://llm.test/v1/chat/completions', ask); // reserves 400, holds the one slot
     const controller = new AbortController();
     const second = f('https://llm.test/v1/chat/completions', { ...ask, signal: controller.signal }); // reserves 400, waits for the slot
     await new Promise((r) => setTimeout(r, 10));
-    assert.equal((await tokens.tryAcquire(201)).granted, false, '800 of 1000 reserved');
+    assert.equal((await tokens.tryAcquire(200)).granted, false, '1 + 800 of 1000 reserved');
     controller.abort();
     await assert.rejects(second, { name: 'AbortError' });
     release!();
     await first;
-    // The first used 60 of its 400; the aborted one gave all its 400 back: 60 in the window.
-    assert.equal((await tokens.tryAcquire(940)).granted, true);
+    // The first used 60 of its 400; the aborted one gave all its 400 back: 1 + 60 in the window.
+    assert.equal((await tokens.tryAcquire(939)).granted, true);
   });
 });
 
@@ -88,12 +123,9 @@ describe('llmFetch against the mock chat endpoint (timing check)', () => {
     // 100 prompt tokens + max_tokens 300, answers use 30–100 % of it: ~295 tokens a call,
     // 34 calls a mock minute, so TPM binds, not RPM.
     await withMock({ timeScale: 60, chat: { requests: '60/1m', tokens: '10000/1m' } }, async (mock) => {
-      // One call first, then a reset: the very first call on a cold connection and code path
-      // reached the mock's admission ~30–50 ms after leaving, longer than the 20 ms margin,
-      // so its tokens stayed in the mock's window past ours (a real first call can do the
-      // same; BENCHMARKS.md (HTTP section) shows that run). Measured here: the steady state.
-      await (await fetch(mock.endpoints.chat, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }) })).arrayBuffer();
-      mock.reset();
+      // Cold: the very first call on a cold connection and code path reaches the mock's
+      // admission ~30–50 ms after leaving, longer than the 20 ms margin; llmFetch sends it
+      // alone and counts its tokens from its answer (TokenQuota firstCallAlone).
       const f = llmFetch({ requests: '60/1s', tokens: '10000/1s', retry: false });
       // Client and mock share one event loop: a stall longer than the 20 ms margin between a
       // start and the mock reading its body moves tokens across the mock's window edge. The
