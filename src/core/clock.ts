@@ -45,12 +45,27 @@ export const preciseClock: Clock = {
   now: () => performance.now(),
   sleep: (ms, signal) => sleepWith(preciseClock, ms, signal),
   timer(callback, ms) {
-    if (ms < 1) {
-      const handle = setImmediate(callback);
-      return { cancel: () => clearImmediate(handle) };
-    }
-    const handle = setTimeout(callback, ms);
-    return { cancel: () => clearTimeout(handle) };
+    const due = performance.now() + ms;
+    let timeout: NodeJS.Timeout | undefined;
+    let immediate: NodeJS.Immediate | undefined;
+    const wait = (left: number): void => {
+      if (left >= 1) timeout = setTimeout(check, left);
+      else immediate = setImmediate(check);
+    };
+    const check = (): void => {
+      timeout = immediate = undefined;
+      const left = due - performance.now();
+      if (left <= 0) callback();
+      else wait(left); // woken early: a timeout can fire up to a millisecond before its time
+    };
+    wait(ms); // never synchronously, as setTimeout
+    return {
+      cancel: () => {
+        if (timeout !== undefined) clearTimeout(timeout);
+        if (immediate !== undefined) clearImmediate(immediate);
+        timeout = immediate = undefined;
+      },
+    };
   },
 };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getEventListeners } from 'node:events';
-import { ManualClock } from '../../src/index.js';
+import { ManualClock, preciseClock } from '../../src/index.js';
 
 describe('ManualClock', () => {
   it('fires timers in time order, ties in the order they were set, each at its own instant', async () => {
@@ -65,5 +65,31 @@ describe('ManualClock', () => {
     const clock = new ManualClock();
     await assert.rejects(clock.sleep(5, AbortSignal.abort()), { name: 'AbortError' });
     assert.equal(clock.pendingTimers, 0);
+  });
+});
+
+describe('preciseClock', () => {
+  it('never fires before its time, never synchronously, and not at all once cancelled', async () => {
+    const fired: string[] = [];
+    const cancelled = preciseClock.timer(() => fired.push('cancelled'), 0.5);
+    cancelled.cancel();
+    for (const ms of [0, 0.3, 1.7, 3]) {
+      const start = preciseClock.now();
+      let sync = true;
+      let waited = -1;
+      let calledSync = false;
+      await new Promise<void>((resolve) => {
+        preciseClock.timer(() => {
+          calledSync = sync;
+          waited = preciseClock.now() - start;
+          resolve();
+        }, ms);
+        sync = false;
+      });
+      assert.equal(calledSync, false, 'called synchronously');
+      assert.ok(waited >= ms, `fired after ${waited} ms, set for ${ms}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    assert.deepEqual(fired, []);
   });
 });
