@@ -1,5 +1,6 @@
 import { systemClock, type Clock, type Timer } from '../core/clock.js';
-import { abortReason, ConfigError } from '../core/errors.js';
+import { untilAborted } from '../core/until-aborted.js';
+import { ConfigError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import type { LimitInput, LimitSpec } from './limit-spec.js';
 import { inputOf, RateAdaptation, type AdaptationInput, type RateAdaptationOptions, type RateSignal, type RateStep } from './rate-adaptation.js';
@@ -357,17 +358,6 @@ function sharedFor(limiter: RateLimiter, option: SharedAdaptation | false | unde
   }
   const { store, key } = limiter;
   return isSharedAdaptationSource(store) ? store.sharedAdaptation(key) : undefined;
-}
-
-/** `promise`, or the signal's reason as soon as it aborts. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function asInput(spec: LimitSpec): LimitInput {

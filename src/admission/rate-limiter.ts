@@ -358,8 +358,7 @@ export class RateLimiter {
       if (wait === 0) {
         const task = this.queue.takeFirst(entry);
         if (task === NOT_FIRST) {
-          // aborted while the store answered: give back what it got
-          void Promise.resolve(this.store.refund(this.key, this.specs, costOf(entry), this.clock.now())).catch(() => {});
+          this.giveBack(entry); // aborted while the store answered
         } else {
           admitted++;
           this.admit(entry, task);
@@ -372,14 +371,7 @@ export class RateLimiter {
         this.pump(); // the refused waiter left, or another now comes first: ask for that one
         return;
       }
-      const now = this.clock.now();
-      if (isWaiter(entry) && now + wait > entry.deadline) {
-        this.queue.take(ring);
-        this.reject(entry, new RateLimitedError(`rate limit: would wait ${Math.ceil(wait)} ms, more than maxWaitMs`, wait));
-        this.pump();
-        return;
-      }
-      this.setTimer(now + wait);
+      this.headMustWait(ring, entry, wait);
       return;
     }
     this.inOrderBatch = Math.min(MAX_IN_ORDER_BATCH, this.inOrderBatch * 2);
@@ -406,7 +398,7 @@ export class RateLimiter {
     const ring = this.queue.head();
     // The head may have been aborted while the store answered; if so, give back what it got.
     if (ring === undefined || ring.entries[ring.head] !== entry) {
-      if (wait === 0) void Promise.resolve(this.store.refund(this.key, this.specs, costOf(entry), this.clock.now())).catch(() => {});
+      if (wait === 0) this.giveBack(entry);
       this.pump();
       return;
     }
@@ -417,6 +409,11 @@ export class RateLimiter {
       this.pump();
       return;
     }
+    this.headMustWait(ring, entry, wait);
+  }
+
+  /** The head was told to wait `wait` ms: refused if that passes its maxWaitMs, else one timer for it. */
+  private headMustWait(ring: Ring, entry: Entry, wait: number): void {
     const now = this.clock.now();
     if (isWaiter(entry) && now + wait > entry.deadline) {
       this.queue.take(ring);
@@ -425,6 +422,11 @@ export class RateLimiter {
       return;
     }
     this.setTimer(now + wait);
+  }
+
+  /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */
+  private giveBack(entry: Entry): void {
+    void Promise.resolve(this.store.refund(this.key, this.specs, costOf(entry), this.clock.now())).catch(() => {});
   }
 
   private afterAsyncError(entry: Entry, error: unknown): void {

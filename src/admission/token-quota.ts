@@ -1,7 +1,8 @@
 import { RateLimiter } from './rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseRate, type RateInput } from '../core/duration.js';
-import { abortReason, ConfigError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { untilAborted } from '../core/until-aborted.js';
 
 /** What reserving tokens for one call gave: its estimate, to correct once the usage is known. */
 export interface TokenReservation {
@@ -136,16 +137,6 @@ export class TokenQuota {
   }
 }
 
-/** Waits for `promise`; rejects with the signal's reason on abort, and removes its listener. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(resolve).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /**
  * A rate whose window is `margin` longer: our window lets a start go `margin × interval`
