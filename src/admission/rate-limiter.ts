@@ -90,6 +90,8 @@ export class RateLimiter {
    * is asked about one or two at a time, and a queue that drains fast in large batches.
    */
   private inOrderBatch = 16;
+  /** The store has reserveInOrder (fixed for the limiter's life; read once, not per call). */
+  private readonly inOrder: boolean;
   private pumpScheduled = false;
   private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
@@ -111,6 +113,7 @@ export class RateLimiter {
     // is descheduled): a sliding window counted 1 ms longer (at most T/1000) holds its limit
     // in the callers' start times too (BENCHMARKS.md, accuracy).
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
+    this.inOrder = typeof this.store.reserveInOrder === 'function';
     this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
   }
@@ -195,19 +198,17 @@ export class RateLimiter {
   }
 
   private enter(task: Task, options: AcquireOptions | undefined): Promise<unknown> {
-    const cost = options?.cost ?? 1;
+    let cost = 1;
     if (options !== undefined) {
       const invalid = this.checkOptions(options);
       if (invalid) return Promise.reject(invalid);
+      if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
+      cost = options.cost ?? 1;
     }
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-
     // A store that decides queues in order (Redis) serves every caller through the queue:
     // the callers of one tick go to it in one round trip, and none overtakes another. Only
     // when the queue is full is a caller asked about alone, to be refused only if it must wait.
-    const inOrder = this.store.reserveInOrder !== undefined;
-    if (inOrder ? this.queue.size >= this.queueSize : this.queue.size === 0) {
+    if (this.inOrder ? this.queue.size >= this.queueSize : this.queue.size === 0) {
       const wait = this.store.reserve(this.key, this.specs, cost, this.clock.now());
       if (wait === 0) {
         this.counters.admitted++;
@@ -251,7 +252,7 @@ export class RateLimiter {
         this.queue.push(this.makeWaiter(resolve, cost, options), task);
       }
       if (head === undefined || priority > priorityOf(head.entries[head.head]!)) {
-        if (this.store.reserveInOrder !== undefined) this.pumpSoon();
+        if (this.inOrder) this.pumpSoon();
         else this.pump();
       }
     });
@@ -295,7 +296,7 @@ export class RateLimiter {
         this.cancelTimer();
         return;
       }
-      if (this.store.reserveInOrder !== undefined) {
+      if (this.inOrder) {
         this.askInOrder(ring);
         return;
       }
