@@ -84,6 +84,19 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     for (const [key, ttl] of await keysWithTtl(client, prefix)) assert.ok(ttl > 0, `${key} has no TTL`);
   });
 
+  it('fixed window: a refund under another interval forgets the old count, as memory does', async () => {
+    const memory = new MemoryStore();
+    const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true });
+    const short = toLimitSpecs({ rate: '1/10ms', algorithm: 'fixed-window' }, {});
+    const long = toLimitSpecs({ rate: '1/250ms', algorithm: 'fixed-window' }, {});
+    const now = 1_000_000;
+    assert.equal(await redis.reserve('k', short, 1, now), memory.reserve('k', short, 1, now));
+    memory.refund('k', long, 1, now + 1);
+    await redis.refund('k', long, 1, now + 1);
+    // found by the random schedules above: Redis kept the 10 ms count and refused (8 ms)
+    assert.equal(await redis.reserve('k', short, 1, now + 2), memory.reserve('k', short, 1, now + 2));
+  });
+
   // RedisStore sends the reserves of one tick as one script call (reserveMany), and a
   // RateLimiter's queue asks with reserveInOrder: both must decide as reserves sent one by one.
   const tickArb = fc.oneof(
