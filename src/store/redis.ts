@@ -86,7 +86,8 @@ const TEST_TTL_FLOOR_MS = 60_000;
  * RedisStore: limit state shared by every process that uses the same Redis and prefix.
  *
  * Each `reserve` is one EVALSHA that decides every limit of the request atomically with
- * the same math as MemoryStore, on Redis's clock. Keys: `prefix{key}:i:alg2` per limit (the
+ * the same math as MemoryStore, on Redis's clock; the reserves of one tick share one
+ * (reserveMany). Keys: `prefix{key}:i:g2|s3|f2` per limit, `w2` for a limit's smoothing (the
  * `{key}` hash tag keeps a limiter's keys in one Cluster slot; the key is escaped, see
  * encodeKeyPart), each with a TTL that ends when its state is back to fresh — idle keys
  * cost nothing.
