@@ -96,7 +96,18 @@ export class TokenQuota {
 
   /** Corrects a reservation to the tokens really used: refund the excess, charge the shortfall. */
   async settle(reservation: TokenReservation, used: number | undefined): Promise<void> {
-    if (reservation.first) return this.settleFirst(reservation, used);
+    if (!reservation.first) return this.correct(reservation, used);
+    try {
+      // A store that cannot charge (RedisStore) cannot move the tokens: corrected in place.
+      if (this.limiter.store.charge === undefined || reservation.seq !== this.seq) await this.correct(reservation, used);
+      else await this.moveToAnswer(reservation, used);
+    } finally {
+      this.openAfterFirst(true);
+    }
+  }
+
+  /** Refunds the excess (if this is the newest start) or charges the shortfall. */
+  private async correct(reservation: TokenReservation, used: number | undefined): Promise<void> {
     if (used === undefined || !Number.isFinite(used) || used < 0) return;
     const diff = reservation.estimate - used;
     if (diff < 0) await this.limiter.charge(-diff);
@@ -107,20 +118,12 @@ export class TokenQuota {
     } else if (diff > 0) this.skipped++;
   }
 
-  /** The first call's tokens, moved from its start to its answer (it is the newest start). */
-  private async settleFirst(reservation: TokenReservation, used: number | undefined): Promise<void> {
+  /** The first call's tokens, moved from its start to its answer: it is the newest start. */
+  private async moveToAnswer(reservation: TokenReservation, used: number | undefined): Promise<void> {
     const counted = used === undefined || !Number.isFinite(used) || used < 0 ? reservation.estimate : used;
-    try {
-      if (reservation.seq === this.seq) {
-        await this.limiter.refund(reservation.estimate);
-        if (counted > 0) await this.limiter.charge(counted);
-        else this.seq--; // wholly given back: the start before is the newest again
-      } else if (counted > reservation.estimate) {
-        await this.limiter.charge(counted - reservation.estimate);
-      }
-    } finally {
-      this.openAfterFirst(true);
-    }
+    await this.limiter.refund(reservation.estimate);
+    if (counted > 0) await this.limiter.charge(counted);
+    else this.seq--; // wholly given back: the start before is the newest again
   }
 
   private openAfterFirst(answered: boolean): void {

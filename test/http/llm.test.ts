@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RateLimiter } from '../../src/admission/rate-limiter.js';
 import { TokenQuota } from '../../src/admission/token-quota.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { estimateChatTokens, llmFetch } from '../../src/http/index.js';
 import { withMock } from './mock-helpers.js';
@@ -67,6 +68,18 @@ describe('TokenQuota: reserve the estimate, correct from usage', () => {
     assert.equal((await limiter.tryAcquire(800)).granted, false, '200 still counted at 1010 ms');
     await clock.advance(50);
     assert.equal((await limiter.tryAcquire(800)).granted, true, 'gone at 1060 ms');
+  });
+
+  it('firstCallAlone over a store that cannot charge (RedisStore): the first call is corrected in place, not dropped', async () => {
+    const clock = new ManualClock();
+    const memory = new MemoryStore();
+    // reserve and refund only, as RedisStore
+    const store = { reserve: memory.reserve.bind(memory), refund: memory.refund.bind(memory) };
+    const limiter = new RateLimiter({ limits: { rate: '1000/1s', burst: 1000 }, clock, store });
+    const quota = new TokenQuota({ tokens: limiter, firstCallAlone: true });
+    await quota.settle(await quota.reserve(300), 200);
+    assert.equal((await limiter.tryAcquire(801)).granted, false, 'the 200 used are still counted');
+    assert.equal((await limiter.tryAcquire(800)).granted, true);
   });
 
   it('firstCallAlone: a first call aborted before admission lets the next go first', async () => {
