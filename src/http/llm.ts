@@ -3,6 +3,7 @@ import { TokenQuota, withMargin } from '../admission/token-quota.js';
 import { systemClock } from '../core/clock.js';
 import type { RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { untilAborted } from '../core/until-aborted.js';
 import { sluiceFetch, type SluiceFetch } from './fetch.js';
 import type { FetchQuota, QuotaTicket, SluiceFetchOptions } from './fetch-options.js';
 
@@ -43,7 +44,36 @@ export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
   const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, firstCallAlone: true }), estimate, defaultMaxTokens ?? 1024);
   const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: withMargin(requests, m, 'requests'), clock });
-  return sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota });
+  return firstCallAlone(sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota }));
+}
+
+/**
+ * The first call goes alone, before it takes anything: the others wait for its answer
+ * without holding a request slot meanwhile (a slot taken then would be counted from before
+ * its request left, and freed that much before the server frees it). The token quota counts
+ * that call from its answer (TokenQuota firstCallAlone). A first call that fails lets the
+ * next go alone in its place.
+ */
+function firstCallAlone(fetch: SluiceFetch): SluiceFetch {
+  let answered = false;
+  let first: Promise<void> | undefined;
+  return async (input, init) => {
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    while (!answered && first !== undefined) await untilAborted(first, signal);
+    if (answered) return fetch(input, init);
+    const call = fetch(input, init);
+    first = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      const response = await call;
+      answered = true;
+      return response;
+    } finally {
+      first = undefined;
+    }
+  };
 }
 
 /** ChatTokenQuota: a TokenQuota as sluiceFetch's per-attempt quota, reading OpenAI-shaped bodies. */

@@ -104,6 +104,21 @@ describe('TokenQuota: reserve the estimate, correct from usage', () => {
 });
 
 describe('llmFetch accounting', () => {
+  it('sends its first call alone: the others take no request slot until it is answered', async () => {
+    const usage = (total: number): Response => Response.json({ usage: { total_tokens: total } });
+    let release: (() => void) | undefined;
+    const answers = [() => new Promise<Response>((resolve) => (release = () => resolve(usage(5)))), () => Promise.resolve(usage(5)), () => Promise.resolve(usage(5))];
+    const requests = new RateLimiter({ limits: { rate: '1000/1h', burst: 1000 } });
+    const f = llmFetch({ requests, tokens: '100000/1h', retry: false, fetch: () => answers.shift()!() });
+    const ask = { method: 'POST', body: JSON.stringify({ messages: [], max_tokens: 10 }) };
+    const calls = [f('https://llm.test/v1/chat/completions', ask), f('https://llm.test/v1/chat/completions', ask), f('https://llm.test/v1/chat/completions', ask)];
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(requests.stats().admitted, 1, 'only the first call has a request slot');
+    release!();
+    await Promise.all(calls);
+    assert.equal(requests.stats().admitted, 3);
+  });
+
   it('corrects the token window from usage, and gives back the tokens of a call aborted before it was sent', async () => {
     const usage = (total: number): Response => Response.json({ usage: { total_tokens: total } });
     let release: (() => void) | undefined;
