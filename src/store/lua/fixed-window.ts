@@ -51,6 +51,8 @@ end`,
   end
   used$ = used$ + cost
   ${STORE}
+  -- written afresh: a refusal later in the same script (reserveMany) must not delete it
+  stale$ = false
 end`,
   refund: `if stale$ then
   -- counted with another interval: gone, as FixedWindowState.update resets it (else a later

@@ -22,7 +22,10 @@ export interface LimitLua {
   readonly wait: string;
   /** After a refusal: stores what `load`/`wait` changed that must outlive it. */
   readonly save: string;
-  /** Records `cost` at `now` and stores the state. */
+  /**
+   * Records `cost` at `now` and stores the state, leaving the locals true to it: reserveMany
+   * may run `wait` and `take` again, and `save`, in the same script.
+   */
   readonly take: string;
   /** Gives `cost` back and stores the state. */
   readonly refund: string;

@@ -115,13 +115,6 @@ return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0
 }
 
 /**
- * What a limit must note after recording a start when the same script may record more
- * (reserveMany): the sliding window's list now exists, and a fixed window whose interval
- * changed has been written afresh, so a refusal later in the batch must not delete it.
- */
-const AFTER_TAKE: Record<string, string> = { g: '', s: 'exists$ = true', f: 'stale$ = false', w: '' };
-
-/**
  * reserveMany — decides several requests of one key in one call, in order, at one instant:
  * each as `reserve` would if sent alone right after the one before. A fleet's process
  * sends every `reserve` its callers make in the same tick as one such call, so Redis runs
@@ -136,10 +129,8 @@ const AFTER_TAKE: Record<string, string> = { g: '', s: 'exists$ = true', f: 'sta
  *       as for reserve. With 'fifo' the items end at the first refusal.
  */
 function reserveManyBody(sequence: string, firstCost: number): string {
-  const codes = [...sequence];
-  const lua = codes.map((c) => BY_CODE[c]!);
+  const lua = [...sequence].map((c) => BY_CODE[c]!);
   const sliding = lua.includes(SLIDING_WINDOW);
-  const afterTake = codes.map((c, i) => at(AFTER_TAKE[c]!, i + 1)).filter((line) => line !== '');
   return `
 local fifo = ARGV[4] == 'fifo'
 local out, refused = {}, false
@@ -152,7 +143,7 @@ ${sliding ? 'local FILL = 0\n' : ''}for q = ${firstCost}, #ARGV do
     out[#out + 1] = string.format('%.17g', wait)
     if fifo then break end
   else
-    ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).concat(afterTake).join('\n')))}
+    ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).join('\n')))}
     out[#out + 1] = ${sliding ? `FILL >= ${LATE_CHECK_FILL} and '0!' or '0'` : `'0'`}
   end
 end

@@ -161,6 +161,8 @@ do
     -- cost Redis less than an LSET)
     if exists$ then redis.call('RPOP', KEYS[$]) end
     redis.call('RPUSH', KEYS[$], struct.pack('<dd', now, cost), ${HEADER})
+    -- the list exists now: a second take in the same script (reserveMany) must replace its header
+    exists$ = true
   end
   redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, last$ + span$) - now))
   -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
