@@ -4,18 +4,11 @@ import { LogHistogram } from './log-histogram.js';
 /** Per-bucket latency scale: 25 % bins from 1 ms to ~21 min in 64 counters (256 bytes). */
 const bucketLatency = (): LogHistogram => new LogHistogram(1, 1.25, 64);
 
-interface Bucket {
-  requests: number;
-  throttled: number;
-  errors: number;
-  records: number;
-  /** Gauges as they stood at the end of the bucket, except inFlight: its peak. */
-  rateLimit: number | undefined;
-  concurrencyLimit: number;
-  inFlight: number;
-  paused: boolean;
-  latency: LogHistogram | undefined;
-}
+/**
+ * A bucket being filled: a TimelinePoint's counts and gauges (gauges as they stood at the
+ * end of the bucket, except inFlight: its peak), with the latencies still a histogram.
+ */
+type Bucket = Omit<TimelinePoint, 'atMs' | 'latencyP50Ms' | 'latencyP95Ms'> & { latency: LogHistogram | undefined };
 
 /**
  * BucketSeries: the report's time series in equal buckets, one per index from the start
