@@ -99,7 +99,7 @@ export class SlidingWindowState implements LimitState {
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head + i) & mask;
       remaining -= this.costs[slot]!;
-      if (remaining + cost <= this.limit + EPSILON_MS) return Math.max(0, this.times[slot]! + this.interval - now);
+      if (remaining + cost <= this.limit + EPSILON_MS) return Math.max(0, this.leavesAt(this.times[slot]!) - now);
     }
     return this.interval; // unreachable for cost <= limit; a safe bound all the same
   }
@@ -169,7 +169,7 @@ export class SlidingWindowState implements LimitState {
 
   idleAt(): number {
     if (this.count === 0) return this.tat;
-    return Math.max(this.tat, this.times[(this.head + this.count - 1) & (this.times.length - 1)]! + this.interval);
+    return Math.max(this.tat, this.leavesAt(this.times[(this.head + this.count - 1) & (this.times.length - 1)]!));
   }
 
   /** Entries currently held: what this limit costs in memory. */
@@ -177,13 +177,22 @@ export class SlidingWindowState implements LimitState {
     return this.count;
   }
 
+  /**
+   * When a start at `time` leaves the window: `time + interval`, or the next double up when
+   * rounding makes `(time + interval) − time` fall short of the interval. Read either way —
+   * `time + interval <= now` or `now − time >= interval` — a start has then left: in floating
+   * point the two can disagree by one step (31.33…33 + 100 = 131.33…31, whose difference
+   * from 31.33…33 is 99.99…99), and a start admitted at that instant would be beside one
+   * still inside the window by the other reading. Expiry and waits both use this instant.
+   */
+  private leavesAt(time: number): number {
+    const at = time + this.interval;
+    return at - time >= this.interval ? at : at + Math.abs(at) * Number.EPSILON;
+  }
+
   private expire(now: number): void {
     const mask = this.times.length - 1;
-    // `time + interval <= now`, the very expression windowWait's answer is computed from:
-    // in floating point `now - time >= interval` can be false at the instant that answer
-    // named (1324.33… + 1000 == 2324.33… while 2324.33… − 1324.33… < 1000), and a start
-    // admitted then would be counted beside one that should have left.
-    while (this.count > 0 && this.times[this.head]! + this.interval <= now) {
+    while (this.count > 0 && this.leavesAt(this.times[this.head]!) <= now) {
       this.sum -= this.costs[this.head]!;
       this.head = (this.head + 1) & mask;
       this.count--;

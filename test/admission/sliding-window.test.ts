@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { toLimitSpecs } from '../../src/index.js';
+import { ManualClock, RateLimiter, toLimitSpecs } from '../../src/index.js';
 import { QUANTUM_SHARE, SlidingWindowState } from '../../src/admission/sliding-window.js';
 
 /** 10 s: the quantum is then exactly 1 ms, and times on a 1/16 ms grid add up exactly. */
@@ -133,5 +133,23 @@ describe('SlidingWindowState: a log of quantum buckets', () => {
     assert.equal(state.reserve(T + 0.25, 1), 0.25);
     assert.equal(state.reserve(T + 0.5, 2), 0);
     assert.equal(state.idleAt(), 2 * T + 0.5);
+  });
+});
+
+describe('SlidingWindowState: the instant a start leaves', () => {
+  it('holds the window whether it is read as time + T <= now or as now − time >= T (float rounding)', async () => {
+    // Found by the limiter's property test: 31.33…33 + 100 rounds to 131.33…31, whose
+    // difference from 31.33…33 is 99.99…99, so a start admitted at 131.33…31 sat in a window
+    // shorter than 100 ms beside the start it replaced.
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: { rate: { limit: 3, interval: 100 }, burst: 2, slack: 2 }, clock });
+    const starts: { at: number; cost: number }[] = [];
+    for (const cost of [1, 2, 1, 1]) void limiter.run(() => starts.push({ at: clock.now(), cost }), { cost });
+    await clock.runAll();
+    assert.equal(starts.length, 4);
+    for (const later of starts) {
+      const inWindow = starts.filter((s) => s.at <= later.at && later.at - s.at < 100).reduce((sum, s) => sum + s.cost, 0);
+      assert.ok(inWindow <= 3, `${inWindow} units in a window shorter than 100 ms ending at ${later.at}`);
+    }
   });
 });

@@ -29,12 +29,22 @@ import { indented, type LimitLua } from './limit-lua.js';
 const HEADER = `struct.pack('<ddddddd', tat$, e$, span$, sum$, last$, oldest$, first$)`;
 
 /**
+ * Sets the local `out` to when a start at `t` leaves the window: leavesAt in
+ * sliding-window.ts, the same two steps (2^-52 is Number.EPSILON).
+ */
+function leaves(out: string, t: string): string {
+  return `local ${out} = ${t} + span$
+if ${out} - ${t} < span$ then ${out} = ${out} + math.abs(${out}) * 2^-52 end`;
+}
+
+/**
  * Writes the header and the TTL, or deletes a state already equal to a fresh one. `newest`:
  * the time of the newest start as SlidingWindowState.idleAt sees it.
  */
 function store(newest: string): string {
   return `do
-  local idle = math.max(tat$, ${newest} + span$)
+  ${indented(leaves('gone', newest))}
+  local idle = math.max(tat$, gone)
   if idle <= now then
     redis.call('DEL', KEYS[$])
   else
@@ -44,15 +54,17 @@ function store(newest: string): string {
 end`;
 }
 
-/** expire in sliding-window.ts: drops starts that have left (now - span, now]; `t + span <= now`, as there, for the same float reason. */
-const EXPIRE = `if oldest$ + span$ <= now then
+/** expire in sliding-window.ts: drops starts that have left, judged by leavesAt as there. */
+const EXPIRE = `${leaves('oldest_leaves', 'oldest$')}
+if oldest_leaves <= now then
   -- the oldest start has left: pop it and look at the next (most calls drop one start)
   local _, c = struct.unpack('<dd', redis.call('LPOP', KEYS[$]))
   sum$ = sum$ - c
   local nx = redis.call('LINDEX', KEYS[$], 0)
   oldest$ = INF
   if #nx == 16 then oldest$ = struct.unpack('<d', nx) end
-  if oldest$ + span$ <= now then
+  ${indented(leaves('next_leaves', 'oldest$'))}
+  if next_leaves <= now then
     -- many have left (a quiet spell after a busy one): read on in growing chunks
     local gone, chunk, more = 0, 4, true
     while more do
@@ -65,7 +77,8 @@ const EXPIRE = `if oldest$ + span$ <= now then
           break
         end
         local t, c2 = struct.unpack('<dd', h[j])
-        if t + span$ > now then
+        ${indented(indented(indented(indented(leaves('t_leaves', 't')))))}
+        if t_leaves > now then
           oldest$ = t
           more = false
           break
@@ -124,7 +137,8 @@ end`,
         local t, c = struct.unpack('<dd', h[j])
         remaining = remaining - c
         if remaining + cost <= limit$ + EPS then
-          w = math.max(0, t + span$ - now)
+          ${indented(indented(indented(indented(indented(leaves('t_leaves', 't'))))))}
+          w = math.max(0, t_leaves - now)
           break
         end
       end
@@ -178,10 +192,11 @@ end`,
   if at then
     -- the start decided at \`at\`: its bucket is the oldest entry whose time is >= at (an
     -- entry's time is the latest start in it, and times increase along the log), found
-    -- from the newest end (it is recent). Once at + span <= now that start has left the
+    -- from the newest end (it is recent). Once it has left (leavesAt) that start is out of the
     -- window and nothing is given back: its bucket may have gone too, and the oldest entry
     -- >= at would then be a newer bucket, which must keep its cost.
-    if at + span$ > now then
+    ${indented(indented(leaves('at_leaves', 'at')))}
+    if at_leaves > now then
       local found, ft, fc = nil, 0, 0
       while x and #x == 16 do
         local t, c = struct.unpack('<dd', x)
