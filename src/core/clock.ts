@@ -1,3 +1,6 @@
+// Imported rather than read from globalThis, where Node 20 defines it as a getter: a
+// limiter reads the clock on every request, and the getter was ~5 % of that path.
+import { performance } from 'node:perf_hooks';
 import { abortReason } from './errors.js';
 
 /** A pending callback from `Clock.timer`; `cancel()` is idempotent. */
