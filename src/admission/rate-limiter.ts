@@ -3,7 +3,7 @@ import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
-import { MemoryStore } from '../store/memory.js';
+import { KeyState, MemoryStore } from '../store/memory.js';
 import type { RateStore } from '../store/store.js';
 import { capacityOf, describeSpec, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from './limit-spec.js';
 
@@ -92,6 +92,11 @@ export class RateLimiter {
   private inOrderBatch = 16;
   /** The store has reserveInOrder (fixed for the limiter's life; read once, not per call). */
   private readonly inOrder: boolean;
+  /**
+   * The state of this limiter's key when it made its own MemoryStore (nobody else can then
+   * change the limits under it): called directly, it skips the store's per-request key lookup.
+   */
+  private readonly own: KeyState | undefined;
   private pumpScheduled = false;
   private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
@@ -112,7 +117,13 @@ export class RateLimiter {
     // On real time a start begins a little after its decision (up to ~2 ms when the process
     // is descheduled): a sliding window counted 1 ms longer (at most T/1000) holds its limit
     // in the callers' start times too (BENCHMARKS.md, accuracy).
-    this.store = options.store ?? new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
+    if (options.store === undefined) {
+      const store = new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
+      this.own = store.keyState(this.key, this.specs, this.clock.now());
+      this.store = store;
+    } else {
+      this.store = options.store;
+    }
     this.inOrder = typeof this.store.reserveInOrder === 'function';
     this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
@@ -125,7 +136,7 @@ export class RateLimiter {
       this.counters.rejected++;
       return { granted: false, retryAfterMs: this.estimateWait(cost) };
     }
-    const wait = await this.store.reserve(this.key, this.specs, cost, this.clock.now());
+    const wait = await this.reserve(cost, this.clock.now());
     if (wait === 0) {
       this.counters.admitted++;
       return { granted: true, retryAfterMs: 0 };
@@ -156,6 +167,7 @@ export class RateLimiter {
   setLimits(limits: LimitInput | readonly LimitInput[]): void {
     this.specs = toLimitSpecs(limits, this.defaults);
     this.capacity = Math.min(...this.specs.map(capacityOf));
+    this.own?.reconcile(this.specs, this.clock.now());
     const tooBig: Entry[] = [];
     this.queue.removeWhere((entry) => costOf(entry) > this.capacity && tooBig.push(entry) > 0);
     for (const entry of tooBig) this.reject(entry, this.costError(costOf(entry)));
@@ -168,7 +180,8 @@ export class RateLimiter {
    */
   async refund(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
-    await this.store.refund(this.key, this.specs, cost, this.clock.now());
+    if (this.own) this.own.refund(cost, this.clock.now());
+    else await this.store.refund(this.key, this.specs, cost, this.clock.now());
     this.reschedule();
   }
 
@@ -179,7 +192,8 @@ export class RateLimiter {
   async charge(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
     if (!this.store.charge) throw new ConfigError('store', this.store, 'does not support charge()');
-    await this.store.charge(this.key, this.specs, cost, this.clock.now());
+    if (this.own) this.own.charge(cost, this.clock.now());
+    else await this.store.charge(this.key, this.specs, cost, this.clock.now());
     this.reschedule();
   }
 
@@ -209,7 +223,7 @@ export class RateLimiter {
     // the callers of one tick go to it in one round trip, and none overtakes another. Only
     // when the queue is full is a caller asked about alone, to be refused only if it must wait.
     if (this.inOrder ? this.queue.size >= this.queueSize : this.queue.size === 0) {
-      const wait = this.store.reserve(this.key, this.specs, cost, this.clock.now());
+      const wait = this.reserve(cost, this.clock.now());
       if (wait === 0) {
         this.counters.admitted++;
         return task === undefined ? RESOLVED : invoke(task);
@@ -303,7 +317,7 @@ export class RateLimiter {
       const entry = ring.entries[ring.head]!;
       const cost = isWaiter(entry) ? entry.cost : 1;
       const now = this.clock.now();
-      const wait = this.store.reserve(this.key, this.specs, cost, now);
+      const wait = this.reserve(cost, now);
       if (typeof wait !== 'number') {
         this.pending = true;
         wait.then(
@@ -423,6 +437,11 @@ export class RateLimiter {
       return;
     }
     this.setTimer(now + wait);
+  }
+
+  /** Asks the store to admit `cost` at `now`: 0 if admitted (and taken), else the wait. */
+  private reserve(cost: number, now: number): number | Promise<number> {
+    return this.own === undefined ? this.store.reserve(this.key, this.specs, cost, now) : this.own.reserve(cost, now);
   }
 
   /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */

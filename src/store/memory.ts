@@ -7,9 +7,61 @@ import { SlidingWindowState } from '../admission/sliding-window.js';
 import { SmoothedState } from '../admission/smoothing.js';
 import type { RateStore } from './store.js';
 
-interface Entry {
+/**
+ * KeyState: the limits of one key. A MemoryStore keeps one per key; a RateLimiter that owns
+ * its store holds on to its key's and calls it directly, one lookup per limiter rather than
+ * one per request (the hot path of a limit that never binds).
+ */
+export class KeyState {
   specs: readonly LimitSpec[];
   states: LimitState[];
+
+  constructor(
+    limits: readonly LimitSpec[],
+    private readonly startLagMs: number,
+  ) {
+    this.specs = limits;
+    this.states = limits.map((spec) => createLimitState(spec, startLagMs));
+  }
+
+  /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. */
+  reserve(cost: number, now: number): number {
+    const states = this.states;
+    if (states.length === 1) return states[0]!.reserve(now, cost);
+    let wait = 0;
+    for (let i = 0; i < states.length; i++) wait = Math.max(wait, states[i]!.waitMs(now, cost));
+    if (wait > 0) return wait;
+    for (let i = 0; i < states.length; i++) states[i]!.take(now, cost);
+    return 0;
+  }
+
+  refund(cost: number, now: number): void {
+    for (const state of this.states) state.refund(now, cost);
+  }
+
+  charge(cost: number, now: number): void {
+    for (const state of this.states) state.take(now, cost);
+  }
+
+  /** Limits changed (setLimits): keep each state whose algorithm is unchanged, with the new rate. */
+  reconcile(limits: readonly LimitSpec[], now: number): void {
+    if (limits === this.specs) return;
+    this.states = limits.map((spec, i) => {
+      const old = this.specs[i];
+      const state = this.states[i];
+      if (old && state && old.algorithm === spec.algorithm) {
+        state.update(spec, now);
+        return state;
+      }
+      return createLimitState(spec, this.startLagMs);
+    });
+    this.specs = limits;
+  }
+
+  /** Every limit is back to a fresh state at `now`: the key can be forgotten. */
+  idleBy(now: number): boolean {
+    return this.states.every((s) => s.idleAt() <= now);
+  }
 }
 
 /** How many operations pass between sweeps for idle keys. */
@@ -45,9 +97,9 @@ export interface MemoryStoreOptions {
  * quiet cost nothing.
  */
 export class MemoryStore implements RateStore {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, KeyState>();
   private lastKey: string | undefined;
-  private last: Entry | undefined;
+  private last: KeyState | undefined;
   private operations = 0;
   private readonly startLagMs: number;
 
@@ -59,23 +111,23 @@ export class MemoryStore implements RateStore {
   }
 
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number {
-    const { states } = this.entry(key, limits, now);
-    if (states.length === 1) return states[0]!.reserve(now, cost);
-    let wait = 0;
-    for (let i = 0; i < states.length; i++) wait = Math.max(wait, states[i]!.waitMs(now, cost));
-    if (wait > 0) return wait;
-    for (let i = 0; i < states.length; i++) states[i]!.take(now, cost);
-    return 0;
+    return this.entry(key, limits, now).reserve(cost, now);
   }
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    const { states } = this.entry(key, limits, now);
-    for (const state of states) state.refund(now, cost);
+    this.entry(key, limits, now).refund(cost, now);
   }
 
   charge(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    const { states } = this.entry(key, limits, now);
-    for (const state of states) state.take(now, cost);
+    this.entry(key, limits, now).charge(cost, now);
+  }
+
+  /**
+   * The KeyState of `key` under `limits`, for a limiter that owns this store and then calls
+   * it directly (reconciling it itself when its limits change).
+   */
+  keyState(key: string, limits: readonly LimitSpec[], now: number): KeyState {
+    return this.entry(key, limits, now);
   }
 
   /** Number of keys with live state (for tests and stats). */
@@ -83,13 +135,13 @@ export class MemoryStore implements RateStore {
     return this.entries.size;
   }
 
-  private entry(key: string, limits: readonly LimitSpec[], now: number): Entry {
+  private entry(key: string, limits: readonly LimitSpec[], now: number): KeyState {
     let entry = key === this.lastKey ? this.last : this.entries.get(key);
     if (entry === undefined) {
-      entry = { specs: limits, states: limits.map((spec) => createLimitState(spec, this.startLagMs)) };
+      entry = new KeyState(limits, this.startLagMs);
       this.entries.set(key, entry);
-    } else if (entry.specs !== limits) {
-      this.reconcile(entry, limits, now);
+    } else {
+      entry.reconcile(limits, now);
     }
     this.lastKey = key;
     this.last = entry;
@@ -97,24 +149,10 @@ export class MemoryStore implements RateStore {
     return entry;
   }
 
-  /** Limits changed (setLimits): keep each state whose algorithm is unchanged, with the new rate. */
-  private reconcile(entry: Entry, limits: readonly LimitSpec[], now: number): void {
-    entry.states = limits.map((spec, i) => {
-      const old = entry.specs[i];
-      const state = entry.states[i];
-      if (old && state && old.algorithm === spec.algorithm) {
-        state.update(spec, now);
-        return state;
-      }
-      return createLimitState(spec, this.startLagMs);
-    });
-    entry.specs = limits;
-  }
-
   /** Drops keys whose every limit is back to a fresh state; the key in use is kept. */
   private sweep(currentKey: string, now: number): void {
     for (const [key, entry] of this.entries) {
-      if (key !== currentKey && entry.states.every((s) => s.idleAt() <= now)) this.entries.delete(key);
+      if (key !== currentKey && entry.idleBy(now)) this.entries.delete(key);
     }
   }
 }
