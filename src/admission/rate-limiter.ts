@@ -177,6 +177,11 @@ export class RateLimiter {
   /**
    * Gives `cost` units back to every limit — a start that did not happen after all, or an
    * estimate that turned out too high (LLM tokens). Waiters may start sooner.
+   *
+   * The units are taken from the newest start: exact when the refunded start is the latest
+   * one admitted. Refunding an older start while later ones stand leaves the older units in
+   * the window and removes newer ones, so the window frees capacity before the service sees
+   * it free — TokenQuota skips such refunds for that reason (its `skippedRefunds`).
    */
   async refund(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
