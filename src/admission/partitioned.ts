@@ -67,8 +67,11 @@ export class PartitionedRateLimiter {
   }
 
   /** Resolves when `cost` may start in `partition` (RateLimiter.acquire). */
-  acquire(partition: string, options?: AcquireOptions): Promise<void> {
-    return this.limiter(partition).acquire(options);
+  acquire(partition: string, options?: AcquireOptions): Promise<void>;
+  acquire(partition: string, cost: number, options?: Omit<AcquireOptions, 'cost'>): Promise<void>;
+  acquire(partition: string, costOrOptions?: number | AcquireOptions, options?: AcquireOptions): Promise<void> {
+    const limiter = this.limiter(partition);
+    return typeof costOrOptions === 'number' ? limiter.acquire(costOrOptions, options) : limiter.acquire(costOrOptions);
   }
 
   /** Waits for admission in `partition`, then calls `fn` (RateLimiter.run). */

@@ -150,12 +150,20 @@ export class RateLimiter {
    * at once if the wait would exceed `maxWaitMs`, with QueueFullError if `queueSize`
    * callers already wait, and with the signal's reason on abort.
    */
-  acquire(options?: AcquireOptions): Promise<void> {
-    return this.enter(undefined, options) as Promise<void>;
+  acquire(options?: AcquireOptions): Promise<void>;
+  /** `acquire({ ...options, cost })`: `acquire(250)`, `acquire(250, { priority: 1 })`. */
+  acquire(cost: number, options?: Omit<AcquireOptions, 'cost'>): Promise<void>;
+  acquire(costOrOptions?: number | AcquireOptions, options?: AcquireOptions): Promise<void> {
+    if (typeof costOrOptions !== 'number') return this.enter(undefined, costOrOptions) as Promise<void>;
+    if (options?.cost !== undefined) {
+      return Promise.reject(new ConfigError('cost', options.cost, `given twice (${costOrOptions} as the first argument)`));
+    }
+    return this.enter(undefined, { ...options, cost: costOrOptions }) as Promise<void>;
   }
 
   /** Waits for admission as `acquire` does, then calls `fn` and returns its result. */
   run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new ConfigError('fn', fn, 'must be a function'));
     return this.enter(fn, options) as Promise<T>;
   }
 
@@ -219,6 +227,9 @@ export class RateLimiter {
   private enter(task: Task, options: AcquireOptions | undefined): Promise<unknown> {
     let cost = 1;
     if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        return Promise.reject(new ConfigError('options', options, 'must be an object such as { cost, signal, priority, maxWaitMs }'));
+      }
       const invalid = this.checkOptions(options);
       if (invalid) return Promise.reject(invalid);
       if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));

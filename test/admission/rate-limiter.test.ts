@@ -124,6 +124,28 @@ describe('RateLimiter', () => {
     assert.throws(() => new RateLimiter({ limits: '5/s', algorithm: 'leaky' as never }), (e: unknown) => e instanceof ConfigError && e.field === 'algorithm');
   });
 
+  it('acquire(cost, options) takes the cost given first, as acquire({ cost }) does', async () => {
+    const { clock, limiter: l } = limiter('300/s', { burst: 300 });
+    await l.acquire(250);
+    assert.equal((await l.tryAcquire(100)).granted, false, 'acquire(250) took 250 units, not 1');
+    await l.acquire(40, { priority: 1 });
+    assert.equal((await l.tryAcquire(11)).granted, false);
+    assert.equal((await l.tryAcquire(10)).granted, true);
+    await assert.rejects(l.acquire(2, { cost: 3 } as never), (e: unknown) => e instanceof ConfigError && e.field === 'cost');
+    await assert.rejects(l.acquire(0), (e: unknown) => e instanceof ConfigError && e.field === 'cost');
+    await clock.runAll();
+    assert.equal(l.stats().waiting, 0);
+  });
+
+  it('options that are not an object, and a run() of something not a function, are ConfigErrors before anything is taken', async () => {
+    const { limiter: l } = limiter('1/s');
+    await assert.rejects(l.acquire('5' as never), (e: unknown) => e instanceof ConfigError && e.field === 'options');
+    await assert.rejects(l.acquire(null as never), (e: unknown) => e instanceof ConfigError && e.field === 'options');
+    await assert.rejects(l.run('work' as never), (e: unknown) => e instanceof ConfigError && e.field === 'fn');
+    assert.equal(l.stats().admitted, 0);
+    assert.equal((await l.tryAcquire()).granted, true, 'nothing was taken by the refused calls');
+  });
+
   it('setLimits changes the rate at runtime and keeps waiters in order', async () => {
     const { clock, limiter: l } = limiter('1/s', { slack: 0 });
     const starts: number[] = [];
