@@ -84,8 +84,10 @@ export class ConcurrencyLimiter {
 
   /** Calls `fn` once a slot is free and releases the slot when it settles. */
   run<T>(fn: () => T | PromiseLike<T>, options?: PermitOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new ConfigError('fn', fn, 'must be a function'));
+    if (options !== undefined && (typeof options !== 'object' || options === null)) return Promise.reject(optionsError(options));
     this.counters.submitted++;
-    if (this.inFlight < this.max && this.queue.size === 0) {
+    if (this.inFlight < this.max && this.queue.size === 0 && options?.signal?.aborted !== true) {
       this.inFlight++;
       this.counters.started++;
       return invoke(fn).then(this.releaseValue, this.releaseError);
@@ -95,8 +97,10 @@ export class ConcurrencyLimiter {
 
   /** Resolves with a permit once a slot is free. The caller must `release()` it. */
   acquire(options?: PermitOptions): Promise<Permit> {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) return Promise.reject(optionsError(options));
     this.counters.submitted++;
-    if (this.inFlight < this.max && this.queue.size === 0) {
+    // An already aborted signal is refused even with a slot free (wait() rejects it).
+    if (this.inFlight < this.max && this.queue.size === 0 && options?.signal?.aborted !== true) {
       this.inFlight++;
       this.counters.started++;
       return Promise.resolve(this.permit());
@@ -221,4 +225,8 @@ function checkLimit(limit: unknown): number {
     throw new ConfigError('limit', limit, 'must be a whole number >= 1');
   }
   return limit;
+}
+
+function optionsError(options: unknown): ConfigError {
+  return new ConfigError('options', options, 'must be an object such as { signal, priority }');
 }

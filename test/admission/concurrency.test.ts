@@ -123,4 +123,20 @@ describe('ConcurrencyLimiter', () => {
     assert.throws(() => new ConcurrencyLimiter({ limit: 1.5 }), (e: unknown) => e instanceof ConfigError && e.field === 'limit');
     assert.throws(() => new ConcurrencyLimiter({ limit: 1, onFull: 'drop' as never }), (e: unknown) => e instanceof ConfigError && e.field === 'onFull');
   });
+
+  it('a run() of something not a function, options that are not an object, and an aborted signal are refused without taking a slot', async () => {
+    const pool = new ConcurrencyLimiter({ limit: 1 });
+    await assert.rejects(pool.run('work' as never), (e: unknown) => e instanceof ConfigError && e.field === 'fn');
+    await assert.rejects(pool.acquire(5 as never), (e: unknown) => e instanceof ConfigError && e.field === 'options');
+    await assert.rejects(pool.run(() => 1, 'x' as never), (e: unknown) => e instanceof ConfigError && e.field === 'options');
+    await assert.rejects(pool.acquire({ signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await assert.rejects(pool.run(() => 1, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    const stats = pool.stats();
+    assert.equal(stats.inFlight, 0);
+    assert.equal(stats.started, 0);
+    assert.equal(stats.aborted, 2);
+    assert.equal(stats.submitted, stats.started + stats.rejected + stats.aborted);
+    const permit = await pool.acquire();
+    permit.release();
+  });
 });
