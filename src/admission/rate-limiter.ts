@@ -3,7 +3,7 @@ import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
-import { KeyState, MemoryStore } from '../store/memory.js';
+import { MemoryStore, type KeyState } from '../store/memory.js';
 import type { RateStore } from '../store/store.js';
 import { capacityOf, describeSpec, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from './limit-spec.js';
 
@@ -93,8 +93,8 @@ export class RateLimiter {
   /** The store has reserveInOrder (fixed for the limiter's life; read once, not per call). */
   private readonly inOrder: boolean;
   /**
-   * The state of this limiter's key when it made its own MemoryStore (nobody else can then
-   * change the limits under it): called directly, it skips the store's per-request key lookup.
+   * The state of this limiter's key when it made its own MemoryStore: called directly, it
+   * skips the store's per-request key lookup (see ownState).
    */
   private readonly own: KeyState | undefined;
   private pumpScheduled = false;
@@ -175,7 +175,6 @@ export class RateLimiter {
   setLimits(limits: LimitInput | readonly LimitInput[]): void {
     this.specs = toLimitSpecs(limits, this.defaults);
     this.capacity = Math.min(...this.specs.map(capacityOf));
-    this.own?.reconcile(this.specs, this.clock.now());
     const tooBig: Entry[] = [];
     this.queue.removeWhere((entry) => costOf(entry) > this.capacity && tooBig.push(entry) > 0);
     for (const entry of tooBig) this.reject(entry, this.costError(costOf(entry)));
@@ -193,8 +192,9 @@ export class RateLimiter {
    */
   async refund(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
-    if (this.own) this.own.refund(cost, this.clock.now());
-    else await this.store.refund(this.key, this.specs, cost, this.clock.now());
+    const now = this.clock.now();
+    if (this.own) this.ownState(now).refund(cost, now);
+    else await this.store.refund(this.key, this.specs, cost, now);
     this.reschedule();
   }
 
@@ -205,8 +205,9 @@ export class RateLimiter {
   async charge(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
     if (!this.store.charge) throw new ConfigError('store', this.store, 'does not support charge()');
-    if (this.own) this.own.charge(cost, this.clock.now());
-    else await this.store.charge(this.key, this.specs, cost, this.clock.now());
+    const now = this.clock.now();
+    if (this.own) this.ownState(now).charge(cost, now);
+    else await this.store.charge(this.key, this.specs, cost, now);
     this.reschedule();
   }
 
@@ -457,7 +458,18 @@ export class RateLimiter {
 
   /** Asks the store to admit `cost` at `now`: 0 if admitted (and taken), else the wait. */
   private reserve(cost: number, now: number): number | Promise<number> {
-    return this.own === undefined ? this.store.reserve(this.key, this.specs, cost, now) : this.own.reserve(cost, now);
+    return this.own === undefined ? this.store.reserve(this.key, this.specs, cost, now) : this.ownState(now).reserve(cost, now);
+  }
+
+  /**
+   * The own key's state under this limiter's limits. Reconciled when they differ: after
+   * setLimits, or when another limiter given this limiter's store and key set its own (the
+   * store reconciles per call in the same way).
+   */
+  private ownState(now: number): KeyState {
+    const own = this.own!;
+    if (own.specs !== this.specs) own.reconcile(this.specs, now);
+    return own;
   }
 
   /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */

@@ -15,6 +15,8 @@ import type { RateStore } from './store.js';
 export class KeyState {
   specs: readonly LimitSpec[];
   states: LimitState[];
+  /** Held by a limiter (keyState): never swept, so whoever else uses the key shares it. */
+  pinned = false;
 
   constructor(
     limits: readonly LimitSpec[],
@@ -124,10 +126,13 @@ export class MemoryStore implements RateStore {
 
   /**
    * The KeyState of `key` under `limits`, for a limiter that owns this store and then calls
-   * it directly (reconciling it itself when its limits change).
+   * it directly (reconciling it itself when its limits change). It stays in the store for
+   * good, so another limiter given this store and key shares it.
    */
   keyState(key: string, limits: readonly LimitSpec[], now: number): KeyState {
-    return this.entry(key, limits, now);
+    const entry = this.entry(key, limits, now);
+    entry.pinned = true;
+    return entry;
   }
 
   /** Number of keys with live state (for tests and stats). */
@@ -152,7 +157,7 @@ export class MemoryStore implements RateStore {
   /** Drops keys whose every limit is back to a fresh state; the key in use is kept. */
   private sweep(currentKey: string, now: number): void {
     for (const [key, entry] of this.entries) {
-      if (key !== currentKey && entry.idleBy(now)) this.entries.delete(key);
+      if (key !== currentKey && !entry.pinned && entry.idleBy(now)) this.entries.delete(key);
     }
   }
 }

@@ -124,6 +124,22 @@ describe('RateLimiter', () => {
     assert.throws(() => new RateLimiter({ limits: '5/s', algorithm: 'leaky' as never }), (e: unknown) => e instanceof ConfigError && e.field === 'algorithm');
   });
 
+  it("a limiter given another limiter's own store and key shares its limit, across the store's sweeps of idle keys", async () => {
+    const clock = new ManualClock();
+    const a = new RateLimiter({ limits: '5/s', burst: 5, clock });
+    const b = new RateLimiter({ limits: '5/s', burst: 5, clock, store: a.store });
+    const other = new RateLimiter({ limits: '1000000/s', clock, store: a.store, key: 'other' });
+    const grantedOf = async (l: RateLimiter, n: number) => {
+      let granted = 0;
+      for (let i = 0; i < n; i++) if ((await l.tryAcquire()).granted) granted++;
+      return granted;
+    };
+    assert.equal((await grantedOf(a, 3)) + (await grantedOf(b, 3)), 5);
+    await clock.advance(2000); // both idle: the store may sweep the key now
+    for (let i = 0; i < 5000; i++) await other.tryAcquire(); // past a sweep (every 4096 operations)
+    assert.equal((await grantedOf(a, 3)) + (await grantedOf(b, 3)), 5, 'a and b still share one limit');
+  });
+
   it('acquire(cost, options) takes the cost given first, as acquire({ cost }) does', async () => {
     const { clock, limiter: l } = limiter('300/s', { burst: 300 });
     await l.acquire(250);
