@@ -68,6 +68,38 @@ describe('smooth: the limit pro rata in every window of W or longer', () => {
     );
   });
 
+  it('admits as early as the bound allows (burst 1): a start any earlier than the rule lets it would break the bound', () => {
+    // The README says no limiter keeping the bound could admit more from the same wake-ups:
+    // whenever the rule makes a start wait, that start a little before the instant it names
+    // puts more than the share into some window of W or longer. A rule stricter than it needs
+    // to be fails here.
+    const unitSpecArb = fc
+      .record({ limit: fc.integer({ min: 2, max: 40 }), intervalMs: fc.constantFrom(100, 1000), smoothShare: fc.constantFrom(0.1, 0.25, 0.5, 1) })
+      .map(({ limit, intervalMs, smoothShare }) => toLimitSpecs({ rate: { limit, interval: intervalMs }, burst: 1, smooth: smoothShare * intervalMs }, {})[0]!);
+    fc.assert(
+      fc.property(unitSpecArb, fc.array(fc.double({ min: 0, max: 3, noNaN: true }), { minLength: 1, maxLength: 200 }), (spec, lateness) => {
+        const state = new SmoothingState(spec);
+        const emission = spec.intervalMs / spec.limit;
+        const starts: number[] = [];
+        let now = 1_000;
+        for (const late of lateness) {
+          const wait = state.waitMs(now, 1);
+          if (wait > 0) {
+            const earliest = now + wait;
+            const earlier = earliest - emission / 1000;
+            const problem = smoothingViolation(spec, [...starts, earlier]);
+            assert.ok(problem !== undefined, `a start at ${earlier}, before the rule's ${earliest}, breaks nothing: the rule is stricter than the bound`);
+            now = earliest;
+          }
+          state.take(now, 1);
+          starts.push(now);
+          now += late * emission; // the next wake-up: on time, early for its pace, or late
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('the check itself catches a window over its share (so the property above can fail)', () => {
     const spec = toLimitSpecs({ rate: '10/1s', smooth: '500ms' }, {})[0]!;
     assert.equal(smoothingViolation(spec, [0, 100, 200, 300, 400, 500, 600, 700, 800, 900]), undefined);
