@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { MemoryStore, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from '../../src/index.js';
 import { RedisStore } from '../../src/redis.js';
 import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { asRedisReports, replayAlike } from './replay-alike.js';
 
 /** One limit of a random request; `alt` is the rate a setLimits switches it to. */
 const limitArb = fc.record({
@@ -64,20 +65,15 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
         const redis = new RedisStore(client, { prefix: `${prefix}${run++}:`, unsafeCallerClockForTests: true });
         const both = [specsOf(limits, false), specsOf(limits, true)];
         let which = 0;
-        let now = 1_000_000; // not 0: fixed windows are aligned to the clock
-        for (const [i, op] of ops.entries()) {
-          const specs = both[which]!;
-          if (op.kind === 'advance') now += op.ms;
-          else if (op.kind === 'switch') which = 1 - which;
-          else if (op.kind === 'refund') {
-            memory.refund('k', specs, op.cost, now);
-            await redis.refund('k', specs, op.cost, now);
-          } else {
-            const expected = memory.reserve('k', specs, op.cost, now);
-            const actual = await redis.reserve('k', specs, op.cost, now);
-            assert.equal(actual, expected, `op ${i} at ${now}: reserve(${op.cost})`);
+        await replayAlike(memory, redis, ops, () => both[which]!, async (op, now, at) => {
+          if (op.kind === 'switch') {
+            which = 1 - which;
+            return;
           }
-        }
+          const expected = asRedisReports(memory.reserve('k', both[which]!, op.cost, now));
+          const actual = await redis.reserve('k', both[which]!, op.cost, now);
+          assert.equal(actual, expected, `${at}: reserve(${op.cost})`);
+        });
       }),
       { numRuns: 150 },
     );
@@ -112,27 +108,22 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
         const memory = new MemoryStore();
         const redis = new RedisStore(client, { prefix: `${prefix}tick${run++}:`, unsafeCallerClockForTests: true });
         const specs = specsOf(limits, false);
-        let now = 1_000_000;
-        for (const [i, op] of ops.entries()) {
-          if (op.kind === 'advance') now += op.ms;
-          else if (op.kind === 'refund') {
-            memory.refund('k', specs, op.cost, now);
-            await redis.refund('k', specs, op.cost, now);
-          } else if (op.kind === 'tick') {
-            const expected = op.costs.map((cost) => memory.reserve('k', specs, cost, now));
+        await replayAlike(memory, redis, ops, () => specs, async (op, now, at) => {
+          if (op.kind === 'tick') {
+            const expected = op.costs.map((cost) => asRedisReports(memory.reserve('k', specs, cost, now)));
             const actual = await Promise.all(op.costs.map((cost) => redis.reserve('k', specs, cost, now)));
-            assert.deepEqual(actual, expected, `op ${i} at ${now}: a tick of reserve(${op.costs.join(', ')})`);
-          } else {
-            const expected: number[] = [];
-            for (const cost of op.costs) {
-              const wait = memory.reserve('k', specs, cost, now);
-              expected.push(wait);
-              if (wait !== 0) break;
-            }
-            const actual = await redis.reserveInOrder('k', specs, op.costs, now);
-            assert.deepEqual(actual, expected, `op ${i} at ${now}: reserveInOrder(${op.costs.join(', ')})`);
+            assert.deepEqual(actual, expected, `${at}: a tick of reserve(${op.costs.join(', ')})`);
+            return;
           }
-        }
+          const expected: number[] = [];
+          for (const cost of op.costs) {
+            const wait = asRedisReports(memory.reserve('k', specs, cost, now));
+            expected.push(wait);
+            if (wait !== 0) break;
+          }
+          const actual = await redis.reserveInOrder('k', specs, op.costs, now);
+          assert.deepEqual(actual, expected, `${at}: reserveInOrder(${op.costs.join(', ')})`);
+        });
       }),
       { numRuns: 150 },
     );

@@ -6,6 +6,7 @@ import { MemoryStore, toLimitSpecs, type Algorithm, type LimitSpec } from '../..
 import { RedisStore } from '../../src/redis.js';
 import { paramArgs, rateScripts } from '../../src/store/lua/rate.js';
 import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { asRedisReports, replayAlike } from './replay-alike.js';
 
 /** 10/10 s unpaced: the quantum is 1 ms. */
 const LIMITS = toLimitSpecs({ rate: '10/10s', algorithm: 'sliding-window', burst: 10 }, {});
@@ -108,19 +109,10 @@ describe('RedisStore sliding window: the bucketed log', { skip: skipRedis }, () 
         const specs = specsOf(limits);
         const memory = new MemoryStore();
         const redis = new RedisStore(client, { prefix: `${prefix}${run++}:`, unsafeCallerClockForTests: true });
-        let now = 1_000_000;
-        for (const [i, op] of ops.entries()) {
-          if (op.kind === 'advance') now += op.ms;
-          else if (op.kind === 'refund') {
-            memory.refund('k', specs, op.cost, now);
-            await redis.refund('k', specs, op.cost, now);
-          } else {
-            const decided = memory.reserve('k', specs, op.cost, now);
-            // RedisStore reports a wait of at least 1 µs (0 would mean admitted)
-            const expected = decided > 0 ? Math.max(decided, 0.001) : decided;
-            assert.equal(await redis.reserve('k', specs, op.cost, now), expected, `op ${i} at ${now}: reserve(${op.cost})`);
-          }
-        }
+        await replayAlike(memory, redis, ops, () => specs, async (op, now, at) => {
+          const expected = asRedisReports(memory.reserve('k', specs, op.cost, now));
+          assert.equal(await redis.reserve('k', specs, op.cost, now), expected, `${at}: reserve(${op.cost})`);
+        });
       }),
       { numRuns: 200 },
     );
