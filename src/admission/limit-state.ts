@@ -31,6 +31,8 @@ export const EPSILON_MS = 1e-9;
  * from 1/s to 10/s would take a whole old second to show.
  */
 export function rescaleTat(tat: number, now: number, oldEmission: number, newEmission: number): number {
-  if (!(tat > now) || oldEmission === newEmission) return tat;
+  // A debt within float noise of none (a take refunded at the same instant) stays none:
+  // scaled by a large rate ratio the noise would become a wait (9 ns at 1/10ms → 2/250ms).
+  if (!(tat - now > EPSILON_MS) || oldEmission === newEmission) return tat;
   return now + ((tat - now) / oldEmission) * newEmission;
 }

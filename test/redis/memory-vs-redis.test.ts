@@ -80,6 +80,30 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     for (const [key, ttl] of await keysWithTtl(client, prefix)) assert.ok(ttl > 0, `${key} has no TTL`);
   });
 
+  it('a take refunded at the same instant leaves no debt for a rate change to magnify', async () => {
+    // Found by the random schedules above: both stores told the caller to wait 9 ns, float
+    // noise in the pacer's debt scaled by the new rate (6/10ms → 2/250ms).
+    const memory = new MemoryStore();
+    const redis = new RedisStore(client, { prefix: `${prefix}noise:`, unsafeCallerClockForTests: true });
+    const limits = (alt: boolean) =>
+      toLimitSpecs(
+        [
+          { rate: { limit: alt ? 2 : 6, interval: alt ? 250 : 10 }, burst: 1, slack: 0 },
+          { rate: { limit: 1, interval: 10 }, burst: 1, slack: 0 },
+        ],
+        {},
+      );
+    const before = limits(false);
+    const after = limits(true);
+    const now = 1_000_000;
+    for (const store of [memory, redis]) {
+      assert.equal(await store.reserve('k', before, 0.5, now), 0);
+      assert.equal(await store.reserve('k', before, 0.5, now), 0);
+      await store.refund('k', before, 1, now);
+      assert.equal(await store.reserve('k', after, 1, now), 0, `${store.constructor.name}: nothing is owed`);
+    }
+  });
+
   it('fixed window: a refund under another interval forgets the old count, as memory does', async () => {
     const memory = new MemoryStore();
     const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true });

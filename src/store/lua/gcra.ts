@@ -11,7 +11,7 @@ export function gcraWait(out: string, tat: string, cost: string, emission: strin
 
 /** Lua for `rescaleTat` in limit-state.ts: sets `out` to `tat`, counted at emission `to` instead of `from`. */
 export function rescaleTat(out: string, tat: string, from: string, to: string): string {
-  return `if ${tat} > now and ${from} ~= ${to} then ${out} = now + ((${tat} - now) / ${from}) * ${to} else ${out} = ${tat} end`;
+  return `if ${tat} - now > EPS and ${from} ~= ${to} then ${out} = now + ((${tat} - now) / ${from}) * ${to} else ${out} = ${tat} end`;
 }
 
 /**
