@@ -15,8 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { runAdaptiveFleet, runAdaptiveFleetProcesses } from '../test/redis/adaptive-fleet.js';
-import { cleanup } from '../test/redis/cleanup.js';
+import { runAdaptiveFleet, runAdaptiveFleetProcesses } from '../test/store/redis/adaptive-fleet.js';
+import { cleanup } from '../test/store/redis/cleanup.js';
 import { machineLine } from './lib/index.js';
 
 function flag(name: string, fallback: string): string {

@@ -19,8 +19,8 @@ import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-import { ConcurrencyLimiter } from '../src/admission/concurrency.js';
-import { RateLimiter } from '../src/admission/rate-limiter.js';
+import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
+import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { flag, fmtInt, heapAfterGc, machineLine, median, printTable, Semaphore, type Row } from './lib/index.js';
 
 const TASKS = flag('tasks', 1_000_000);

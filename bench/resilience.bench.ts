@@ -22,7 +22,7 @@ import {
   wrap,
 } from 'cockatiel';
 import OpossumBreaker from 'opossum';
-import { circuitBreaker, compose, retry, timeout } from '../src/execution/index.js';
+import { circuitBreaker, compose, retry, timeout } from '../src/policies/index.js';
 import { collect, flag, median, noise, now } from './lib/measure.js';
 import { fmtNumber, machineLine, printTable, type Row } from './lib/table.js';
 

@@ -12,19 +12,19 @@ export {
   StoreUnavailableError,
   isAbortError,
 } from './core/errors.js';
-export { RateLimiter, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './admission/rate-limiter.js';
+export { RateLimiter, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './limiters/rate-limiter.js';
 export {
   ConcurrencyLimiter,
   type ConcurrencyLimiterOptions,
   type PermitOptions,
   type Permit,
   type ConcurrencyStats,
-} from './admission/concurrency.js';
-export { type Algorithm, type LimitInput, type LimitSpec, capacityOf, toLimitSpecs } from './admission/limit-spec.js';
-export { type LimitState } from './admission/limit-state.js';
-export { GcraState, gcraWait } from './admission/gcra.js';
-export { SlidingWindowState } from './admission/sliding-window.js';
-export { FixedWindowState } from './admission/fixed-window.js';
+} from './limiters/concurrency-limiter.js';
+export { type Algorithm, type LimitInput, type LimitSpec, capacityOf, toLimitSpecs } from './algorithms/limit-spec.js';
+export { type LimitState } from './algorithms/limit-state.js';
+export { GcraState, gcraWait } from './algorithms/gcra.js';
+export { SlidingWindowState } from './algorithms/sliding-window.js';
+export { FixedWindowState } from './algorithms/fixed-window.js';
 export { MemoryStore, createLimitState } from './store/memory.js';
 export { type RateStore } from './store/store.js';
 export {
@@ -36,7 +36,7 @@ export {
   type FeedbackDialect,
   type Quota,
   type HeadersInput,
-} from './admission/feedback.js';
+} from './http/feedback/parse.js';
 export {
   startMockApi,
   recordAt,
@@ -90,8 +90,8 @@ export {
   type ResourceGuardStats,
   type ResourceReadings,
 } from './flow/index.js';
-export * from './execution/index.js';
-export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './admission/partitioned.js';
+export * from './policies/index.js';
+export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './limiters/partitioned-limiter.js';
 export {
   sluiceFetch,
   llmFetch,

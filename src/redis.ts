@@ -3,10 +3,10 @@
 export { RedisStore, type RedisStoreOptions, type UnavailablePolicy } from './store/redis.js';
 export { encodeKeyPart } from './store/redis-keys.js';
 export type { RedisClient } from './store/redis-runner.js';
-export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './admission/partitioned.js';
+export { PartitionedRateLimiter, type PartitionedRateLimiterOptions } from './limiters/partitioned-limiter.js';
 export {
   RedisConcurrencyLimiter,
   type RedisConcurrencyLimiterOptions,
   type LeasePermit,
   type RedisConcurrencyStats,
-} from './store/redis-concurrency.js';
+} from './limiters/redis-concurrency-limiter.js';

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { skipRedis } from './redis/redis-available.js';
+import { skipRedis } from './store/redis/redis-available.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

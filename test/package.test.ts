@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-
-const IMPORT = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
-const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+import { importsOf } from './import-graph.js';
 
 /** The packages (bare specifiers other than node: built-ins) loaded by `entry` and what it imports. */
 function packagesReachedFrom(entry: string): Set<string> {
@@ -17,10 +15,8 @@ function packagesReachedFrom(entry: string): Set<string> {
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    const specifiers = [...text.matchAll(IMPORT)].filter((m) => m[2] === undefined).map((m) => m[3]!);
-    specifiers.push(...[...text.matchAll(DYNAMIC)].map((m) => m[1]!));
-    for (const specifier of specifiers) {
+    for (const { specifier, typeOnly } of importsOf(file)) {
+      if (typeOnly) continue;
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
       else if (!specifier.startsWith('node:')) packages.add(specifier);
     }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { skipRedis } from './redis/redis-available.js';
+import { skipRedis } from './store/redis/redis-available.js';
 
 const RUNNABLE = /<!-- runnable: prints (.+?) -->\s*```ts\n([\s\S]*?)```/g;
 const documents = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];

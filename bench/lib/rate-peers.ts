@@ -10,7 +10,7 @@ import { RateLimiter as TokenLimiter } from 'limiter';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-import { RateLimiter } from '../../src/admission/rate-limiter.js';
+import { RateLimiter } from '../../src/limiters/rate-limiter.js';
 import { preciseClock } from '../../src/core/clock.js';
 
 export type Task = () => Promise<unknown>;

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { LimitInput } from '../admission/limit-spec.js';
-import { RateLimiter } from '../admission/rate-limiter.js';
+import type { LimitInput } from '../algorithms/limit-spec.js';
+import { RateLimiter } from '../limiters/rate-limiter.js';
 import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../harvest/config.js';

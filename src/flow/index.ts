@@ -16,13 +16,13 @@ export { isOverloadError } from './options.js';
 export { Channel, ChannelClosedError, type ChannelOptions, type WaitOptions } from './channel.js';
 export { pipeToWritable, type PipeOptions } from './interop.js';
 export { type Disposer } from '../core/events.js';
-export { AimdLimit, type AdaptiveLimit, type AimdOptions, type LimitBounds, type LimitSample } from '../admission/adaptive.js';
-export { Gradient2Limit, type Gradient2Options } from '../admission/adaptive-gradient2.js';
-export { VegasLimit, type VegasOptions } from '../admission/adaptive-vegas.js';
-export { RateSizedLimit, type RateSizedOptions } from '../admission/adaptive-rate.js';
+export { AimdLimit, type AdaptiveLimit, type AimdOptions, type LimitBounds, type LimitSample } from '../adaptive/adaptive-limit.js';
+export { Gradient2Limit, type Gradient2Options } from '../adaptive/gradient2-limit.js';
+export { VegasLimit, type VegasOptions } from '../adaptive/vegas-limit.js';
+export { RateSizedLimit, type RateSizedOptions } from '../adaptive/rate-sized-limit.js';
 export {
   ResourceGuard,
   type ResourceGuardOptions,
   type ResourceGuardStats,
   type ResourceReadings,
-} from '../admission/resource-guard.js';
+} from '../adaptive/resource-guard.js';

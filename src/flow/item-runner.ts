@@ -1,5 +1,5 @@
 import { RejectedError } from '../core/errors.js';
-import type { PolicyContext } from '../execution/policy.js';
+import type { PolicyContext } from '../policies/policy.js';
 import type { EventHub } from '../core/events.js';
 import { LatencyHistogram, RateMeter } from './metrics.js';
 import type { FlowConfig } from './options.js';

@@ -1,10 +1,10 @@
-import type { AdaptiveLimit } from '../admission/adaptive.js';
-import { Gradient2Limit } from '../admission/adaptive-gradient2.js';
-import { RateSizedLimit } from '../admission/adaptive-rate.js';
-import { RateLimiter } from '../admission/rate-limiter.js';
+import type { AdaptiveLimit } from '../adaptive/adaptive-limit.js';
+import { Gradient2Limit } from '../adaptive/gradient2-limit.js';
+import { RateSizedLimit } from '../adaptive/rate-sized-limit.js';
+import { RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError, RejectedError, TimeoutError } from '../core/errors.js';
-import type { Policy } from '../execution/policy.js';
+import type { Policy } from '../policies/policy.js';
 import type { FlowOptions } from './types.js';
 
 /** FlowOptions checked and with defaults filled in; what the engine runs on. */

@@ -1,9 +1,9 @@
-import type { AdaptiveLimit } from '../admission/adaptive.js';
-import type { LimitInput } from '../admission/limit-spec.js';
-import type { RateLimiter } from '../admission/rate-limiter.js';
-import type { ResourceGuard } from '../admission/resource-guard.js';
+import type { AdaptiveLimit } from '../adaptive/adaptive-limit.js';
+import type { LimitInput } from '../algorithms/limit-spec.js';
+import type { RateLimiter } from '../limiters/rate-limiter.js';
+import type { ResourceGuard } from '../adaptive/resource-guard.js';
 import type { Clock } from '../core/clock.js';
-import type { Policy, PolicyContext } from '../execution/policy.js';
+import type { Policy, PolicyContext } from '../policies/policy.js';
 
 /** What a worker gets with each item: the signal to stop on, the 1-based attempt, the item's index. */
 export interface FlowContext extends PolicyContext {

@@ -1,4 +1,4 @@
-import type { LimitInput } from '../admission/limit-spec.js';
+import type { LimitInput } from '../algorithms/limit-spec.js';
 import type { RateStore } from '../store/store.js';
 import type { PathStep } from './json-path.js';
 import type { UrlTemplate } from './template.js';

@@ -1,13 +1,13 @@
 import { stat, unlink } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { RateLimiter } from '../admission/rate-limiter.js';
+import { RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { flow } from '../flow/flow.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { redactUrl } from '../http/redact.js';
 import { writeAtomically, removeStaleTemp } from './atomic-file.js';
-import { autoLimit, type SendLatencyLimit } from './concurrency.js';
+import { autoLimit, type SendLatencyLimit } from './auto-concurrency.js';
 import type { HarvestConfig } from './config.js';
 import type { CrashHook } from './crash-points.js';
 import type { HarvestMonitor } from './monitor.js';

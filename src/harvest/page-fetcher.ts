@@ -1,12 +1,12 @@
-import type { RateLimiter } from '../admission/rate-limiter.js';
-import { parseFeedback } from '../admission/feedback.js';
+import type { RateLimiter } from '../limiters/rate-limiter.js';
+import { parseFeedback } from '../http/feedback/parse.js';
 import type { Clock } from '../core/clock.js';
 import { isAbortError, RejectedError } from '../core/errors.js';
-import { isTransient } from '../execution/transient.js';
+import { isTransient } from '../policies/transient.js';
 import { sluiceFetch, type SluiceFetch } from '../http/fetch.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { sustainedRatePerMs } from '../flow/options.js';
-import type { SendLatencyLimit } from './concurrency.js';
+import type { SendLatencyLimit } from './auto-concurrency.js';
 import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { HarvestMonitor } from './monitor.js';
 import { PageShapeError, readPage, type PageContent } from './page-reader.js';

@@ -1,5 +1,5 @@
-import { parseFeedback, type Feedback } from '../admission/feedback.js';
-import type { RateSignal } from '../admission/rate-adaptation.js';
+import { parseFeedback, type Feedback } from './feedback/parse.js';
+import type { RateSignal } from '../algorithms/rate-adaptation.js';
 
 /**
  * The adaptation signal of one response. The stated limit is the request quota with the

@@ -1,13 +1,13 @@
-import { ConcurrencyLimiter } from '../admission/concurrency.js';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../admission/breaker.js';
-import { AdaptiveRate, type AdaptiveRateOptions } from '../admission/rate-adaptation-driver.js';
-import { defaultSlackMs, toLimitSpecs } from '../admission/limit-spec.js';
-import { RateLimiter } from '../admission/rate-limiter.js';
+import { ConcurrencyLimiter } from '../limiters/concurrency-limiter.js';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../policies/breaker.js';
+import { AdaptiveRate, type AdaptiveRateOptions } from '../adaptive/adaptive-rate.js';
+import { defaultSlackMs, toLimitSpecs } from '../algorithms/limit-spec.js';
+import { RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration, type RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import { RetryPolicy, type RetryOptions } from '../execution/retry.js';
-import { TimeoutPolicy } from '../execution/timeout.js';
+import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
+import { TimeoutPolicy } from '../policies/timeout.js';
 
 /** The fetch sluiceFetch wraps: the global one, or any with its signature (undici, a test double). */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;

@@ -1,6 +1,6 @@
-import type { RateSignal } from '../admission/rate-adaptation.js';
-import { compose } from '../execution/compose.js';
-import type { Policy, PolicyContext } from '../execution/policy.js';
+import type { RateSignal } from '../algorithms/rate-adaptation.js';
+import { compose } from '../policies/compose.js';
+import type { Policy, PolicyContext } from '../policies/policy.js';
 import { signalOf } from './fetch-feedback.js';
 import { resolveFetchOptions, type FetchParts, type SluiceFetchEvent, type SluiceFetchOptions } from './fetch-options.js';
 import { redactUrl } from './redact.js';

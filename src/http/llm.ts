@@ -1,5 +1,5 @@
-import { RateLimiter } from '../admission/rate-limiter.js';
-import { TokenQuota, withMargin } from '../admission/token-quota.js';
+import { RateLimiter } from '../limiters/rate-limiter.js';
+import { TokenQuota, withMargin } from '../limiters/token-quota.js';
 import { systemClock } from '../core/clock.js';
 import type { RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';

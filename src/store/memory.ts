@@ -1,10 +1,10 @@
-import { FixedWindowState } from '../admission/fixed-window.js';
+import { FixedWindowState } from '../algorithms/fixed-window.js';
 import { ConfigError } from '../core/errors.js';
-import { GcraState } from '../admission/gcra.js';
-import type { LimitSpec } from '../admission/limit-spec.js';
-import type { LimitState } from '../admission/limit-state.js';
-import { SlidingWindowState } from '../admission/sliding-window.js';
-import { SmoothedState } from '../admission/smoothing.js';
+import { GcraState } from '../algorithms/gcra.js';
+import type { LimitSpec } from '../algorithms/limit-spec.js';
+import type { LimitState } from '../algorithms/limit-state.js';
+import { SlidingWindowState } from '../algorithms/sliding-window.js';
+import { SmoothedState } from '../algorithms/smoothing.js';
 import type { RateStore } from './store.js';
 
 /**

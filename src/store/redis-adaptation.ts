@@ -1,4 +1,4 @@
-import type { AdaptationProposal, SharedAdaptation, SharedView } from '../admission/shared-adaptation.js';
+import type { AdaptationProposal, SharedAdaptation, SharedView } from './shared-adaptation.js';
 import { ADAPT } from './lua/adaptation.js';
 import { UNAVAILABLE, type ScriptRunner } from './redis-runner.js';
 

@@ -1,5 +1,5 @@
-import type { LimitSpec } from '../admission/limit-spec.js';
-import type { SharedAdaptation, SharedAdaptationSource } from '../admission/shared-adaptation.js';
+import type { LimitSpec } from '../algorithms/limit-spec.js';
+import type { SharedAdaptation, SharedAdaptationSource } from './shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import { MAX_REDIS_LIMITS, paramArgs, rateScripts, sequenceOf, type RateScripts } from './lua/rate.js';
 import { MemoryStore } from './memory.js';

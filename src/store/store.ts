@@ -1,4 +1,4 @@
-import type { LimitSpec } from '../admission/limit-spec.js';
+import type { LimitSpec } from '../algorithms/limit-spec.js';
 
 /**
  * RateStore: where limit state lives — in this process (MemoryStore) or shared by a

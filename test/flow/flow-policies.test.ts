@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { RateLimiter } from '../../src/admission/rate-limiter.js';
+import { RateLimiter } from '../../src/limiters/rate-limiter.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { CircuitOpenError, TimeoutError } from '../../src/core/errors.js';
-import { constant } from '../../src/execution/backoff.js';
-import type { Policy, PolicyContext } from '../../src/execution/policy.js';
-import { retry } from '../../src/execution/retry.js';
-import { timeout } from '../../src/execution/timeout.js';
+import { constant } from '../../src/policies/backoff.js';
+import type { Policy, PolicyContext } from '../../src/policies/policy.js';
+import { retry } from '../../src/policies/retry.js';
+import { timeout } from '../../src/policies/timeout.js';
 import { AimdLimit, flow } from '../../src/flow/index.js';
 import { collect, drive, range } from './helpers.js';
 

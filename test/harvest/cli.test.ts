@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { recordAt, startMockApi, type MockApi } from '../../src/http/mock/index.js';
 import { tempDir } from './helpers.js';
 import { runCli } from './spawn-cli.js';
-import { REDIS_URL, skipRedis } from '../redis/redis-available.js';
+import { REDIS_URL, skipRedis } from '../store/redis/redis-available.js';
 
 const CANARY = 'canary-9f1b2c3d4e5f';
 

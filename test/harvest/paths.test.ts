@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/core/errors.js';
-import { AUTO_BYTES, SendLatencyLimit } from '../../src/harvest/concurrency.js';
+import { AUTO_BYTES, SendLatencyLimit } from '../../src/harvest/auto-concurrency.js';
 import { formatPath, parseJsonPath, valueAt, type PathStep } from '../../src/harvest/json-path.js';
 import { linkNext, readPage } from '../../src/harvest/page-reader.js';
 import { UrlTemplate } from '../../src/harvest/template.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parseFeedback, DEFAULT_MAX_RETRY_AFTER_MS, type Feedback } from '../../src/admission/feedback.js';
-import { parseGoDuration, parseResetMs } from '../../src/admission/feedback-time.js';
-import { parseSfList } from '../../src/admission/feedback-sf.js';
+import { parseFeedback, DEFAULT_MAX_RETRY_AFTER_MS, type Feedback } from '../../src/http/feedback/parse.js';
+import { parseGoDuration, parseResetMs } from '../../src/core/http-time.js';
+import { parseSfList } from '../../src/http/feedback/structured-fields.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const at = (offsetMs: number): Date => new Date(NOW + offsetMs);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, TimeoutError } from '../../src/core/errors.js';
-import { CircuitBreaker } from '../../src/admission/breaker.js';
-import { constant } from '../../src/execution/backoff.js';
-import { retry } from '../../src/execution/retry.js';
+import { CircuitBreaker } from '../../src/policies/breaker.js';
+import { constant } from '../../src/policies/backoff.js';
+import { retry } from '../../src/policies/retry.js';
 import { sluiceFetch, type FetchFn, type SluiceFetchEvent } from '../../src/http/index.js';
 import { withMock } from './mock-helpers.js';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { RateLimiter } from '../../src/admission/rate-limiter.js';
-import { TokenQuota } from '../../src/admission/token-quota.js';
+import { RateLimiter } from '../../src/limiters/rate-limiter.js';
+import { TokenQuota } from '../../src/limiters/token-quota.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { ConfigError } from '../../src/core/errors.js';

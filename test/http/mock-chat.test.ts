@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { parseFeedback } from '../../src/admission/feedback.js';
+import { parseFeedback } from '../../src/http/feedback/parse.js';
 import { getJson, withMock } from './mock-helpers.js';
 
 interface Completion {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import { RateLimiter } from '../../src/admission/rate-limiter.js';
-import { parseFeedback } from '../../src/admission/feedback.js';
+import { RateLimiter } from '../../src/limiters/rate-limiter.js';
+import { parseFeedback } from '../../src/http/feedback/parse.js';
 import type { HeaderDialect } from '../../src/http/mock/index.js';
 import { WindowLog } from '../../src/http/mock/window.js';
 import { LimitPartitions } from '../../src/http/mock/limits.js';

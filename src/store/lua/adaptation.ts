@@ -3,7 +3,7 @@ import { script } from './script.js';
 
 /**
  * adapt — applies one fleet member's news to the fleet's adaptation state and answers the
- * state after it: `advance` in src/admission/rate-adaptation.ts, line for line, on Redis's
+ * state after it: `advance` in src/algorithms/rate-adaptation.ts, line for line, on Redis's
  * clock. Atomic, so a throttle several members report at once cuts once: the first sets
  * the last-throttle instant, and the others' requests were sent before it.
  *

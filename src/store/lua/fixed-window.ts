@@ -1,8 +1,8 @@
-import type { LimitSpec } from '../../admission/limit-spec.js';
+import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import type { LimitLua } from './limit-lua.js';
 
 /**
- * Fixed window in Lua: the same math as src/admission/fixed-window.ts. State: a string key
+ * Fixed window in Lua: the same math as src/algorithms/fixed-window.ts. State: a string key
  * holding three packed doubles {window index, cost used in it, the interval it was counted
  * with}; a changed interval starts afresh, as FixedWindowState.update does. TTL: until the
  * window ends.

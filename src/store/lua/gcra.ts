@@ -1,8 +1,8 @@
-import type { LimitSpec } from '../../admission/limit-spec.js';
+import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
 /**
- * Lua for `gcraWait` in src/admission/gcra.ts: sets `out` to the wait for `cost` units.
+ * Lua for `gcraWait` in src/algorithms/gcra.ts: sets `out` to the wait for `cost` units.
  * Also the sliding window's pacer.
  */
 export function gcraWait(out: string, tat: string, cost: string, emission: string, tolerance: string): string {
@@ -15,7 +15,7 @@ export function rescaleTat(out: string, tat: string, from: string, to: string): 
 }
 
 /**
- * GCRA in Lua: the same math as src/admission/gcra.ts. State: a string key holding two
+ * GCRA in Lua: the same math as src/algorithms/gcra.ts. State: a string key holding two
  * packed doubles {tat, emission} — the theoretical arrival time and the emission interval
  * it was counted in (so a changed rate carries the debt over in units, as rescaleTat does).
  * A missing key is a fresh limit, and a full bucket deletes its key. TTL: until tat.

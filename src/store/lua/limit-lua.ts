@@ -1,4 +1,4 @@
-import type { LimitSpec } from '../../admission/limit-spec.js';
+import type { LimitSpec } from '../../algorithms/limit-spec.js';
 
 /**
  * LimitLua: one algorithm's Lua, as fragments that the rate scripts paste in once per limit

@@ -1,4 +1,4 @@
-import type { Algorithm, LimitSpec } from '../../admission/limit-spec.js';
+import type { Algorithm, LimitSpec } from '../../algorithms/limit-spec.js';
 import { FIXED_WINDOW } from './fixed-window.js';
 import { GCRA } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';

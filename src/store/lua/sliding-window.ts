@@ -1,10 +1,10 @@
-import type { LimitSpec } from '../../admission/limit-spec.js';
-import { QUANTUM_SHARE } from '../../admission/sliding-window.js';
+import type { LimitSpec } from '../../algorithms/limit-spec.js';
+import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
 import { gcraWait, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
 /**
- * Sliding window log, paced, in Lua: the same math as src/admission/sliding-window.ts.
+ * Sliding window log, paced, in Lua: the same math as src/algorithms/sliding-window.ts.
  *
  * State: one list per limit. Its last element is a header of seven packed doubles {tat,
  * emission, span, sum, last, oldest, first}: the pacer as in gcra.ts, the span the log was

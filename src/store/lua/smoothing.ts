@@ -1,9 +1,9 @@
-import type { LimitSpec } from '../../admission/limit-spec.js';
+import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
 /**
  * A limit's `smooth` rule in Lua: the same math as SmoothingState in
- * src/admission/smoothing.ts, pasted beside the limit's own algorithm as one more "limit"
+ * src/algorithms/smoothing.ts, pasted beside the limit's own algorithm as one more "limit"
  * of the request (rate.ts), with a key of its own.
  *
  * State: one list. Its last element is a header of six packed doubles {units, floor,

@@ -1,0 +1,39 @@
+/**
+ * A member of a test fleet, run as a child process by fleet.test.ts. It connects, reports
+ * 'ready' over IPC and waits for `{ startAt, endAt }` (epoch ms); then `callers` loops share
+ * one RateLimiter over a RedisStore and acquire until endAt, stamping each start on a clock
+ * every process shares (performance.timeOrigin + performance.now()). It answers with the
+ * stamps and the store's stats.
+ *
+ * argv: url prefix limits(JSON) storeOptions(JSON) callers
+ */
+import { Redis } from 'ioredis';
+import { RateLimiter, type LimitInput } from '../../../src/index.js';
+import { RedisStore, type RedisStoreOptions } from '../../../src/redis.js';
+
+const [url, prefix, limits, storeOptions, callers] = process.argv.slice(2);
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+const client = new Redis(url!, { maxRetriesPerRequest: 1 });
+client.on('error', () => {});
+await new Promise((resolve) => client.once('ready', resolve));
+const store = new RedisStore(client, { ...(JSON.parse(storeOptions!) as RedisStoreOptions), prefix });
+const limiter = new RateLimiter({ limits: JSON.parse(limits!) as LimitInput, store, key: 'fleet' });
+
+const { startAt, endAt } = await new Promise<{ startAt: number; endAt: number }>((resolve) => {
+  process.once('message', (message) => resolve(message as { startAt: number; endAt: number }));
+  process.send!('ready');
+});
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - epochNow())));
+const starts: number[] = [];
+await Promise.all(
+  Array.from({ length: Number(callers) }, async () => {
+    while (epochNow() < endAt) {
+      await limiter.acquire();
+      const at = epochNow();
+      if (at < endAt) starts.push(at);
+    }
+  }),
+);
+client.disconnect();
+process.send!({ starts, stats: store.stats() }, () => process.disconnect());
