@@ -20,12 +20,10 @@ export {
   type Permit,
   type ConcurrencyStats,
 } from './limiters/concurrency-limiter.js';
-export { type Algorithm, type LimitInput, type LimitSpec, capacityOf, toLimitSpecs } from './algorithms/limit-spec.js';
-export { type LimitState } from './algorithms/limit-state.js';
-export { GcraState, gcraWait } from './algorithms/gcra.js';
-export { SlidingWindowState } from './algorithms/sliding-window.js';
-export { FixedWindowState } from './algorithms/fixed-window.js';
-export { MemoryStore, createLimitState } from './store/memory.js';
+// The algorithms' state classes (GcraState, SlidingWindowState, …) are internal: a user picks
+// one by name (`algorithm`) and reaches it through a limiter or a store.
+export { type Algorithm, type LimitInput, type LimitSpec, toLimitSpecs } from './algorithms/limit-spec.js';
+export { MemoryStore } from './store/memory.js';
 export { type RateStore } from './store/store.js';
 export {
   parseFeedback,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ConfigError, createLimitState, ManualClock, RateLimiter, toLimitSpecs, type Algorithm, type LimitSpec } from '../../src/index.js';
+import { ConfigError, ManualClock, RateLimiter, toLimitSpecs, type Algorithm, type LimitSpec } from '../../src/index.js';
+import { createLimitState } from '../../src/store/memory.js';
 import { SmoothingState } from '../../src/algorithms/smoothing.js';
 
 const EPS = 1e-6;
