@@ -26,7 +26,7 @@ const examples = documents.flatMap((file) =>
 mkdirSync(join('node_modules', '.cache'), { recursive: true });
 
 const ENTRIES: Record<string, string> = { sluice: 'src/index.ts', 'sluice/redis': 'src/redis.ts' };
-const IMPORT = /^import\s*\{([^}]*)\}\s*from\s*'(sluice(?:\/redis)?)'/gm;
+const IMPORT = /^import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'(sluice(?:\/redis)?)'/gm;
 
 /** Every `import { … } from 'sluice…'` in the documents' code blocks, one entry per name. */
 const imported = documents.flatMap((file) =>
