@@ -155,7 +155,13 @@ function toRequest(input: string | URL | Request, init: RequestInit | undefined)
   if (url.username !== '' || url.password !== '') {
     throw new TypeError(`sluiceFetch: credentials in the URL are not sent; use an Authorization header (${redactUrl(url)})`);
   }
-  return new Request(input, init);
+  try {
+    return new Request(input, init);
+  } catch (error) {
+    // fetch's own message quotes the invalid header value, and that value is often a token.
+    if (error instanceof TypeError && /header value/.test(error.message)) throw new TypeError('sluiceFetch: a header value is invalid (a line break or a NUL in it); the value is not shown');
+    throw error;
+  }
 }
 
 /** An error as text for events, with any URL in it redacted. */
