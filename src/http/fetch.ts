@@ -3,6 +3,7 @@ import { compose } from '../policies/compose.js';
 import type { Policy, PolicyContext } from '../policies/policy.js';
 import { signalOf } from './fetch-feedback.js';
 import { resolveFetchOptions, type FetchParts, type SluiceFetchEvent, type SluiceFetchOptions } from './fetch-options.js';
+import { redactText } from '../core/redact.js';
 import { redactUrl } from './redact.js';
 
 /** What sluiceFetch returns: the `fetch` signature, so it fits wherever a fetch is asked for. */
@@ -164,8 +165,7 @@ function toRequest(input: string | URL | Request, init: RequestInit | undefined)
   }
 }
 
-/** An error as text for events, with any URL in it redacted. */
+/** An error as text for events, with any credential it quotes (URL, Bearer token, secret field) redacted. */
 function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  return redactText(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }
