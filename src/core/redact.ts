@@ -121,6 +121,8 @@ const ASSIGNMENT = /(?<![\w.-])([A-Za-z_][\w.-]*)(\s*=\s*)([^\s&;,"'<>)]+)/g;
 const JSON_MEMBER = /"([^"\\]{1,100})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 /** `Authorization: …`, `X-Api-Key: …`: a header line. Only hyphenated names and Authorization/Cookie, so prose such as `key: must be …` stays. */
 const HEADER_LINE = /(?<![\w-])((?:[A-Za-z0-9]+-)+[A-Za-z0-9]+|authorization|cookie)(\s*:\s*)([^\r\n"')]+)/gi;
+/** Whether HEADER_LINE can match at all: a hyphenated word or one of the two names, then a colon. */
+const HEADER_HINT = /-\w+\s*:|authorization\s*:|cookie\s*:/i;
 
 /**
  * redactText: free text (an error message, a stack, a reason) with the credentials it
@@ -130,13 +132,15 @@ const HEADER_LINE = /(?<![\w-])((?:[A-Za-z0-9]+-)+[A-Za-z0-9]+|authorization|coo
  * with none of these marks (a bare random string) cannot be told from other text.
  */
 export function redactText(text: string): string {
-  return text
-    .replace(URL_IN_TEXT, (url) => redactUrl(url))
-    .replace(AUTH_SCHEME, (_match, bearer: string | undefined, basic: string | undefined) => `${bearer ?? basic} ${REDACTED}`)
-    .replace(KNOWN_TOKEN, REDACTED)
-    .replace(ASSIGNMENT, (match, name: string, sep: string) => (isSecretName(name) ? `${name}${sep}${REDACTED}` : match))
-    .replace(JSON_MEMBER, (match, name: string, sep: string) => (isSecretName(name) ? `"${name}"${sep}"${REDACTED}"` : match))
-    .replace(HEADER_LINE, (match, name: string, sep: string) => (isSecretName(name) ? `${name}${sep}${REDACTED}` : match));
+  // Each rule runs only when its mark is in the text: every sluice error's message passes
+  // through here, and most have none.
+  let out = text;
+  if (out.includes('://')) out = out.replace(URL_IN_TEXT, (url) => redactUrl(url));
+  out = out.replace(AUTH_SCHEME, (_match, bearer: string | undefined, basic: string | undefined) => `${bearer ?? basic} ${REDACTED}`).replace(KNOWN_TOKEN, REDACTED);
+  if (out.includes('=')) out = out.replace(ASSIGNMENT, (match, name: string, sep: string) => (isSecretName(name) ? `${name}${sep}${REDACTED}` : match));
+  if (out.includes('"')) out = out.replace(JSON_MEMBER, (match, name: string, sep: string) => (isSecretName(name) ? `"${name}"${sep}"${REDACTED}"` : match));
+  if (HEADER_HINT.test(out)) out = out.replace(HEADER_LINE, (match, name: string, sep: string) => (isSecretName(name) ? `${name}${sep}${REDACTED}` : match));
+  return out;
 }
 
 /** The longest string showValue shows; a longer one is cut, as a value in a message needs no more. */
