@@ -132,8 +132,9 @@ const HEADER_HINT = /-\w+\s*:|authorization\s*:|cookie\s*:/i;
  * with none of these marks (a bare random string) cannot be told from other text.
  */
 export function redactText(text: string): string {
-  // Each rule runs only when its mark is in the text: every sluice error's message passes
-  // through here, and most have none.
+  // The rules that scan every word run only when their mark is in the text (://, =, a
+  // quote, a header name and colon): every sluice error's message passes through here, and
+  // most have none. The two anchored on literal words are cheap enough to run always.
   let out = text;
   if (out.includes('://')) out = out.replace(URL_IN_TEXT, (url) => redactUrl(url));
   out = out.replace(AUTH_SCHEME, (_match, bearer: string | undefined, basic: string | undefined) => `${bearer ?? basic} ${REDACTED}`).replace(KNOWN_TOKEN, REDACTED);
