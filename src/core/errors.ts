@@ -36,9 +36,9 @@ export class SluiceError extends Error {
 
 /**
  * ConfigError: an option or argument is invalid. `field` names it; `value` is what was
- * given as it may be shown: a number, boolean, null or undefined as given, anything else
- * as its safe rendering (showValue: a string redacted and cut, an object by its type or
- * keys), so that an error never holds a client, a store, headers or a secret.
+ * given as it may be shown: a number, boolean, bigint, null or undefined as given,
+ * anything else as its safe rendering (showValue: a string redacted and cut, an object by
+ * its type or keys), so that an error never holds a client, a store, headers or a secret.
  */
 export class ConfigError extends SluiceError {
   override name = 'ConfigError';
