@@ -7,6 +7,12 @@ import {
   AimdLimit,
   AdaptiveRate,
   Channel,
+  Gradient2Limit,
+  RateSizedLimit,
+  RetryBudget,
+  VegasLimit,
+  exponential,
+  toLimitSpecs,
   ConcurrencyLimiter,
   ManualClock,
   PartitionedRateLimiter,
@@ -85,12 +91,22 @@ describe('canary: limiters and their options', () => {
     assertNoCanary('ConcurrencyLimiter.stats()', pool.stats());
   });
 
-  it('parseRate, parseDuration, Channel, adaptive limits and the resource guard: bad input shows no secret', async () => {
+  it('parsers, specs, backoffs, budgets, channels, adaptive limits and the resource guard: bad input shows no secret', async () => {
+    const closed = new Channel<string>({ capacity: 1 });
+    closed.close();
     const errors = [
       await errorOf(() => parseRate(PLANTED.userinfo, 'rate')),
       await errorOf(() => parseDuration(PLANTED.bearer, 'timeout')),
+      await errorOf(() => toLimitSpecs([PLANTED.camelQuery], {})),
+      await errorOf(() => constant(PLANTED.bearer as never)),
+      await errorOf(() => exponential(PLANTED.basic as never)),
+      await errorOf(() => new RetryBudget({ ratio: PLANTED.bearer as never })),
       await errorOf(() => new Channel({ capacity: PLANTED.apiKeyQuery as never })),
+      await errorOf(() => closed.push(PLANTED.bearer)),
       await errorOf(() => new AimdLimit({ min: PLANTED.basic as never })),
+      await errorOf(() => new Gradient2Limit({ smoothing: PLANTED.bearer as never })),
+      await errorOf(() => new VegasLimit({ smoothing: PLANTED.userinfo as never })),
+      await errorOf(() => new RateSizedLimit({ itemsPerMs: PLANTED.oauth as never })),
       await errorOf(() => new ResourceGuard(PLANTED.oauth as never)),
       await errorOf(() => new RateAdaptation({ increase: PLANTED.bearer } as never)),
       await errorOf(() => new AdaptiveRate(new RateLimiter({ limits: '5/1s' }), { shared: PLANTED.oauth as never })),
