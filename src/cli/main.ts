@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { redactText, showValue } from '../core/redact.js';
 import { runDemo } from './demo.js';
 import { runHarvestCommand } from './harvest.js';
 import { runMockCommand } from './mock.js';
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`sluice: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      process.stderr.write(`sluice: unknown command ${showValue(command)}\n\n${USAGE}`);
       return 2;
   }
 }
@@ -36,7 +37,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`sluice: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`sluice: ${redactText(error instanceof Error ? error.message : String(error))}\n`);
     process.exitCode = 1;
   },
 );

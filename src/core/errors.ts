@@ -1,20 +1,55 @@
+import { redactText, safeValue, showValue } from './redact.js';
+
+/** How deep a chain of causes is shown; a longer one ends in `…`. */
+const MAX_CAUSES = 3;
+
 /**
  * sluice's error family. Every refusal is a `RejectedError` carrying `retryAfterMs`,
  * so callers can handle "not now" uniformly whichever component said it.
+ *
+ * No sluice error shows a credential: its message (and so its stack and `String(error)`)
+ * passes through redactText, and both `util.inspect` (what console.log and Node's report
+ * of an uncaught error use) and `toJSON` (what JSON.stringify uses) show its fields as
+ * safeValue renders them and its `cause` by name and redacted message only — never the
+ * cause's own fields, which for a caller's error may be a request with its headers. The
+ * `cause` itself stays as given, for the caller.
  */
 export class SluiceError extends Error {
   override name = 'SluiceError';
+
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message === undefined ? undefined : redactText(message), options);
+  }
+
+  /** toJSON: name, message and fields, safe to log; the cause as its chain of redacted messages. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, message: redactText(this.message), ...shownFields(this) };
+  }
+
+  /** What `util.inspect` shows: the redacted stack, then toJSON's fields. */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    const stack = redactText(this.stack ?? `${this.name}: ${this.message}`);
+    const fields = shownFields(this);
+    return Object.keys(fields).length === 0 ? stack : `${stack} ${inspect(fields, options)}`;
+  }
 }
 
-/** ConfigError: an option or argument is invalid. `field` names it, `value` is what was given. */
+/**
+ * ConfigError: an option or argument is invalid. `field` names it; `value` is what was
+ * given as it may be shown: a number, boolean, bigint, null or undefined as given,
+ * anything else as its safe rendering (showValue: a string redacted and cut, an object by
+ * its type or keys), so that an error never holds a client, a store, headers or a secret.
+ */
 export class ConfigError extends SluiceError {
   override name = 'ConfigError';
+  readonly value: unknown;
   constructor(
     readonly field: string,
-    readonly value: unknown,
+    value: unknown,
     reason: string,
   ) {
-    super(`${field}: ${reason} (got ${describe(value)})`);
+    super(`${field}: ${reason} (got ${showValue(value)})`);
+    this.value = safeValue(value);
   }
 }
 
@@ -71,12 +106,20 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof Error && error.name === 'AbortError';
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  try {
-    return JSON.stringify(value) ?? typeof value;
-  } catch {
-    return typeof value;
+/** A sluice error's own fields (its cause last) as they may be shown: each through safeValue, the cause as its chain. */
+function shownFields(error: SluiceError): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== 'name' && key !== 'cause') fields[key] = safeValue(value);
   }
+  if (error.cause !== undefined) fields.cause = causeChain(error.cause);
+  return fields;
+}
+
+/** A cause as util.inspect of a sluice error shows it: each error in the chain by name and redacted message. */
+function causeChain(cause: unknown, depth = 0): string {
+  if (depth === MAX_CAUSES) return '…';
+  if (!(cause instanceof Error)) return showValue(cause);
+  const line = `${cause.name}: ${redactText(cause.message)}`;
+  return cause.cause === undefined ? line : `${line} ← ${causeChain(cause.cause, depth + 1)}`;
 }

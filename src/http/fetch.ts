@@ -3,6 +3,7 @@ import { compose } from '../policies/compose.js';
 import type { Policy, PolicyContext } from '../policies/policy.js';
 import { signalOf } from './fetch-feedback.js';
 import { resolveFetchOptions, type FetchParts, type SluiceFetchEvent, type SluiceFetchOptions } from './fetch-options.js';
+import { redactText } from '../core/redact.js';
 import { redactUrl } from './redact.js';
 
 /** What sluiceFetch returns: the `fetch` signature, so it fits wherever a fetch is asked for. */
@@ -155,11 +156,16 @@ function toRequest(input: string | URL | Request, init: RequestInit | undefined)
   if (url.username !== '' || url.password !== '') {
     throw new TypeError(`sluiceFetch: credentials in the URL are not sent; use an Authorization header (${redactUrl(url)})`);
   }
-  return new Request(input, init);
+  try {
+    return new Request(input, init);
+  } catch (error) {
+    // fetch's own message quotes the invalid header value, and that value is often a token.
+    if (error instanceof TypeError && /header value/.test(error.message)) throw new TypeError('sluiceFetch: a header value is invalid (a line break or a NUL in it); the value is not shown');
+    throw error;
+  }
 }
 
-/** An error as text for events, with any URL in it redacted. */
+/** An error as text for events, with any credential it quotes (URL, Bearer token, secret field) redacted. */
 function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  return redactText(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 }
