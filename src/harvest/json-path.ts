@@ -50,5 +50,7 @@ export function valueAt(value: unknown, path: readonly PathStep[]): unknown {
 /** How a path is shown in messages: the way a user would write it. */
 export function formatPath(path: readonly PathStep[]): string {
   if (path.length === 0) return '$';
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : /^[A-Za-z_$][\w$-]*$/.test(s) ? (i === 0 ? s : `.${s}`) : `['${s}']`)).join('');
+  // A first key `$` is bracketed: bare, `$`, `$.x` and `$[0]` read as the root.
+  const bare = (s: string, i: number): boolean => /^[A-Za-z_$][\w$-]*$/.test(s) && !(i === 0 && s === '$');
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : bare(s, i) ? (i === 0 ? s : `.${s}`) : `['${s}']`)).join('');
 }

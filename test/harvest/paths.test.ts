@@ -36,6 +36,7 @@ describe('harvest paths and pages', () => {
     assert.deepEqual(parseJsonPath('$.pages[0].rows', '--items'), ['pages', 0, 'rows']);
     assert.deepEqual(parseJsonPath("meta['next.url']", '--next'), ['meta', 'next.url']);
     assert.deepEqual(parseJsonPath('$', '--items'), []);
+    for (const path of [['$'], ['$', 'a'], ['$', 0]]) assert.deepEqual(parseJsonPath(formatPath(path), '--items'), path);
     for (const bad of ['a..b', '.a', 'a[', 'a[x]', 'a b']) {
       assert.throws(() => parseJsonPath(bad, '--next'), (error: unknown) => error instanceof ConfigError && error.field === '--next');
     }
