@@ -169,7 +169,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
             // A late answer (see answer()): the rest of this batch is as late; give it back
             // and let the queue ask again at once.
             let back = 0;
-            for (let j = i - 2; j < reply.length - 2; j++) if (reply[j + 2]![0] === '0') back += costs[j]!;
+            for (let j = i - 2; j < reply.length - 2; j++) if (isAdmitted(reply[j + 2]!)) back += costs[j]!;
             this.counters.late++;
             void this.giveBack(key, limits, back, now, String(redisTime(decidedAt)));
             waits.push(MIN_WAIT_MS);
@@ -252,7 +252,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private giveBackLate(entry: Entry, costs: readonly number[], now: number): (reply: string[]) => void {
     return (reply) => {
       let back = 0;
-      for (let i = 2; i < reply.length; i++) if (reply[i]![0] === '0') back += costs[i - 2]!;
+      for (let i = 2; i < reply.length; i++) if (isAdmitted(reply[i]!)) back += costs[i - 2]!;
       if (back > 0) void this.giveBack(entry.key, entry.specs, back, now, String(redisTime(reply[1]!)));
     };
   }
@@ -404,4 +404,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     this.entries.set(key, entry);
     return entry;
   }
+}
+
+/** A reserveMany item that admitted its request: '0', or '0!' (late check) — a wait such as '0.5' did not. */
+function isAdmitted(item: string): boolean {
+  return item === '0' || item === '0!';
 }
