@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Permit } from './concurrency-limiter.js';
 import { abortReason, ConfigError, QueueFullError, StoreUnavailableError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW } from '../store/lua/lease.js';
+import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, readAcquire, readRenew, releaseArgv, renewArgv } from '../store/lua/lease.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from '../store/redis-keys.js';
 import { ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
 
@@ -83,7 +83,8 @@ interface Lease {
 export class RedisConcurrencyLimiter {
   private readonly runner: ScriptRunner;
   private readonly client: RedisClient;
-  private readonly setKey: string;
+  /** The lease scripts' one key, the ZSET. */
+  private readonly keys: readonly string[];
   private readonly channel: string;
   private readonly max: number;
   private readonly leaseMs: number;
@@ -114,7 +115,7 @@ export class RedisConcurrencyLimiter {
     const key = options.key ?? 'default';
     if (typeof key !== 'string' || key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     const base = taggedKey(checkPrefix(options.prefix ?? DEFAULT_PREFIX), key);
-    this.setKey = `${base}:leases`;
+    this.keys = [`${base}:leases`];
     this.channel = `${base}:released`;
     this.leaseMs = options.leaseMs ?? 10_000;
     if (!(this.leaseMs >= 10 && Number.isFinite(this.leaseMs))) throw new ConfigError('leaseMs', options.leaseMs, 'must be a finite number >= 10');
@@ -172,8 +173,8 @@ export class RedisConcurrencyLimiter {
   /** Takes a lease if one is free now; `undefined` if not (or if Redis cannot say). Never waits. */
   async tryAcquire(): Promise<LeasePermit | undefined> {
     const holder = this.nextHolder();
-    const reply = await this.runner.run(LEASE_ACQUIRE, 1, this.acquireArgs(holder), (late) => this.releaseLate(late, holder));
-    return reply !== UNAVAILABLE && reply[0] === '1' ? this.hold(holder) : undefined;
+    const reply = await this.runner.run(LEASE_ACQUIRE, this.keys, this.acquireArgv(holder), (late) => this.releaseLate(late, holder));
+    return reply !== UNAVAILABLE && readAcquire(reply).granted ? this.hold(holder) : undefined;
   }
 
   stats(): RedisConcurrencyStats {
@@ -222,12 +223,13 @@ export class RedisConcurrencyLimiter {
     this.clearWake();
     this.asking = true;
     const holder = this.nextHolder();
-    void this.runner.run(LEASE_ACQUIRE, 1, this.acquireArgs(holder), (late) => this.releaseLate(late, holder)).then(
+    void this.runner.run(LEASE_ACQUIRE, this.keys, this.acquireArgv(holder), (late) => this.releaseLate(late, holder)).then(
       (reply) => {
         this.asking = false;
         if (reply === UNAVAILABLE) return this.onUnavailable();
         const waiter = this.firstWaiter();
-        if (reply[0] === '1') {
+        const answer = readAcquire(reply);
+        if (answer.granted) {
           const permit = this.hold(holder);
           if (waiter === undefined) permit.release(); // the waiter was aborted meanwhile
           else this.settle(waiter, permit);
@@ -236,7 +238,7 @@ export class RedisConcurrencyLimiter {
         }
         // Full: sleep until the earliest lease could expire, or a release notice comes.
         this.subscribe();
-        this.wakeIn(Math.min(Number(reply[2]) + 1, this.maxRetryDelayMs));
+        this.wakeIn(Math.min(answer.freeInMs + 1, this.maxRetryDelayMs));
       },
       (error: unknown) => {
         this.asking = false;
@@ -276,8 +278,7 @@ export class RedisConcurrencyLimiter {
         if (released) return;
         released = true;
         this.leases.delete(holder);
-        // If Redis cannot take it now, the lease simply expires after leaseMs.
-        void this.runner.run(LEASE_RELEASE, 1, [this.setKey, '', '', holder, this.channel], undefined, false).catch(() => {});
+        this.releaseLease(holder);
         this.pump();
       },
     };
@@ -285,11 +286,16 @@ export class RedisConcurrencyLimiter {
 
   /** A grant that arrived after its request was given up: nobody will use it. */
   private releaseLate(reply: string[], holder: string): void {
-    if (reply[0] === '1') void this.runner.run(LEASE_RELEASE, 1, [this.setKey, '', '', holder, this.channel], undefined, false).catch(() => {});
+    if (readAcquire(reply).granted) this.releaseLease(holder);
   }
 
-  private acquireArgs(holder: string): string[] {
-    return [this.setKey, '', '', holder, String(this.max), String(this.leaseMs)];
+  /** Gives a lease back, with no deadline: a late release is still right. If Redis cannot take it now, the lease simply expires after leaseMs. */
+  private releaseLease(holder: string): void {
+    void this.runner.run(LEASE_RELEASE, this.keys, releaseArgv({ holder, channel: this.channel }), undefined, false).catch(() => {});
+  }
+
+  private acquireArgv(holder: string): string[] {
+    return acquireArgv({ holder, limit: this.max, leaseMs: this.leaseMs });
   }
 
   private nextHolder(): string {
@@ -307,7 +313,7 @@ export class RedisConcurrencyLimiter {
     if (this.leases.size === 0) return;
     const holders = [...this.leases.keys()];
     this.scheduleRenew();
-    void this.runner.run(LEASE_RENEW, 1, [this.setKey, '', '', String(this.leaseMs), ...holders]).then(
+    void this.runner.run(LEASE_RENEW, this.keys, renewArgv({ leaseMs: this.leaseMs }, holders)).then(
       (reply) => this.afterRenew(reply),
       () => {}, // a script error; the next renewal tries again
     );
@@ -315,8 +321,9 @@ export class RedisConcurrencyLimiter {
 
   /** Leases Redis no longer has (this process stalled past leaseMs) are lost: abort their work. */
   private afterRenew(reply: string[] | typeof UNAVAILABLE): void {
-    if (reply === UNAVAILABLE || reply[0] !== 'ok') return; // the next renewal tries again
-    for (const holder of reply.slice(2)) {
+    const lost = reply === UNAVAILABLE ? undefined : readRenew(reply);
+    if (lost === undefined) return; // the next renewal tries again
+    for (const holder of lost) {
       const lease = this.leases.get(holder);
       if (lease === undefined) continue; // released meanwhile
       this.leases.delete(holder);

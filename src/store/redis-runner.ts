@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { setDeadline } from './lua/preamble.js';
 import type { Script } from './lua/script.js';
 
 /** An ioredis client: a single node or a Cluster (keys of one limiter share a slot). */
@@ -14,9 +15,9 @@ const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 const TRANSIENT = /^(BUSY|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
 /**
- * The Redis time, in ms, of a script's reply element: 'seconds microseconds' as `TIME`
- * gives them (the rate scripts: no number formatting in Lua), or a number in ms. Computed
- * as the scripts compute `now`, so it is the very value they decided on.
+ * The Redis time, in ms, of a reply's time element: 'seconds microseconds' as `TIME` gives
+ * them (no number formatting in Lua), or the caller's `now` in ms (unsafeCallerClockForTests).
+ * Computed as the preamble computes `now`, so it is the very value the script decided on.
  */
 export function redisTime(text: string): number {
   const space = text.indexOf(' ');
@@ -72,24 +73,25 @@ export class ScriptRunner {
   }
 
   /**
-   * Runs `script` with `numKeys` keys at the start of `args`; every script answers
-   * `{status, time, …}` (time: see redisTime) and reads its deadline from ARGV[2]. Resolves with the reply, or
-   * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
+   * Runs `script` on `keys` with `argv`, which its builder made (preambleArgv first: the
+   * deadline is set here, unless `deadline` is false). Every script answers one string,
+   * 'status,time,…' (lua/preamble.ts); this resolves with it split at the commas, or with
+   * UNAVAILABLE; it rejects only for errors that are bugs (a script error, a wrong type).
+   * A reply that arrives after the caller was given UNAVAILABLE goes to `onLate`.
    */
-  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
+  run(script: Script, keys: readonly string[], argv: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
     if (!this.ready) {
       this.failures++;
       return UNAVAILABLE_NOW;
     }
     const sentAt = performance.now();
-    if (this.options.deadlines && deadline) args[numKeys + 1] = this.deadlineFrom(sentAt);
+    if (this.options.deadlines && deadline) setDeadline(argv, this.deadlineFrom(sentAt));
     return new Promise((resolve, reject) => {
       const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
       this.track(pending);
-      this.send(script, numKeys, args).then(
+      this.send(script, keys, argv).then(
         (value) => {
-          // the rate scripts answer one comma-separated string (rate.ts), the others a table
-          const reply = typeof value === 'string' ? value.split(',') : (value as string[]);
+          const reply = (value as string).split(',');
           if (this.options.deadlines) this.observe(redisTime(reply[1]!), performance.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
@@ -127,9 +129,9 @@ export class ScriptRunner {
     return base * (0.5 + Math.random() / 2);
   }
 
-  private send(script: Script, numKeys: number, args: string[]): Promise<unknown> {
-    return this.client.evalsha(script.sha, numKeys, ...args).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, numKeys, ...args);
+  private send(script: Script, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    return this.client.evalsha(script.sha, keys.length, ...keys, ...argv).catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, keys.length, ...keys, ...argv);
       throw error;
     });
   }

@@ -16,7 +16,10 @@ const INDEX = `local k = math.floor(now / iv$)
 const STORE = `redis.call('SET', KEYS[$], struct.pack('<ddd', win$, used$, iv$), 'PX', math.max(1, ttl((win$ + 1) * iv$ - now)))`;
 
 export const FIXED_WINDOW: LimitLua = {
-  params: ['limit', 'iv'],
+  params: [
+    { name: 'limit', about: 'units per window' },
+    { name: 'iv', about: 'the window, ms' },
+  ],
   values(spec: LimitSpec): number[] {
     return [spec.limit, spec.intervalMs];
   },

@@ -28,7 +28,11 @@ else
 end`;
 
 export const GCRA: LimitLua = {
-  params: ['e', 'tol', 'burst'],
+  params: [
+    { name: 'e', about: 'emission: ms per unit (interval / limit)' },
+    { name: 'tol', about: 'tolerance, ms: burst · e + slack' },
+    { name: 'burst', about: 'most units back to back' },
+  ],
   values(spec: LimitSpec): number[] {
     // as GcraState's constructor
     const emission = spec.intervalMs / spec.limit;

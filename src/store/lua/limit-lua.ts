@@ -12,8 +12,11 @@ import type { LimitSpec } from '../../algorithms/limit-spec.js';
  * back, or nil for the newest). `load` runs for every limit before any other fragment.
  */
 export interface LimitLua {
-  /** Names of the limit's numbers, read from ARGV into locals `name$`, in this order. */
-  readonly params: readonly string[];
+  /**
+   * The limit's numbers, in order: the rate scripts' contract (rate.ts) declares each as an
+   * ARGV field read into the local `name$`.
+   */
+  readonly params: readonly { readonly name: string; readonly about: string }[];
   /** The numbers of `spec`, in the order of `params`; `startLagMs` is the store's start lag. */
   values(spec: LimitSpec, startLagMs: number): number[];
   /** Reads the state (declares its locals). */

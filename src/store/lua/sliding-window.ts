@@ -101,7 +101,14 @@ if oldest$ == INF then
 end`;
 
 export const SLIDING_WINDOW: LimitLua = {
-  params: ['limit', 'e', 'tol', 'burst', 'span', 'q'],
+  params: [
+    { name: 'limit', about: 'most units in any window' },
+    { name: 'e', about: "the pacer's emission: ms per unit" },
+    { name: 'tol', about: "the pacer's tolerance, ms" },
+    { name: 'burst', about: "the pacer's burst" },
+    { name: 'span', about: 'the window each start is counted for: interval + start lag, ms' },
+    { name: 'q', about: 'the bucket quantum, ms (interval / QUANTUM_SHARE)' },
+  ],
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SlidingWindowState's constructor; the span counts each start startLagMs longer
     const emission = spec.intervalMs / spec.limit;

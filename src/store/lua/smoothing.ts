@@ -44,7 +44,12 @@ const SETTLE = `while exists$ do
 end`;
 
 export const SMOOTHING: LimitLua = {
-  params: ['e', 'tol', 'span', 'lag'],
+  params: [
+    { name: 'e', about: 'emission: ms per unit' },
+    { name: 'tol', about: '(burst − 1) · e, ms' },
+    { name: 'span', about: 'G: the units smoothMs holds' },
+    { name: 'lag', about: 'the start lag counted into each start, ms' },
+  ],
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SmoothingState's constructor
     const emission = spec.intervalMs / spec.limit;
