@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Permit } from './concurrency-limiter.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { abortReason, ConfigError, QueueFullError, StoreUnavailableError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, readAcquire, readRenew, releaseArgv, renewArgv } from '../store/lua/lease.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from '../store/redis-keys.js';
-import { ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
+import { backgroundTimer, ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
 
 export interface RedisConcurrencyLimiterOptions {
   /** Most leases held at once across every process using this Redis, prefix and key; a whole number >= 1. */
@@ -35,6 +36,12 @@ export interface RedisConcurrencyLimiterOptions {
    * notice lost in an outage, a lease that expires quietly). Default 1000 ms.
    */
   maxRetryDelayMs?: number;
+  /**
+   * This process's time: when to renew, when to wake a waiter, when to stop waiting for
+   * Redis. Default systemClock. The leases themselves expire on Redis's clock, so another
+   * clock must keep pace with real time (a ManualClock suits only a test with a fake client).
+   */
+  clock?: Clock;
 }
 
 /** A lease on one slot. `signal` aborts if the lease is lost (not renewed in time): stop the work. */
@@ -83,6 +90,7 @@ interface Lease {
 export class RedisConcurrencyLimiter {
   private readonly runner: ScriptRunner;
   private readonly client: RedisClient;
+  private readonly clock: Clock;
   /** The lease scripts' one key, the ZSET. */
   private readonly keys: readonly string[];
   private readonly channel: string;
@@ -98,8 +106,8 @@ export class RedisConcurrencyLimiter {
   private queue: Waiter[] = [];
   private head = 0;
   private asking = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Timer | undefined;
+  private renewTimer: Timer | undefined;
   private subscriber: RedisClient | undefined;
   private closed = false;
   private readonly counters = { acquired: 0, lost: 0 };
@@ -131,7 +139,8 @@ export class RedisConcurrencyLimiter {
     if (!(this.maxRetryDelayMs >= 25)) throw new ConfigError('maxRetryDelayMs', options.maxRetryDelayMs, 'must be a number >= 25');
     const timeoutMs = options.timeoutMs ?? 1000;
     if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new ConfigError('timeoutMs', options.timeoutMs, 'must be a finite number > 0');
-    this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs: this.maxRetryDelayMs, deadlines: true });
+    this.clock = options.clock ?? systemClock;
+    this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs: this.maxRetryDelayMs, deadlines: true, clock: this.clock });
   }
 
   /**
@@ -194,7 +203,7 @@ export class RedisConcurrencyLimiter {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     if (subscriber !== undefined) subscriber.disconnect();
-    if (this.leases.size === 0 && this.renewTimer !== undefined) clearTimeout(this.renewTimer);
+    if (this.leases.size === 0) this.renewTimer?.cancel();
   }
 
   private waiting(): number {
@@ -304,8 +313,7 @@ export class RedisConcurrencyLimiter {
 
   /** One timer renews every lease this process holds, in one round trip. */
   private scheduleRenew(): void {
-    this.renewTimer = setTimeout(this.renew, this.renewEveryMs);
-    this.renewTimer.unref();
+    this.renewTimer = backgroundTimer(this.clock, this.renew, this.renewEveryMs);
   }
 
   private readonly renew = (): void => {
@@ -348,7 +356,7 @@ export class RedisConcurrencyLimiter {
   private wakeIn(ms: number): void {
     this.clearWake();
     if (this.closed) return;
-    this.wakeTimer = setTimeout(() => {
+    this.wakeTimer = this.clock.timer(() => {
       this.wakeTimer = undefined;
       this.pump();
     }, Math.max(0, ms));
@@ -356,7 +364,7 @@ export class RedisConcurrencyLimiter {
 
   private clearWake(): void {
     if (this.wakeTimer === undefined) return;
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer.cancel();
     this.wakeTimer = undefined;
   }
 }

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { setDeadline } from './lua/preamble.js';
 import type { Script } from './lua/script.js';
 
@@ -25,6 +26,18 @@ export function redisTime(text: string): number {
   return Number(text.slice(0, space)) * 1000 + Number(text.slice(space + 1)) / 1000;
 }
 
+/**
+ * A timer that never keeps the process alive on the system clock (the Clock contract has no
+ * unref): a request's timeout or a lease's renewal must not be why a finished program does
+ * not exit. Any other clock's timer as it is.
+ */
+export function backgroundTimer(clock: Clock, callback: () => void, ms: number): Timer {
+  if (clock !== systemClock) return clock.timer(callback, ms);
+  const handle = setTimeout(callback, Math.max(0, ms));
+  handle.unref();
+  return { cancel: () => clearTimeout(handle) };
+}
+
 interface Pending {
   /** Local time after which the caller stops waiting for the reply. */
   deadline: number;
@@ -37,6 +50,10 @@ export interface RunnerOptions {
   maxRetryDelayMs: number;
   /** Send the staleness deadline (off when tests drive time, as Redis's clock is then unused). */
   deadlines: boolean;
+  /** This process's time: when a request was sent, when to give up on it. Default systemClock. */
+  clock?: Clock;
+  /** Randomness for the retry delay's jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
 }
 
 /**
@@ -60,13 +77,18 @@ export class ScriptRunner {
   private offsetAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight: Pending[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private failures = 0;
+  private readonly clock: Clock;
+  private readonly random: () => number;
 
   constructor(
     readonly client: RedisClient,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
 
   get ready(): boolean {
     return this.client.status === 'ready';
@@ -84,7 +106,7 @@ export class ScriptRunner {
       this.failures++;
       return UNAVAILABLE_NOW;
     }
-    const sentAt = performance.now();
+    const sentAt = this.clock.now();
     if (this.options.deadlines && deadline) setDeadline(argv, this.deadlineFrom(sentAt));
     return new Promise((resolve, reject) => {
       const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
@@ -92,7 +114,7 @@ export class ScriptRunner {
       this.send(script, keys, argv).then(
         (value) => {
           const reply = (value as string).split(',');
-          if (this.options.deadlines) this.observe(redisTime(reply[1]!), performance.now());
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), this.clock.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -126,7 +148,7 @@ export class ScriptRunner {
    */
   retryDelay(): number {
     const base = Math.min(this.options.maxRetryDelayMs, 25 * 2 ** Math.min(this.failures, 16));
-    return base * (0.5 + Math.random() / 2);
+    return base * (0.5 + this.random() / 2);
   }
 
   private send(script: Script, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
@@ -143,7 +165,7 @@ export class ScriptRunner {
    */
   sinceDecision(wait: number, decidedAt: number): number {
     if (this.offset === undefined || !this.options.deadlines) return wait;
-    return wait - (performance.now() - (decidedAt - this.offset));
+    return wait - (this.clock.now() - (decidedAt - this.offset));
   }
 
   /**
@@ -154,7 +176,7 @@ export class ScriptRunner {
    */
   ageOfDecision(decidedAt: number): number {
     if (!this.options.deadlines || this.offset === undefined) return 0;
-    return performance.now() - (decidedAt - this.offset);
+    return this.clock.now() - (decidedAt - this.offset);
   }
 
   /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
@@ -196,13 +218,12 @@ export class ScriptRunner {
 
   /** One timer for all requests: they share a timeout, so the oldest always expires first. */
   private arm(at: number): void {
-    this.timer = setTimeout(this.expire, Math.max(0, at - performance.now()));
-    this.timer.unref();
+    this.timer = backgroundTimer(this.clock, this.expire, at - this.clock.now());
   }
 
   private readonly expire = (): void => {
     this.timer = undefined;
-    const now = performance.now();
+    const now = this.clock.now();
     const queue = this.inFlight;
     while (this.head < queue.length) {
       const pending = queue[this.head]!;
