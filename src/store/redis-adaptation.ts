@@ -14,6 +14,9 @@ export const ADAPTATION_TTL_MS = 10 * 60_000;
  * slot). Each `propose` is one EVALSHA of the `adapt` script on Redis's clock; it answers
  * `undefined` whenever the store's runner finds Redis unavailable (down, slow, stale).
  * Made by `RedisStore.sharedAdaptation(key)`.
+ *
+ * Its in-process twin is MemorySharedAdaptation (shared-adaptation.ts); the script's, `advance`
+ * in src/algorithms/rate-adaptation.ts; parity proven by test/store/redis/shared-adaptation.test.ts.
  */
 export class RedisSharedAdaptation implements SharedAdaptation {
   private readonly keys: readonly string[];

@@ -1,6 +1,9 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import type { LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/fixed-window.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts and test/store/redis/conformance.test.ts.
+
 /**
  * Fixed window in Lua: the same math as src/algorithms/fixed-window.ts. State: a string key
  * holding three packed doubles {window index, cost used in it, the interval it was counted

@@ -7,7 +7,10 @@ import type { LimitSpec } from '../../algorithms/limit-spec.js';
  * called: Redis runs a script's whole body on every call, so every function definition and
  * every table costs on every call.
  *
- * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (rate.ts);
+ * Each algorithm's file names its TypeScript twin in src/algorithms/ in its header.
+ *
+ * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (preamble.ts,
+ * rate.ts);
  * `wait` sets the local `w`; `refund` may read `at` (the decision time of the start to give
  * back, or nil for the newest). `load` runs for every limit before any other fragment.
  */

@@ -3,6 +3,10 @@ import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
 import { gcraWait, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/sliding-window.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts, test/store/redis/sliding-window-log.test.ts and
+// test/store/redis/conformance.test.ts.
+
 /**
  * Sliding window log, paced, in Lua: the same math as src/algorithms/sliding-window.ts.
  *

@@ -1,6 +1,9 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/smoothing.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts.
+
 /**
  * A limit's `smooth` rule in Lua: the same math as SmoothingState in
  * src/algorithms/smoothing.ts, pasted beside the limit's own algorithm as one more "limit"
