@@ -7,13 +7,16 @@ import {
   MAX_REDIS_LIMITS,
   mustCheckLate,
   rateScripts,
-  readRateReply,
+  decisionTime,
+  item,
+  itemCount,
   refundArgv,
   reserveArgv,
   reserveManyArgv,
   sequenceOf,
   waitOf,
   type RateArgs,
+  type RateReply,
   type RateScripts,
 } from './lua/rate.js';
 import { MemoryStore } from './memory.js';
@@ -68,8 +71,8 @@ interface Entry extends RateScripts {
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
-  /** Every limit's numbers (limitParams). */
-  params: string[];
+  /** What every rate script's ARGV begins with, on Redis TIME: `now` '', the TTL floor, every limit's numbers (limitParams). */
+  rate: RateArgs;
   /** Requests made in this tick, sent together when it ends (see `reserve`). */
   batch: Ask[] | undefined;
 }
@@ -171,21 +174,21 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
     if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now);
     const entry = this.entry(key, limits);
-    const argv = reserveManyArgv({ ...this.rateArgs(entry, now), order: 'fifo', costs });
+    const argv = reserveManyArgv(this.rateArgs(entry, now), 'fifo', costs);
     return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then((reply) => {
       if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now);
-      const { decidedAt, items } = readRateReply(reply);
       const waits: number[] = [];
-      for (const [i, item] of items.entries()) {
-        if (!isAdmitted(item)) {
-          waits.push(this.refusal(item, decidedAt));
+      for (let i = 0; i < itemCount(reply); i++) {
+        const answer = item(reply, i);
+        if (!isAdmitted(answer)) {
+          waits.push(this.refusal(answer, decisionTime(reply)));
           return waits;
         }
-        if (mustCheckLate(item) && this.isLate(decidedAt)) {
+        if (mustCheckLate(answer) && this.isLate(decisionTime(reply))) {
           // A late answer (see answer()): the rest of this batch is as late; give it back
           // and let the queue ask again at once.
           this.counters.late++;
-          void this.giveBack(entry, admittedCost(items, costs, i), now, redisTime(decidedAt));
+          void this.giveBack(entry, admittedCost(reply, costs, i), now, redisTime(decisionTime(reply)));
           waits.push(MIN_WAIT_MS);
           return waits;
         }
@@ -227,27 +230,25 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     if (batch.length === 1) {
       const ask = batch[0]!;
-      const argv = reserveArgv({ ...this.rateArgs(entry, ask.now), cost: ask.cost });
+      const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
       this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
         if (reply === UNAVAILABLE) {
           ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
         } else {
-          const { decidedAt, items } = readRateReply(reply);
-          ask.resolve(this.answer(items[0]!, decidedAt, entry, ask));
+          ask.resolve(this.answer(item(reply, 0), decisionTime(reply), entry, ask));
         }
       }, ask.reject);
       return;
     }
     const costs = batch.map((ask) => ask.cost);
-    const argv = reserveManyArgv({ ...this.rateArgs(entry, batch[0]!.now), order: '', costs });
+    const argv = reserveManyArgv(this.rateArgs(entry, batch[0]!.now), '', costs);
     this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, batch[0]!.now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
           for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
           return;
         }
-        const { decidedAt, items } = readRateReply(reply);
-        for (const [i, ask] of batch.entries()) ask.resolve(this.answer(items[i]!, decidedAt, entry, ask));
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
       },
       (error: unknown) => {
         for (const ask of batch) ask.reject(error);
@@ -258,9 +259,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   /** For a reply that came after its callers gave up (`costs`: one per request sent): give back what it admitted. */
   private giveBackLate(entry: Entry, costs: readonly number[], now: number): (reply: string[]) => void {
     return (reply) => {
-      const { decidedAt, items } = readRateReply(reply);
-      const back = admittedCost(items, costs, 0);
-      if (back > 0) void this.giveBack(entry, back, now, redisTime(decidedAt));
+      const back = admittedCost(reply, costs, 0);
+      if (back > 0) void this.giveBack(entry, back, now, redisTime(decisionTime(reply)));
     };
   }
 
@@ -291,16 +291,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   /** Refunds the start decided at Redis time `decidedAt` (undefined: the newest start). */
   private giveBack(entry: Entry, cost: number, now: number, decidedAt: number | undefined): Promise<void> {
     if (!this.runner.ready) return Promise.resolve();
-    const argv = refundArgv({ ...this.rateArgs(entry, now), cost, at: decidedAt });
+    const argv = refundArgv(this.rateArgs(entry, now), cost, decidedAt);
     return this.runner.run(entry.refund, entry.keys, argv).then(
       () => undefined,
       () => undefined,
     );
   }
 
-  /** One request's answer: `item` as the rate scripts give it (lua/rate.ts), `decidedAt` the reply's Redis time. */
-  private answer(item: string, decidedAt: string, entry: Entry, ask: Ask): number | Promise<number> {
-    if (isAdmitted(item)) {
+  /** One request's answer: `answer` an item as the rate scripts give it (lua/rate.ts), `decidedAt` the reply's Redis time. */
+  private answer(answer: string, decidedAt: string, entry: Entry, ask: Ask): number | Promise<number> {
+    if (isAdmitted(answer)) {
       // Admitted — but if the answer reached us later than startLagMs after Redis decided
       // (a stalled event loop, a descheduled process), the start would land outside the
       // window it was counted in: give it back and ask again, here rather than through the
@@ -308,7 +308,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       // Only where it can matter ('0!': a sliding window is at least half full,
       // LATE_CHECK_FILL in lua/rate.ts): a window at most half full cannot be pushed over its
       // limit by a late start; checking there would only add load to a process already behind.
-      if (!mustCheckLate(item) || !this.isLate(decidedAt)) return 0;
+      if (!mustCheckLate(answer) || !this.isLate(decidedAt)) return 0;
       this.counters.late++;
       void this.giveBack(entry, ask.cost, ask.now, redisTime(decidedAt));
       // Retried here: a wait would send this caller, and every later one, through the
@@ -316,7 +316,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       // on time, and it waits like any refused caller.
       return ask.retries < MAX_LATE_RETRIES ? this.ask(entry.key, entry.specs, ask.cost, ask.now, ask.retries + 1) : this.runner.retryDelay();
     }
-    return this.refusal(item, decidedAt);
+    return this.refusal(answer, decidedAt);
   }
 
   private isLate(decidedAt: string): boolean {
@@ -324,8 +324,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   /** A refusal's wait, measured from now rather than from Redis's decision. */
-  private refusal(item: string, decidedAt: string): number {
-    const wait = waitOf(item);
+  private refusal(answer: string, decidedAt: string): number {
+    const wait = waitOf(answer);
     if (wait === Number.POSITIVE_INFINITY) return wait;
     // Never 0 (that would mean admitted): a wait already over asks again at once.
     return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(wait, redisTime(decidedAt)));
@@ -373,9 +373,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return specs;
   }
 
-  /** What every rate script's ARGV begins with, for `entry` at `now`. */
+  /** What every rate script's ARGV begins with, for `entry` at `now`: on Redis TIME the same every call. */
   private rateArgs(entry: Entry, now: number): RateArgs {
-    return { now: this.callerClock ? String(now) : '', ttlFloor: this.ttlFloor, params: entry.params };
+    return this.callerClock ? { ...entry.rate, now: String(now) } : entry.rate;
   }
 
   private entry(key: string, limits: readonly LimitSpec[]): Entry {
@@ -391,16 +391,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double
     // header; lua/sliding-window.ts), so a version-2 log is never read as one either
     const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${alg === 's' ? 3 : 2}`);
-    const params = limitParams(limits, this.startLagMs);
-    const entry: Entry = { key, specs: limits, keys, params, batch: undefined, ...rateScripts(sequence) };
+    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs) };
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, ...rateScripts(sequence) };
     this.entries.set(key, entry);
     return entry;
   }
 }
 
-/** The cost of the admitted requests among `items` from the `from`th on (`costs`: one per request sent). */
-function admittedCost(items: readonly string[], costs: readonly number[], from: number): number {
+/** The cost of the requests `reply` admitted, from the `from`th on (`costs`: one per request sent). */
+function admittedCost(reply: RateReply, costs: readonly number[], from: number): number {
   let back = 0;
-  for (let i = from; i < items.length; i++) if (isAdmitted(items[i]!)) back += costs[i]!;
+  for (let i = from; i < itemCount(reply); i++) if (isAdmitted(item(reply, i))) back += costs[i]!;
   return back;
 }

@@ -198,48 +198,59 @@ export function rateScripts(sequence: string): RateScripts {
   return scripts;
 }
 
-/** What every rate script's ARGV begins with: the preamble's `now` and `ttlFloor`, and the limits' numbers (limitParams). */
+/** What every rate script's ARGV begins with: the preamble's `now` and `ttlFloor`; after its own fields, the limits' numbers (limitParams). */
 export interface RateArgs {
   /** ms on the caller's clock, or '' for Redis TIME. */
-  now: string;
-  ttlFloor: string;
-  params: readonly string[];
+  readonly now: string;
+  readonly ttlFloor: string;
+  readonly params: readonly string[];
 }
 
 /** reserve's ARGV: the preamble's, `cost`, then the limits' numbers. */
-export function reserveArgv(args: RateArgs & { cost: number }): string[] {
-  const argv = preambleArgv(args.now, args.ttlFloor);
-  argv.push(String(args.cost));
-  for (const value of args.params) argv.push(value);
+export function reserveArgv(rate: RateArgs, cost: number): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(String(cost));
+  for (const value of rate.params) argv.push(value);
   return argv;
 }
 
-/** reserveMany's ARGV: the preamble's, `order`, the limits' numbers, then one cost per request. */
-export function reserveManyArgv(args: RateArgs & { order: 'fifo' | ''; costs: readonly number[] }): string[] {
-  const argv = preambleArgv(args.now, args.ttlFloor);
-  argv.push(args.order);
-  for (const value of args.params) argv.push(value);
-  for (const cost of args.costs) argv.push(String(cost));
+/** reserveMany's ARGV: the preamble's, `order`, the limits' numbers, then `costs`, one per request. */
+export function reserveManyArgv(rate: RateArgs, order: 'fifo' | '', costs: readonly number[]): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(order);
+  for (const value of rate.params) argv.push(value);
+  for (const cost of costs) argv.push(String(cost));
   return argv;
 }
 
 /** refund's ARGV: the preamble's, `cost`, `at` (undefined: the newest start), then the limits' numbers. */
-export function refundArgv(args: RateArgs & { cost: number; at: number | undefined }): string[] {
-  const argv = preambleArgv(args.now, args.ttlFloor);
-  argv.push(String(args.cost), args.at === undefined ? '' : String(args.at));
-  for (const value of args.params) argv.push(value);
+export function refundArgv(rate: RateArgs, cost: number, at: number | undefined): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(String(cost), at === undefined ? '' : String(at));
+  for (const value of rate.params) argv.push(value);
   return argv;
 }
 
-/** A rate script's reply, 'ok,time,item…': the decision's Redis time (redisTime) and an item per request decided. */
-export interface RateReply {
-  decidedAt: string;
-  items: string[];
+/**
+ * A rate script's reply, 'ok,time,item…' split at the commas: the decision's Redis time
+ * (decisionTime) and an item per request decided (itemCount, item). Read through these rather
+ * than copied: a reply is decoded on every call.
+ */
+export type RateReply = readonly string[];
+
+/** The Redis time of the decision (redisTime reads it). */
+export function decisionTime(reply: RateReply): string {
+  return reply[1]!;
 }
 
-/** Decodes a reply of reserve, reserveMany or refund (not 'stale': ScriptRunner answers UNAVAILABLE for it). */
-export function readRateReply(reply: readonly string[]): RateReply {
-  return { decidedAt: reply[1]!, items: reply.slice(2) };
+/** How many requests the reply decided. */
+export function itemCount(reply: RateReply): number {
+  return reply.length - 2;
+}
+
+/** The answer to the `i`th request (0-based). */
+export function item(reply: RateReply, i: number): string {
+  return reply[i + 2]!;
 }
 
 /** Whether an item admitted its request: '0', or '0!' — a wait such as '0.5' did not. */

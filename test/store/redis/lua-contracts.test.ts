@@ -103,10 +103,10 @@ describe('Lua contracts: each builder matches its script header', () => {
     const byName = Object.fromEntries(names.map((name, i) => [name, params[i]!]));
     const rate = { now: '12.5', ttlFloor: '60000', params };
     const values = { ...byName, now: '12.5', deadline: 'D', ttlFloor: '60000' };
-    assertMatches(scripts.reserve, reserveArgv({ ...rate, cost: 7 }), { ...values, cost: 7 });
-    assertMatches(scripts.reserveMany, reserveManyArgv({ ...rate, order: 'fifo', costs: [1, 2.5] }), { ...values, order: 'fifo' }, ['1', '2.5']);
+    assertMatches(scripts.reserve, reserveArgv(rate, 7), { ...values, cost: 7 });
+    assertMatches(scripts.reserveMany, reserveManyArgv(rate, 'fifo', [1, 2.5]), { ...values, order: 'fifo' }, ['1', '2.5']);
     assert.equal(headerOf(scripts.reserveMany).rest, 'costs');
-    assertMatches(scripts.refund, refundArgv({ ...rate, cost: 7, at: 8.5 }), { ...values, cost: 7, at: 8.5 });
+    assertMatches(scripts.refund, refundArgv(rate, 7, 8.5), { ...values, cost: 7, at: 8.5 });
     assert.deepEqual(headerOf(scripts.refund).keys, header.keys);
   });
 });

@@ -68,7 +68,7 @@ describe('RedisStore sliding window: the bucketed log', { skip: skipRedis }, () 
   /** The refund script with a decision time, as RedisStore sends it for a late admission. */
   async function refundAt(key: string, now: number, cost: number, at: number): Promise<void> {
     const { refund } = rateScripts('s');
-    const argv = refundArgv({ now: String(now), ttlFloor: '60000', params: limitParams(LIMITS, 0), cost, at });
+    const argv = refundArgv({ now: String(now), ttlFloor: '60000', params: limitParams(LIMITS, 0) }, cost, at);
     await client.eval(refund.source, 1, key, ...argv);
   }
 
