@@ -1,3 +1,6 @@
+// Twin: src/store/lua/fixed-window.ts — the same math in Lua, which RedisStore runs; parity
+// proven by test/store/redis/memory-vs-redis.test.ts and test/store/redis/conformance.test.ts.
+// Change both, or neither.
 import type { LimitSpec } from './limit-spec.js';
 import { EPSILON_MS, type LimitState } from './limit-state.js';
 

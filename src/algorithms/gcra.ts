@@ -1,3 +1,6 @@
+// Twin: src/store/lua/gcra.ts — the same math in Lua, which RedisStore runs (gcraWait also
+// paces the Lua sliding window); parity proven by test/store/redis/memory-vs-redis.test.ts
+// and test/store/redis/conformance.test.ts. Change both, or neither.
 import type { LimitSpec } from './limit-spec.js';
 import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
 

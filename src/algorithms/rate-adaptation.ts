@@ -1,3 +1,6 @@
+// Twin: src/store/lua/adaptation.ts — `advance` in Lua, which a fleet shares through
+// RedisStore; parity proven by test/store/redis/shared-adaptation.test.ts (against
+// MemorySharedAdaptation, which runs `advance`). Change both, or neither.
 import { ConfigError } from '../core/errors.js';
 
 /** What one response said, reduced to what adaptation needs. Times are Clock milliseconds. */

@@ -1,3 +1,7 @@
+// Twin: src/store/lua/sliding-window.ts — the same math in Lua, which RedisStore runs;
+// parity proven by test/store/redis/memory-vs-redis.test.ts,
+// test/store/redis/sliding-window-log.test.ts and test/store/redis/conformance.test.ts.
+// Change both, or neither.
 import { gcraWait } from './gcra.js';
 import type { LimitSpec } from './limit-spec.js';
 import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';

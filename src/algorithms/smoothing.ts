@@ -1,3 +1,5 @@
+// Twin: src/store/lua/smoothing.ts — the same math in Lua, which RedisStore runs; parity
+// proven by test/store/redis/memory-vs-redis.test.ts. Change both, or neither.
 import type { LimitSpec } from './limit-spec.js';
 import { EPSILON_MS, type LimitState } from './limit-state.js';
 

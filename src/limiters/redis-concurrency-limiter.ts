@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Permit } from './concurrency-limiter.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { abortReason, ConfigError, QueueFullError, StoreUnavailableError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW } from '../store/lua/lease.js';
+import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, readAcquire, readRenew, releaseArgv, renewArgv } from '../store/lua/lease.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from '../store/redis-keys.js';
-import { ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
+import { backgroundTimer, ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
 
 export interface RedisConcurrencyLimiterOptions {
   /** Most leases held at once across every process using this Redis, prefix and key; a whole number >= 1. */
@@ -35,6 +36,12 @@ export interface RedisConcurrencyLimiterOptions {
    * notice lost in an outage, a lease that expires quietly). Default 1000 ms.
    */
   maxRetryDelayMs?: number;
+  /**
+   * This process's time: when to renew, when to wake a waiter, when to stop waiting for
+   * Redis. Default systemClock. The leases themselves expire on Redis's clock, so another
+   * clock must keep pace with real time (a ManualClock suits only a test with a fake client).
+   */
+  clock?: Clock;
 }
 
 /** A lease on one slot. `signal` aborts if the lease is lost (not renewed in time): stop the work. */
@@ -83,7 +90,9 @@ interface Lease {
 export class RedisConcurrencyLimiter {
   private readonly runner: ScriptRunner;
   private readonly client: RedisClient;
-  private readonly setKey: string;
+  private readonly clock: Clock;
+  /** The lease scripts' one key, the ZSET. */
+  private readonly keys: readonly string[];
   private readonly channel: string;
   private readonly max: number;
   private readonly leaseMs: number;
@@ -97,8 +106,8 @@ export class RedisConcurrencyLimiter {
   private queue: Waiter[] = [];
   private head = 0;
   private asking = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: Timer | undefined;
+  private renewTimer: Timer | undefined;
   private subscriber: RedisClient | undefined;
   private closed = false;
   private readonly counters = { acquired: 0, lost: 0 };
@@ -114,7 +123,7 @@ export class RedisConcurrencyLimiter {
     const key = options.key ?? 'default';
     if (typeof key !== 'string' || key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     const base = taggedKey(checkPrefix(options.prefix ?? DEFAULT_PREFIX), key);
-    this.setKey = `${base}:leases`;
+    this.keys = [`${base}:leases`];
     this.channel = `${base}:released`;
     this.leaseMs = options.leaseMs ?? 10_000;
     if (!(this.leaseMs >= 10 && Number.isFinite(this.leaseMs))) throw new ConfigError('leaseMs', options.leaseMs, 'must be a finite number >= 10');
@@ -130,7 +139,8 @@ export class RedisConcurrencyLimiter {
     if (!(this.maxRetryDelayMs >= 25)) throw new ConfigError('maxRetryDelayMs', options.maxRetryDelayMs, 'must be a number >= 25');
     const timeoutMs = options.timeoutMs ?? 1000;
     if (!(timeoutMs > 0 && Number.isFinite(timeoutMs))) throw new ConfigError('timeoutMs', options.timeoutMs, 'must be a finite number > 0');
-    this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs: this.maxRetryDelayMs, deadlines: true });
+    this.clock = options.clock ?? systemClock;
+    this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs: this.maxRetryDelayMs, deadlines: true, clock: this.clock });
   }
 
   /**
@@ -172,8 +182,8 @@ export class RedisConcurrencyLimiter {
   /** Takes a lease if one is free now; `undefined` if not (or if Redis cannot say). Never waits. */
   async tryAcquire(): Promise<LeasePermit | undefined> {
     const holder = this.nextHolder();
-    const reply = await this.runner.run(LEASE_ACQUIRE, 1, this.acquireArgs(holder), (late) => this.releaseLate(late, holder));
-    return reply !== UNAVAILABLE && reply[0] === '1' ? this.hold(holder) : undefined;
+    const reply = await this.runner.run(LEASE_ACQUIRE, this.keys, this.acquireArgv(holder), (late) => this.releaseLate(late, holder));
+    return reply !== UNAVAILABLE && readAcquire(reply).granted ? this.hold(holder) : undefined;
   }
 
   stats(): RedisConcurrencyStats {
@@ -193,7 +203,7 @@ export class RedisConcurrencyLimiter {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     if (subscriber !== undefined) subscriber.disconnect();
-    if (this.leases.size === 0 && this.renewTimer !== undefined) clearTimeout(this.renewTimer);
+    if (this.leases.size === 0) this.renewTimer?.cancel();
   }
 
   private waiting(): number {
@@ -222,12 +232,13 @@ export class RedisConcurrencyLimiter {
     this.clearWake();
     this.asking = true;
     const holder = this.nextHolder();
-    void this.runner.run(LEASE_ACQUIRE, 1, this.acquireArgs(holder), (late) => this.releaseLate(late, holder)).then(
+    void this.runner.run(LEASE_ACQUIRE, this.keys, this.acquireArgv(holder), (late) => this.releaseLate(late, holder)).then(
       (reply) => {
         this.asking = false;
         if (reply === UNAVAILABLE) return this.onUnavailable();
         const waiter = this.firstWaiter();
-        if (reply[0] === '1') {
+        const answer = readAcquire(reply);
+        if (answer.granted) {
           const permit = this.hold(holder);
           if (waiter === undefined) permit.release(); // the waiter was aborted meanwhile
           else this.settle(waiter, permit);
@@ -236,7 +247,7 @@ export class RedisConcurrencyLimiter {
         }
         // Full: sleep until the earliest lease could expire, or a release notice comes.
         this.subscribe();
-        this.wakeIn(Math.min(Number(reply[2]) + 1, this.maxRetryDelayMs));
+        this.wakeIn(Math.min(answer.freeInMs + 1, this.maxRetryDelayMs));
       },
       (error: unknown) => {
         this.asking = false;
@@ -276,8 +287,7 @@ export class RedisConcurrencyLimiter {
         if (released) return;
         released = true;
         this.leases.delete(holder);
-        // If Redis cannot take it now, the lease simply expires after leaseMs.
-        void this.runner.run(LEASE_RELEASE, 1, [this.setKey, '', '', holder, this.channel], undefined, false).catch(() => {});
+        this.releaseLease(holder);
         this.pump();
       },
     };
@@ -285,11 +295,16 @@ export class RedisConcurrencyLimiter {
 
   /** A grant that arrived after its request was given up: nobody will use it. */
   private releaseLate(reply: string[], holder: string): void {
-    if (reply[0] === '1') void this.runner.run(LEASE_RELEASE, 1, [this.setKey, '', '', holder, this.channel], undefined, false).catch(() => {});
+    if (readAcquire(reply).granted) this.releaseLease(holder);
   }
 
-  private acquireArgs(holder: string): string[] {
-    return [this.setKey, '', '', holder, String(this.max), String(this.leaseMs)];
+  /** Gives a lease back, with no deadline: a late release is still right. If Redis cannot take it now, the lease simply expires after leaseMs. */
+  private releaseLease(holder: string): void {
+    void this.runner.run(LEASE_RELEASE, this.keys, releaseArgv({ holder, channel: this.channel }), undefined, false).catch(() => {});
+  }
+
+  private acquireArgv(holder: string): string[] {
+    return acquireArgv({ holder, limit: this.max, leaseMs: this.leaseMs });
   }
 
   private nextHolder(): string {
@@ -298,8 +313,7 @@ export class RedisConcurrencyLimiter {
 
   /** One timer renews every lease this process holds, in one round trip. */
   private scheduleRenew(): void {
-    this.renewTimer = setTimeout(this.renew, this.renewEveryMs);
-    this.renewTimer.unref();
+    this.renewTimer = backgroundTimer(this.clock, this.renew, this.renewEveryMs);
   }
 
   private readonly renew = (): void => {
@@ -307,7 +321,7 @@ export class RedisConcurrencyLimiter {
     if (this.leases.size === 0) return;
     const holders = [...this.leases.keys()];
     this.scheduleRenew();
-    void this.runner.run(LEASE_RENEW, 1, [this.setKey, '', '', String(this.leaseMs), ...holders]).then(
+    void this.runner.run(LEASE_RENEW, this.keys, renewArgv({ leaseMs: this.leaseMs }, holders)).then(
       (reply) => this.afterRenew(reply),
       () => {}, // a script error; the next renewal tries again
     );
@@ -315,8 +329,9 @@ export class RedisConcurrencyLimiter {
 
   /** Leases Redis no longer has (this process stalled past leaseMs) are lost: abort their work. */
   private afterRenew(reply: string[] | typeof UNAVAILABLE): void {
-    if (reply === UNAVAILABLE || reply[0] !== 'ok') return; // the next renewal tries again
-    for (const holder of reply.slice(2)) {
+    const lost = reply === UNAVAILABLE ? undefined : readRenew(reply);
+    if (lost === undefined) return; // the next renewal tries again
+    for (const holder of lost) {
       const lease = this.leases.get(holder);
       if (lease === undefined) continue; // released meanwhile
       this.leases.delete(holder);
@@ -341,7 +356,7 @@ export class RedisConcurrencyLimiter {
   private wakeIn(ms: number): void {
     this.clearWake();
     if (this.closed) return;
-    this.wakeTimer = setTimeout(() => {
+    this.wakeTimer = this.clock.timer(() => {
       this.wakeTimer = undefined;
       this.pump();
     }, Math.max(0, ms));
@@ -349,7 +364,7 @@ export class RedisConcurrencyLimiter {
 
   private clearWake(): void {
     if (this.wakeTimer === undefined) return;
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer.cancel();
     this.wakeTimer = undefined;
   }
 }

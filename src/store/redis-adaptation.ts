@@ -1,5 +1,5 @@
 import type { AdaptationProposal, SharedAdaptation, SharedView } from './shared-adaptation.js';
-import { ADAPT } from './lua/adaptation.js';
+import { ADAPT, adaptArgv, readView } from './lua/adaptation.js';
 import { UNAVAILABLE, type ScriptRunner } from './redis-runner.js';
 
 /**
@@ -14,66 +14,49 @@ export const ADAPTATION_TTL_MS = 10 * 60_000;
  * slot). Each `propose` is one EVALSHA of the `adapt` script on Redis's clock; it answers
  * `undefined` whenever the store's runner finds Redis unavailable (down, slow, stale).
  * Made by `RedisStore.sharedAdaptation(key)`.
+ *
+ * Its in-process twin is MemorySharedAdaptation (shared-adaptation.ts); the script's, `advance`
+ * in src/algorithms/rate-adaptation.ts; parity proven by test/store/redis/shared-adaptation.test.ts.
  */
 export class RedisSharedAdaptation implements SharedAdaptation {
+  private readonly keys: readonly string[];
+
   constructor(
     private readonly runner: ScriptRunner,
-    private readonly key: string,
+    key: string,
     private readonly options: { callerClock: boolean; ttlFloor: string },
-  ) {}
+  ) {
+    this.keys = [key];
+  }
 
   async propose(proposal: AdaptationProposal, now: number): Promise<SharedView | undefined> {
     const { params: p, throttle, seed } = proposal;
-    const args = [
-      this.key,
-      this.options.callerClock ? String(now) : '',
-      '',
-      this.options.ttlFloor,
-      String(ADAPTATION_TTL_MS),
-      String(p.ceiling),
-      String(p.min),
-      String(p.beta),
-      String(p.scale),
-      String(p.backoffMs),
-      String(p.maxPauseMs),
-      String(proposal.successes),
-      String(proposal.lastSuccessAgoMs),
-      throttle === undefined ? '' : String(throttle.sentAgoMs),
-      throttle?.retryAfterMs === undefined ? '' : String(throttle.retryAfterMs),
-      optional(proposal.stated),
-      optional(proposal.pauseMs),
-      String(seed.rate),
-      seed.mode,
-      String(seed.wMax),
-      optional(seed.cutAgoMs),
-      optional(seed.throttleAgoMs),
-      String(seed.strikes),
-      optional(seed.pauseMs),
-      String(seed.cuts),
-      String(seed.generation),
-      throttle?.knownGeneration === undefined ? '' : String(throttle.knownGeneration),
-    ];
-    const reply = await this.runner.run(ADAPT, 1, args);
-    return reply === UNAVAILABLE ? undefined : parseView(reply);
+    const argv = adaptArgv(this.options.callerClock ? String(now) : '', this.options.ttlFloor, {
+      stateTtlMs: ADAPTATION_TTL_MS,
+      ceiling: p.ceiling,
+      min: p.min,
+      beta: p.beta,
+      scale: p.scale,
+      backoffMs: p.backoffMs,
+      maxPauseMs: p.maxPauseMs,
+      successes: proposal.successes,
+      lastSuccessAgoMs: proposal.lastSuccessAgoMs,
+      throttleSentAgoMs: throttle?.sentAgoMs,
+      retryAfterMs: throttle?.retryAfterMs,
+      stated: proposal.stated,
+      pauseMs: proposal.pauseMs,
+      seedRate: seed.rate,
+      seedMode: seed.mode,
+      seedWMax: seed.wMax,
+      seedCutAgoMs: seed.cutAgoMs,
+      seedThrottleAgoMs: seed.throttleAgoMs,
+      seedStrikes: seed.strikes,
+      seedPauseMs: seed.pauseMs,
+      seedCuts: seed.cuts,
+      seedGeneration: seed.generation,
+      knownGeneration: throttle?.knownGeneration,
+    });
+    const reply = await this.runner.run(ADAPT, this.keys, argv);
+    return reply === UNAVAILABLE ? undefined : readView(reply);
   }
-}
-
-function optional(value: number | undefined): string {
-  return value === undefined ? '' : String(value);
-}
-
-function parseView(reply: string[]): SharedView {
-  const [, , rate, mode, wMax, cutAgo, throttleAgo, strikes, pauseLeft, cuts, generation] = reply;
-  const view: SharedView = {
-    rate: Number(rate),
-    mode: mode === 'stated' ? 'stated' : 'probing',
-    wMax: Number(wMax),
-    strikes: Number(strikes),
-    cuts: Number(cuts),
-    generation: Number(generation),
-  };
-  if (cutAgo !== '') view.cutAgoMs = Number(cutAgo);
-  if (throttleAgo !== '') view.throttleAgoMs = Number(throttleAgo);
-  if (pauseLeft !== '') view.pauseMs = Number(pauseLeft);
-  return view;
 }

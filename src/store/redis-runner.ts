@@ -1,4 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { setDeadline } from './lua/preamble.js';
 import type { Script } from './lua/script.js';
 
 /** An ioredis client: a single node or a Cluster (keys of one limiter share a slot). */
@@ -14,14 +16,26 @@ const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 const TRANSIENT = /^(BUSY|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
 /**
- * The Redis time, in ms, of a script's reply element: 'seconds microseconds' as `TIME`
- * gives them (the rate scripts: no number formatting in Lua), or a number in ms. Computed
- * as the scripts compute `now`, so it is the very value they decided on.
+ * The Redis time, in ms, of a reply's time element: 'seconds microseconds' as `TIME` gives
+ * them (no number formatting in Lua), or the caller's `now` in ms (unsafeCallerClockForTests).
+ * Computed as the preamble computes `now`, so it is the very value the script decided on.
  */
 export function redisTime(text: string): number {
   const space = text.indexOf(' ');
   if (space < 0) return Number(text);
   return Number(text.slice(0, space)) * 1000 + Number(text.slice(space + 1)) / 1000;
+}
+
+/**
+ * A timer that never keeps the process alive on the system clock (the Clock contract has no
+ * unref): a request's timeout or a lease's renewal must not be why a finished program does
+ * not exit. Any other clock's timer as it is.
+ */
+export function backgroundTimer(clock: Clock, callback: () => void, ms: number): Timer {
+  if (clock !== systemClock) return clock.timer(callback, ms);
+  const handle = setTimeout(callback, Math.max(0, ms));
+  handle.unref();
+  return { cancel: () => clearTimeout(handle) };
 }
 
 interface Pending {
@@ -36,6 +50,10 @@ export interface RunnerOptions {
   maxRetryDelayMs: number;
   /** Send the staleness deadline (off when tests drive time, as Redis's clock is then unused). */
   deadlines: boolean;
+  /** This process's time: when a request was sent, when to give up on it. Default systemClock. */
+  clock?: Clock;
+  /** Randomness for the retry delay's jitter, in [0, 1). Default Math.random. */
+  random?: () => number;
 }
 
 /**
@@ -59,38 +77,44 @@ export class ScriptRunner {
   private offsetAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight: Pending[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private failures = 0;
+  private readonly clock: Clock;
+  private readonly random: () => number;
 
   constructor(
     readonly client: RedisClient,
     private readonly options: RunnerOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
 
   get ready(): boolean {
     return this.client.status === 'ready';
   }
 
   /**
-   * Runs `script` with `numKeys` keys at the start of `args`; every script answers
-   * `{status, time, …}` (time: see redisTime) and reads its deadline from ARGV[2]. Resolves with the reply, or
-   * UNAVAILABLE; rejects only for errors that are bugs (a script error, a wrong type).
+   * Runs `script` on `keys` with `argv`, which its builder made (preambleArgv first: the
+   * deadline is set here, unless `deadline` is false). Every script answers one string,
+   * 'status,time,…' (lua/preamble.ts); this resolves with it split at the commas, or with
+   * UNAVAILABLE; it rejects only for errors that are bugs (a script error, a wrong type).
+   * A reply that arrives after the caller was given UNAVAILABLE goes to `onLate`.
    */
-  run(script: Script, numKeys: number, args: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
+  run(script: Script, keys: readonly string[], argv: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
     if (!this.ready) {
       this.failures++;
       return UNAVAILABLE_NOW;
     }
-    const sentAt = performance.now();
-    if (this.options.deadlines && deadline) args[numKeys + 1] = this.deadlineFrom(sentAt);
+    const sentAt = this.clock.now();
+    if (this.options.deadlines && deadline) setDeadline(argv, this.deadlineFrom(sentAt));
     return new Promise((resolve, reject) => {
       const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
       this.track(pending);
-      this.send(script, numKeys, args).then(
+      this.send(script, keys, argv).then(
         (value) => {
-          // the rate scripts answer one comma-separated string (rate.ts), the others a table
-          const reply = typeof value === 'string' ? value.split(',') : (value as string[]);
-          if (this.options.deadlines) this.observe(redisTime(reply[1]!), performance.now());
+          const reply = (value as string).split(',');
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), this.clock.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -124,12 +148,12 @@ export class ScriptRunner {
    */
   retryDelay(): number {
     const base = Math.min(this.options.maxRetryDelayMs, 25 * 2 ** Math.min(this.failures, 16));
-    return base * (0.5 + Math.random() / 2);
+    return base * (0.5 + this.random() / 2);
   }
 
-  private send(script: Script, numKeys: number, args: string[]): Promise<unknown> {
-    return this.client.evalsha(script.sha, numKeys, ...args).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, numKeys, ...args);
+  private send(script: Script, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
+    return this.client.evalsha(script.sha, keys.length, ...keys, ...argv).catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, keys.length, ...keys, ...argv);
       throw error;
     });
   }
@@ -141,7 +165,7 @@ export class ScriptRunner {
    */
   sinceDecision(wait: number, decidedAt: number): number {
     if (this.offset === undefined || !this.options.deadlines) return wait;
-    return wait - (performance.now() - (decidedAt - this.offset));
+    return wait - (this.clock.now() - (decidedAt - this.offset));
   }
 
   /**
@@ -152,7 +176,7 @@ export class ScriptRunner {
    */
   ageOfDecision(decidedAt: number): number {
     if (!this.options.deadlines || this.offset === undefined) return 0;
-    return performance.now() - (decidedAt - this.offset);
+    return this.clock.now() - (decidedAt - this.offset);
   }
 
   /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
@@ -194,13 +218,12 @@ export class ScriptRunner {
 
   /** One timer for all requests: they share a timeout, so the oldest always expires first. */
   private arm(at: number): void {
-    this.timer = setTimeout(this.expire, Math.max(0, at - performance.now()));
-    this.timer.unref();
+    this.timer = backgroundTimer(this.clock, this.expire, at - this.clock.now());
   }
 
   private readonly expire = (): void => {
     this.timer = undefined;
-    const now = performance.now();
+    const now = this.clock.now();
     const queue = this.inFlight;
     while (this.head < queue.length) {
       const pending = queue[this.head]!;

@@ -1,7 +1,24 @@
 import type { LimitSpec } from '../algorithms/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from './shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
-import { MAX_REDIS_LIMITS, paramArgs, rateScripts, sequenceOf, type RateScripts } from './lua/rate.js';
+import {
+  isAdmitted,
+  limitParams,
+  MAX_REDIS_LIMITS,
+  mustCheckLate,
+  rateScripts,
+  decisionTime,
+  item,
+  itemCount,
+  refundArgv,
+  reserveArgv,
+  reserveManyArgv,
+  sequenceOf,
+  waitOf,
+  type RateArgs,
+  type RateReply,
+  type RateScripts,
+} from './lua/rate.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
@@ -54,8 +71,8 @@ interface Entry extends RateScripts {
   specs: readonly LimitSpec[];
   /** The keys of every limit, in the order the scripts read them. */
   keys: string[];
-  /** ARGV[5..]: the TTL floor and every limit's numbers (paramArgs). */
-  params: string[];
+  /** What every rate script's ARGV begins with, on Redis TIME: `now` '', the TTL floor, every limit's numbers (limitParams). */
+  rate: RateArgs;
   /** Requests made in this tick, sent together when it ends (see `reserve`). */
   batch: Ask[] | undefined;
 }
@@ -157,29 +174,25 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
     if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now);
     const entry = this.entry(key, limits);
-    const args = this.manyArgs(entry, costs, now, 'fifo');
-    return this.runner.run(entry.reserveMany, entry.keys.length, args, this.giveBackLate(entry, costs, now)).then((reply) => {
+    const argv = reserveManyArgv(this.rateArgs(entry, now), 'fifo', costs);
+    return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then((reply) => {
       if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now);
       const waits: number[] = [];
-      const decidedAt = reply[1]!;
-      for (let i = 2; i < reply.length; i++) {
-        const item = reply[i]!;
-        if (item === '0' || item === '0!') {
-          if (item === '0!' && this.isLate(decidedAt)) {
-            // A late answer (see answer()): the rest of this batch is as late; give it back
-            // and let the queue ask again at once.
-            let back = 0;
-            for (let j = i - 2; j < reply.length - 2; j++) if (reply[j + 2]![0] === '0') back += costs[j]!;
-            this.counters.late++;
-            void this.giveBack(key, limits, back, now, String(redisTime(decidedAt)));
-            waits.push(MIN_WAIT_MS);
-            return waits;
-          }
-          waits.push(0);
-        } else {
-          waits.push(this.waitOf(item, decidedAt));
+      for (let i = 0; i < itemCount(reply); i++) {
+        const answer = item(reply, i);
+        if (!isAdmitted(answer)) {
+          waits.push(this.refusal(answer, decisionTime(reply)));
           return waits;
         }
+        if (mustCheckLate(answer) && this.isLate(decisionTime(reply))) {
+          // A late answer (see answer()): the rest of this batch is as late; give it back
+          // and let the queue ask again at once.
+          this.counters.late++;
+          void this.giveBack(entry, admittedCost(reply, costs, i), now, redisTime(decisionTime(reply)));
+          waits.push(MIN_WAIT_MS);
+          return waits;
+        }
+        waits.push(0);
       }
       return waits;
     });
@@ -217,30 +230,25 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     if (batch.length === 1) {
       const ask = batch[0]!;
-      const args = this.args(entry, ask.cost, ask.now);
-      const onLate = (reply: string[]): void => {
-        // Admitted after the caller gave up on it: give that start back.
-        if (reply[0] === '0') void this.giveBack(entry.key, entry.specs, ask.cost, ask.now, String(redisTime(reply[1]!)));
-      };
-      this.runner.run(entry.reserve, entry.keys.length, args, onLate).then(
-        (reply) => ask.resolve(reply === UNAVAILABLE ? this.unavailable(entry.key, entry.specs, ask.cost, ask.now) : this.answer(reply[0]!, reply[2] === '1', reply[1]!, entry, ask)),
-        ask.reject,
-      );
+      const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
+      this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
+        if (reply === UNAVAILABLE) {
+          ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+        } else {
+          ask.resolve(this.answer(item(reply, 0), decisionTime(reply), entry, ask));
+        }
+      }, ask.reject);
       return;
     }
     const costs = batch.map((ask) => ask.cost);
-    const args = this.manyArgs(entry, costs, batch[0]!.now, '');
-    this.runner.run(entry.reserveMany, entry.keys.length, args, this.giveBackLate(entry, costs, batch[0]!.now)).then(
+    const argv = reserveManyArgv(this.rateArgs(entry, batch[0]!.now), '', costs);
+    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, batch[0]!.now)).then(
       (reply) => {
-        for (let i = 0; i < batch.length; i++) {
-          const ask = batch[i]!;
-          if (reply === UNAVAILABLE) {
-            ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
-          } else {
-            const item = reply[i + 2]!;
-            ask.resolve(this.answer(item === '0!' ? '0' : item, item === '0!', reply[1]!, entry, ask));
-          }
+        if (reply === UNAVAILABLE) {
+          for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+          return;
         }
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
       },
       (error: unknown) => {
         for (const ask of batch) ask.reject(error);
@@ -248,12 +256,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     );
   }
 
-  /** For a reserveMany reply that came after its callers gave up: give back what it admitted. */
+  /** For a reply that came after its callers gave up (`costs`: one per request sent): give back what it admitted. */
   private giveBackLate(entry: Entry, costs: readonly number[], now: number): (reply: string[]) => void {
     return (reply) => {
-      let back = 0;
-      for (let i = 2; i < reply.length; i++) if (reply[i]![0] === '0') back += costs[i - 2]!;
-      if (back > 0) void this.giveBack(entry.key, entry.specs, back, now, String(redisTime(reply[1]!)));
+      const back = admittedCost(reply, costs, 0);
+      if (back > 0) void this.giveBack(entry, back, now, redisTime(decisionTime(reply)));
     };
   }
 
@@ -266,7 +273,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
-    return this.giveBack(key, limits, cost, now, '');
+    if (!this.runner.ready) return Promise.resolve();
+    return this.giveBack(this.entry(key, limits), cost, now, undefined);
   }
 
   /**
@@ -280,40 +288,35 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return new RedisSharedAdaptation(this.runner, `${taggedKey(this.prefix, key)}:adapt`, { callerClock: this.callerClock, ttlFloor: this.ttlFloor });
   }
 
-  /** Refunds the start decided at Redis time `decidedAt` ('' = the newest start). */
-  private giveBack(key: string, limits: readonly LimitSpec[], cost: number, now: number, decidedAt: string): Promise<void> {
+  /** Refunds the start decided at Redis time `decidedAt` (undefined: the newest start). */
+  private giveBack(entry: Entry, cost: number, now: number, decidedAt: number | undefined): Promise<void> {
     if (!this.runner.ready) return Promise.resolve();
-    const entry = this.entry(key, limits);
-    const args = this.args(entry, cost, now);
-    args[entry.keys.length + 3] = decidedAt;
-    return this.runner.run(entry.refund, entry.keys.length, args).then(
+    const argv = refundArgv(this.rateArgs(entry, now), cost, decidedAt);
+    return this.runner.run(entry.refund, entry.keys, argv).then(
       () => undefined,
       () => undefined,
     );
   }
 
-  /**
-   * One request's answer: `wait` as the scripts give it, `lateCheck` when a sliding window
-   * is at least half full after its admission, `decidedAt` the reply's Redis time.
-   */
-  private answer(wait: string, lateCheck: boolean, decidedAt: string, entry: Entry, ask: Ask): number | Promise<number> {
-    if (wait === '0') {
+  /** One request's answer: `answer` an item as the rate scripts give it (lua/rate.ts), `decidedAt` the reply's Redis time. */
+  private answer(answer: string, decidedAt: string, entry: Entry, ask: Ask): number | Promise<number> {
+    if (isAdmitted(answer)) {
       // Admitted — but if the answer reached us later than startLagMs after Redis decided
       // (a stalled event loop, a descheduled process), the start would land outside the
       // window it was counted in: give it back and ask again, here rather than through the
       // limiter's queue (a wait would send every later caller through it, one at a time).
-      // Only where it can matter (lateCheck: a sliding window is at least half full,
+      // Only where it can matter ('0!': a sliding window is at least half full,
       // LATE_CHECK_FILL in lua/rate.ts): a window at most half full cannot be pushed over its
       // limit by a late start; checking there would only add load to a process already behind.
-      if (!lateCheck || !this.isLate(decidedAt)) return 0;
+      if (!mustCheckLate(answer) || !this.isLate(decidedAt)) return 0;
       this.counters.late++;
-      void this.giveBack(entry.key, entry.specs, ask.cost, ask.now, String(redisTime(decidedAt)));
+      void this.giveBack(entry, ask.cost, ask.now, redisTime(decidedAt));
       // Retried here: a wait would send this caller, and every later one, through the
       // limiter's queue. Past MAX_LATE_RETRIES the process is too stalled to start anything
       // on time, and it waits like any refused caller.
       return ask.retries < MAX_LATE_RETRIES ? this.ask(entry.key, entry.specs, ask.cost, ask.now, ask.retries + 1) : this.runner.retryDelay();
     }
-    return this.waitOf(wait, decidedAt);
+    return this.refusal(answer, decidedAt);
   }
 
   private isLate(decidedAt: string): boolean {
@@ -321,10 +324,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   /** A refusal's wait, measured from now rather than from Redis's decision. */
-  private waitOf(wait: string, decidedAt: string): number {
-    if (wait === 'inf') return Number.POSITIVE_INFINITY;
+  private refusal(answer: string, decidedAt: string): number {
+    const wait = waitOf(answer);
+    if (wait === Number.POSITIVE_INFINITY) return wait;
     // Never 0 (that would mean admitted): a wait already over asks again at once.
-    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(Number(wait), redisTime(decidedAt)));
+    return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(wait, redisTime(decidedAt)));
   }
 
   /** reserveInOrder while Redis cannot decide: the policy's answer for the first request. */
@@ -369,21 +373,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return specs;
   }
 
-  /** reserveMany's arguments: `costs` after the limits' numbers; `order` 'fifo' or ''. */
-  private manyArgs(entry: Entry, costs: readonly number[], now: number, order: string): string[] {
-    const args = entry.keys.slice();
-    args.push(this.callerClock ? String(now) : '', '', '', order);
-    for (const value of entry.params) args.push(value);
-    for (const cost of costs) args.push(String(cost));
-    return args;
-  }
-
-  private args(entry: Entry, cost: number, now: number): string[] {
-    const args = entry.keys.slice();
-    // [now, deadline (filled in by the runner), cost, refund's decision time, ttl floor, ...limits]
-    args.push(this.callerClock ? String(now) : '', '', String(cost), '');
-    for (const value of entry.params) args.push(value);
-    return args;
+  /** What every rate script's ARGV begins with, for `entry` at `now`: on Redis TIME the same every call. */
+  private rateArgs(entry: Entry, now: number): RateArgs {
+    return this.callerClock ? { ...entry.rate, now: String(now) } : entry.rate;
   }
 
   private entry(key: string, limits: readonly LimitSpec[]): Entry {
@@ -399,9 +391,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double
     // header; lua/sliding-window.ts), so a version-2 log is never read as one either
     const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${alg === 's' ? 3 : 2}`);
-    const params = paramArgs(limits, Number(this.ttlFloor), this.startLagMs);
-    const entry: Entry = { key, specs: limits, keys, params, batch: undefined, ...rateScripts(sequence) };
+    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs) };
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, ...rateScripts(sequence) };
     this.entries.set(key, entry);
     return entry;
   }
+}
+
+/** The cost of the requests `reply` admitted, from the `from`th on (`costs`: one per request sent). */
+function admittedCost(reply: RateReply, costs: readonly number[], from: number): number {
+  let back = 0;
+  for (let i = from; i < itemCount(reply); i++) if (isAdmitted(item(reply, i))) back += costs[i]!;
+  return back;
 }

@@ -1,3 +1,6 @@
+// Twin: src/store/lua/adaptation.ts (sent by src/store/redis-adaptation.ts) — what
+// MemorySharedAdaptation does, in Lua on Redis; parity proven by
+// test/store/redis/shared-adaptation.test.ts. Change both, or neither.
 import { advance, type AdaptationInput, type AdaptationParams, type AdaptationState } from '../algorithms/rate-adaptation.js';
 
 /**

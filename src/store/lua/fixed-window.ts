@@ -1,6 +1,9 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import type { LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/fixed-window.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts and test/store/redis/conformance.test.ts.
+
 /**
  * Fixed window in Lua: the same math as src/algorithms/fixed-window.ts. State: a string key
  * holding three packed doubles {window index, cost used in it, the interval it was counted
@@ -16,7 +19,10 @@ const INDEX = `local k = math.floor(now / iv$)
 const STORE = `redis.call('SET', KEYS[$], struct.pack('<ddd', win$, used$, iv$), 'PX', math.max(1, ttl((win$ + 1) * iv$ - now)))`;
 
 export const FIXED_WINDOW: LimitLua = {
-  params: ['limit', 'iv'],
+  params: [
+    { name: 'limit', about: 'units per window' },
+    { name: 'iv', about: 'the window, ms' },
+  ],
   values(spec: LimitSpec): number[] {
     return [spec.limit, spec.intervalMs];
   },

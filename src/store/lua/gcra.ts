@@ -1,6 +1,10 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/gcra.ts (GcraState, gcraWait) and rescaleTat in
+// src/algorithms/limit-state.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts and test/store/redis/conformance.test.ts.
+
 /**
  * Lua for `gcraWait` in src/algorithms/gcra.ts: sets `out` to the wait for `cost` units.
  * Also the sliding window's pacer.
@@ -28,7 +32,11 @@ else
 end`;
 
 export const GCRA: LimitLua = {
-  params: ['e', 'tol', 'burst'],
+  params: [
+    { name: 'e', about: 'emission: ms per unit (interval / limit)' },
+    { name: 'tol', about: 'tolerance, ms: burst · e + slack' },
+    { name: 'burst', about: 'most units back to back' },
+  ],
   values(spec: LimitSpec): number[] {
     // as GcraState's constructor
     const emission = spec.intervalMs / spec.limit;

@@ -1,78 +1,114 @@
-import { script } from './script.js';
+import { argvOf, contractScript, type Field } from './contract.js';
+import { preambleArgv } from './preamble.js';
 
 /**
- * Lua for distributed concurrency: one ZSET per limiter maps each lease holder to the
- * Redis time its lease expires. A holder that dies stops renewing and its lease simply
- * expires; every script first drops expired leases. The ZSET's TTL is its latest lease.
- * ARGV[1] is always '' and ARGV[2] the staleness deadline; every reply's second element is
- * Redis's time (see redis-runner.ts).
+ * The lease scripts of distributed concurrency (src/limiters/redis-concurrency-limiter.ts):
+ * one ZSET per limiter maps each lease holder to the Redis time its lease expires. A holder
+ * that dies stops renewing and its lease simply expires; every script first drops expired
+ * leases. The ZSET's TTL is its latest lease.
+ *
+ * No TypeScript twin: leases exist only in Redis (ConcurrencyLimiter, in one process, counts
+ * permits and needs no expiry). Always on Redis TIME (`now` is ''), no TTL floor.
  */
-const COMMON = `
-local function fmt(x) return string.format('%.17g', x) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-if ARGV[2] ~= '' and now > tonumber(ARGV[2]) then return {'stale', fmt(now)} end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
--- the set lives until its latest lease ends
+
+/** Drops expired leases; `keep_alive()` sets the set's TTL to its latest lease. */
+const LEASES = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local function keep_alive()
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  if last[2] then redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(last[2]) - now) + 1) end
+  if last[2] then redis.call('PEXPIRE', KEYS[1], ttl(tonumber(last[2]) - now)) end
 end
 `;
 
-/**
- * lease-acquire — takes a lease if fewer than `limit` are held.
- * KEYS  [1] leases ZSET
- * ARGV  [1] ''  [2] deadline  [3] holder  [4] limit  [5] leaseMs
- * Reply {'1', now} granted | {'0', now, ms until the earliest lease expires} | {'stale', now}
- */
-export const LEASE_ACQUIRE = script(
-  'lease-acquire',
-  `${COMMON}
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), ARGV[3])
+const LEASES_KEY: readonly Field[] = [{ name: 'leases', about: 'the ZSET: holder → the Redis time, ms, its lease expires' }];
+const HOLDER = { name: 'holder', about: "a lease's name, unique to its process and request" } as const;
+
+const ACQUIRE_ARGV = [HOLDER, { name: 'limit', about: 'most leases held at once', number: true }, { name: 'leaseMs', about: 'how long the lease lasts unless renewed', number: true }] as const;
+
+export const LEASE_ACQUIRE = contractScript(
+  {
+    name: 'lease-acquire',
+    about: ['takes a lease if fewer than `limit` are held.'],
+    keys: LEASES_KEY,
+    argv: ACQUIRE_ARGV,
+    reply: ["'1,time' granted | '0,time,ms until the earliest lease expires' | 'stale,time'"],
+  },
+  `${LEASES}
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now + leaseMs, holder)
   keep_alive()
-  return {'1', fmt(now)}
+  return '1,' .. clock
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {'0', fmt(now), fmt(tonumber(first[2]) - now)}
+return '0,' .. clock .. ',' .. fmt(tonumber(first[2]) - now)
 `,
 );
 
-/**
- * lease-renew — extends every live lease of the given holders; names the ones already lost.
- * KEYS  [1] leases ZSET
- * ARGV  [1] ''  [2] deadline  [3] leaseMs  [4..] holders
- * Reply {'ok', now, lost holder…} | {'stale', now}
- */
-export const LEASE_RENEW = script(
-  'lease-renew',
-  `${COMMON}
-local reply = {'ok', fmt(now)}
-for i = 4, #ARGV do
+/** lease-acquire's ARGV. */
+export function acquireArgv(values: { holder: string; limit: number; leaseMs: number }): string[] {
+  return argvOf(preambleArgv('', '0'), ACQUIRE_ARGV, values);
+}
+
+/** lease-acquire's reply: granted, or the ms until the earliest lease expires (when one may be free). */
+export function readAcquire(reply: readonly string[]): { granted: true } | { granted: false; freeInMs: number } {
+  return reply[0] === '1' ? { granted: true } : { granted: false, freeInMs: Number(reply[2]) };
+}
+
+const RENEW_ARGV = [{ name: 'leaseMs', about: 'how long each lease lasts from now unless renewed again', number: true }] as const;
+
+export const LEASE_RENEW = contractScript(
+  {
+    name: 'lease-renew',
+    about: ['extends every live lease of the given holders; names the ones already lost.'],
+    keys: LEASES_KEY,
+    argv: RENEW_ARGV,
+    rest: { name: 'holders', about: 'the holders to renew' },
+    reply: ["'ok,time,lost holder,…' | 'stale,time'"],
+  },
+  `${LEASES}
+local lost = {'ok', clock}
+for i = REST, #ARGV do
   if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
-    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[i])
+    redis.call('ZADD', KEYS[1], 'XX', now + leaseMs, ARGV[i])
   else
-    reply[#reply + 1] = ARGV[i]
+    lost[#lost + 1] = ARGV[i]
   end
 end
 keep_alive()
-return reply
+return table.concat(lost, ',')
 `,
 );
 
-/**
- * lease-release — gives a lease back and tells waiting processes.
- * KEYS  [1] leases ZSET
- * ARGV  [1] ''  [2] deadline ('' — a late release is still right)  [3] holder  [4] channel
- * Reply {'1' | '0' (no such lease), now}
- */
-export const LEASE_RELEASE = script(
-  'lease-release',
-  `${COMMON}
-if redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return {'0', fmt(now)} end
-redis.call('PUBLISH', ARGV[4], '1')
+/** lease-renew's ARGV: `holders` after the named fields. */
+export function renewArgv(values: { leaseMs: number }, holders: readonly string[]): string[] {
+  const argv = argvOf(preambleArgv('', '0'), RENEW_ARGV, values);
+  for (const holder of holders) argv.push(holder);
+  return argv;
+}
+
+/** lease-renew's reply: the holders whose leases had already expired, or `undefined` if it did not run ('stale'). */
+export function readRenew(reply: readonly string[]): string[] | undefined {
+  return reply[0] === 'ok' ? reply.slice(2) : undefined;
+}
+
+const RELEASE_ARGV = [HOLDER, { name: 'channel', about: 'where to tell waiting processes a lease is free' }] as const;
+
+export const LEASE_RELEASE = contractScript(
+  {
+    name: 'lease-release',
+    about: ['gives a lease back and tells waiting processes. Sent with no deadline: a late release is still right.'],
+    keys: LEASES_KEY,
+    argv: RELEASE_ARGV,
+    reply: ["'1,time' released | '0,time' no such lease"],
+  },
+  `${LEASES}
+if redis.call('ZREM', KEYS[1], holder) == 0 then return '0,' .. clock end
+redis.call('PUBLISH', channel, '1')
 keep_alive()
-return {'1', fmt(now)}
+return '1,' .. clock
 `,
 );
+
+/** lease-release's ARGV. */
+export function releaseArgv(values: { holder: string; channel: string }): string[] {
+  return argvOf(preambleArgv('', '0'), RELEASE_ARGV, values);
+}

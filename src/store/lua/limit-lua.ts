@@ -7,13 +7,19 @@ import type { LimitSpec } from '../../algorithms/limit-spec.js';
  * called: Redis runs a script's whole body on every call, so every function definition and
  * every table costs on every call.
  *
- * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (rate.ts);
+ * Each algorithm's file names its TypeScript twin in src/algorithms/ in its header.
+ *
+ * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (preamble.ts,
+ * rate.ts);
  * `wait` sets the local `w`; `refund` may read `at` (the decision time of the start to give
  * back, or nil for the newest). `load` runs for every limit before any other fragment.
  */
 export interface LimitLua {
-  /** Names of the limit's numbers, read from ARGV into locals `name$`, in this order. */
-  readonly params: readonly string[];
+  /**
+   * The limit's numbers, in order: the rate scripts' contract (rate.ts) declares each as an
+   * ARGV field read into the local `name$`.
+   */
+  readonly params: readonly { readonly name: string; readonly about: string }[];
   /** The numbers of `spec`, in the order of `params`; `startLagMs` is the store's start lag. */
   values(spec: LimitSpec, startLagMs: number): number[];
   /** Reads the state (declares its locals). */

@@ -1,10 +1,28 @@
 import type { Algorithm, LimitSpec } from '../../algorithms/limit-spec.js';
+import { contractScript, type Contract, type Field } from './contract.js';
 import { FIXED_WINDOW } from './fixed-window.js';
 import { GCRA } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
-import { script, type Script } from './script.js';
+import { preambleArgv } from './preamble.js';
+import type { Script } from './script.js';
 import { SLIDING_WINDOW } from './sliding-window.js';
 import { SMOOTHING } from './smoothing.js';
+
+/**
+ * The rate scripts — reserve, reserveMany and refund — for one list of limits: each limit's
+ * algorithm (LimitLua) pasted in at its position, so a script holds only what its requests
+ * run.
+ *
+ * Twin: MemoryStore's reserve and refund (src/store/memory.ts) over the state classes of
+ * src/algorithms/, line for line; parity proven by test/store/redis/memory-vs-redis.test.ts
+ * (random schedules), test/store/redis/conformance.test.ts (the tables) and
+ * test/store/redis/sliding-window-log.test.ts.
+ *
+ * Numbers reach Redis as JavaScript's shortest exact text (String(x), which tonumber reads
+ * back to the same double) and are kept there as packed doubles (struct.pack '<d'), so Redis
+ * makes the very decisions the TypeScript state classes make. Arguments stay text: a Buffer
+ * argument sends ioredis down a slower path.
+ */
 
 const CODE: Record<Algorithm, string> = { gcra: 'g', 'sliding-window': 's', 'fixed-window': 'f' };
 /** One letter per part of a request: each algorithm, and 'w', a limit's `smooth` rule. */
@@ -23,95 +41,69 @@ function partsOf(limits: readonly LimitSpec[]): { code: string; spec: LimitSpec 
 export const MAX_REDIS_LIMITS = 12;
 
 /**
- * An admission reports `fill` '1' when a sliding window is at least this full after it:
- * only there can a late start push a window over its limit (redis.ts checks those).
+ * An admission is answered '0!' rather than '0' when a sliding window is at least this full
+ * after it: only there can a late start push a window over its limit (redis.ts checks those).
  */
 export const LATE_CHECK_FILL = 0.5;
-
-/**
- * Numbers reach Redis as JavaScript's shortest exact text (String(x), which tonumber reads
- * back to the same double) and are kept there as packed doubles (struct.pack '<d'), so
- * Redis makes the very decisions the TypeScript state classes make. (Arguments stay text:
- * a Buffer argument sends ioredis down a slower path, ~7 µs of client CPU per call.) A
- * decision's time goes back as `TIME`'s own two parts, 'seconds microseconds' (see
- * redisTime in redis-runner.ts), with no number formatting in Lua. Replies are one string
- * of comma-separated elements rather than a table: Redis converts a table reply element
- * by element, at about the cost of a Redis command.
- */
-const HEAD = `local EPS = 1e-9
-local INF = math.huge
-
--- ARGV[1]: '' = Redis TIME (production); a number = the caller's clock (tests only).
-local now, clock
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-  clock = t[1] .. ' ' .. t[2]
-else
-  now = tonumber(ARGV[1])
-  clock = ARGV[1]
-end
-
--- ARGV[2]: the latest Redis time at which this request may still act. A request that
--- ioredis resends after a reconnect, or that sat in a queue while the caller gave up,
--- arrives past it and changes nothing.
-if ARGV[2] ~= '' and now > tonumber(ARGV[2]) then return 'stale,' .. clock end
-
-local cost = tonumber(ARGV[3])
-local at = nil
-if ARGV[4] ~= '' then at = tonumber(ARGV[4]) end
-
--- PX for a state that equals a fresh one after \`ms\`. +1: Redis expires on a
--- millisecond clock while \`now\` has microseconds, so the key must outlive the state.
--- ARGV[5], the least TTL, is 0 in production; tests on virtual time raise it because
--- virtual time and Redis's expiry clock are unrelated.
-local TTL_FLOOR = tonumber(ARGV[5])
-local function ttl(ms)
-  local t = math.ceil(ms) + 1
-  if t < TTL_FLOOR then t = TTL_FLOOR end
-  return t
-end
-`;
 
 /** Pastes an algorithm fragment for the limit at `position` (1-based). */
 function at(fragment: string, position: number): string {
   return fragment.replace(/\$/g, String(position));
 }
 
-function head(sequence: string): string {
-  const lua = [...sequence].map((c) => BY_CODE[c]!);
-  const names = lua.flatMap((l, i) => l.params.map((p) => `${p}${i + 1}`));
-  const params = `local ${names.join(', ')} = ${names.map((_, i) => `tonumber(ARGV[${i + 6}])`).join(', ')}`;
-  return `${HEAD}${params}\n${lua.map((l, i) => `\n-- part ${i + 1}: ${NAME[sequence[i]!]}\n${at(l.load, i + 1)}`).join('\n')}\n`;
+const COST: Field = { name: 'cost', about: 'the units this request takes', number: true };
+const AT: Field = { name: 'at', about: "the Redis time, ms, the start to give back was decided at; '' = the newest start", number: true };
+const ORDER: Field = { name: 'order', about: "'fifo': stop at the first refusal (a queue served in order: nobody behind it may start first); '': decide each on its own" };
+const COSTS: Field = { name: 'costs', about: 'one cost per request, in order', number: true };
+const ITEM = "item: '0' admitted | '0!' admitted, a sliding window at least LATE_CHECK_FILL full after it (check it is not late) | the wait in ms ('inf' = never)";
+
+/** The contract's parts for `sequence`: a key per part, and each part's numbers, suffixed by position. */
+function partsContract(sequence: string, name: string, about: string[], argv: Field[], reply: string[], rest?: Field): Contract {
+  const codes = [...sequence];
+  return {
+    name: `${name}-${sequence}`,
+    about,
+    keys: codes.map((c, i) => ({ name: `part${i + 1}`, about: `the ${NAME[c]} state of part ${i + 1}` })),
+    argv: [...argv, ...codes.flatMap((c, i) => BY_CODE[c]!.params.map((p) => ({ name: `${p.name}${i + 1}`, about: `part ${i + 1}, ${NAME[c]}: ${p.about}`, number: true })))],
+    reply,
+    ...(rest === undefined ? {} : { rest }),
+  };
+}
+
+/** Every part's `load`: reads the state into its locals. */
+function loads(lua: LimitLua[], sequence: string): string {
+  return lua.map((l, i) => `\n-- part ${i + 1}: ${NAME[sequence[i]!]}\n${at(l.load, i + 1)}`).join('\n');
 }
 
 /**
- * reserve — decides `cost` against every limit of one key atomically: if all admit, records
- * it in all and answers '0'; otherwise records nothing and answers the wait in ms
- * (MemoryStore.reserve, line for line).
- *
- * KEYS  one per limit, in order
- * ARGV  [1] now ms, '' = Redis TIME   [2] deadline in Redis ms, '' = none   [3] cost
- *       [4] (refund only) the decision time of the start to give back, '' = the newest
- *       [5] TTL floor ms   [6..] each limit's numbers (LimitLua.params), in order
- * Reply 'wait,time[,late check]': wait '0' = admitted, 'inf' = never, 'stale' = past the
- *       deadline; time = when the decision was made (redisTime; lets the client track
- *       Redis's clock); late check, on admission with a sliding window: '1' when one is at
- *       least LATE_CHECK_FILL full, else '0'.
+ * reserve — decides `cost` against every limit of one key atomically: if all admit,
+ * records it in all; otherwise records nothing and answers the wait (MemoryStore.reserve,
+ * line for line).
  */
-function reserveBody(sequence: string): string {
+function reserveScript(sequence: string): Script {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
   const sliding = lua.includes(SLIDING_WINDOW);
-  return `
+  const contract = partsContract(
+    sequence,
+    'reserve',
+    ['decides `cost` against every limit of one key atomically: if all admit, records it in all;', 'otherwise records nothing and answers the wait (MemoryStore.reserve).'],
+    [COST],
+    ["'ok,time,item' | 'stale,time'", ITEM],
+  );
+  return contractScript(
+    contract,
+    `${loads(lua, sequence)}
+
 local wait, w = 0, 0
 ${lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`).join('\n')}
 if wait > 0 then
 ${lua.map((l, i) => `  ${indented(at(l.save, i + 1))}`).join('\n')}
-  return string.format('%.17g', wait) .. ',' .. clock
+  return 'ok,' .. clock .. ',' .. fmt(wait)
 end
 ${sliding ? '-- the fullest sliding window after the admission (sum / limit)\nlocal FILL = 0\n' : ''}${lua.map((l, i) => at(l.take, i + 1)).join('\n')}
-return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0')` : ''}
-`;
+return 'ok,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',0!' or ',0')` : ` .. ',0'`}
+`,
+  );
 }
 
 /**
@@ -119,28 +111,32 @@ return '0,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',1' or ',0
  * each as `reserve` would if sent alone right after the one before. A fleet's process
  * sends every `reserve` its callers make in the same tick as one such call, so Redis runs
  * one script and one `TIME` for all of them, and the client writes one command.
- *
- * KEYS  as for reserve
- * ARGV  [1] [2] [5] [6..] as for reserve; [3] unused; [4] 'fifo' = stop at the first
- *       refusal (a queue served in order: nobody behind it may start first), '' = decide
- *       each on its own; then one cost per request
- * Reply 'b,time,item,item…' with one item per request decided: '0' admitted, '0!' admitted
- *       with a sliding window at least LATE_CHECK_FILL full (the late check), else the wait
- *       as for reserve. With 'fifo' the items end at the first refusal.
  */
-function reserveManyBody(sequence: string, firstCost: number): string {
+function reserveManyScript(sequence: string): Script {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
   const sliding = lua.includes(SLIDING_WINDOW);
-  return `
-local fifo = ARGV[4] == 'fifo'
+  const contract = partsContract(
+    sequence,
+    'reserve-many',
+    ['decides several requests of one key, in order, at one instant: each as reserve would', 'if sent alone right after the one before.'],
+    [ORDER],
+    ["'ok,time,item,item,…' — an item per request decided; with 'fifo' they end at the first refusal", ITEM, "| 'stale,time'"],
+    COSTS,
+  );
+  return contractScript(
+    contract,
+    `${loads(lua, sequence)}
+
+local fifo = order == 'fifo'
 local out, refused = {}, false
-${sliding ? 'local FILL = 0\n' : ''}for q = ${firstCost}, #ARGV do
+local cost
+${sliding ? 'local FILL = 0\n' : ''}for q = REST, #ARGV do
   cost = tonumber(ARGV[q])
   local wait, w = 0, 0
   ${indented(lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`).join('\n'))}
   if wait > 0 then
     refused = true
-    out[#out + 1] = string.format('%.17g', wait)
+    out[#out + 1] = fmt(wait)
     if fifo then break end
   else
     ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).join('\n')))}
@@ -150,24 +146,26 @@ end
 if refused then
 ${lua.map((l, i) => `  ${indented(at(l.save, i + 1))}`).join('\n')}
 end
-return 'b,' .. clock .. ',' .. table.concat(out, ',')
-`;
+return 'ok,' .. clock .. ',' .. table.concat(out, ',')
+`,
+  );
 }
 
 /**
  * refund — gives back `cost` taken from every limit of one key (MemoryStore.refund). With a
- * decision time (ARGV[4]) windows give it back from that very start, not the newest one:
- * in a fleet the newest start may be another process's.
- *
- * KEYS  as for reserve     ARGV  as for reserve
- * Reply '0,time' | 'stale,time'
+ * decision time (`at`) windows give it back from that very start, not the newest one: in a
+ * fleet the newest start may be another process's.
  */
-function refundBody(sequence: string): string {
+function refundScript(sequence: string): Script {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
-  return `
-${lua.map((l, i) => at(l.refund, i + 1)).join('\n')}
-return '0,' .. clock
-`;
+  const contract = partsContract(
+    sequence,
+    'refund',
+    ['gives back `cost` taken from every limit of one key (MemoryStore.refund); with `at`, from', 'the start decided then rather than the newest.'],
+    [COST, AT],
+    ["'ok,time' | 'stale,time'"],
+  );
+  return contractScript(contract, `${loads(lua, sequence)}\n\n${lua.map((l, i) => at(l.refund, i + 1)).join('\n')}\nreturn 'ok,' .. clock\n`);
 }
 
 /** One letter per part of a request, in order: the script it needs ('g', 's', 'f'; 'w' after a smoothed limit). */
@@ -177,9 +175,9 @@ export function sequenceOf(limits: readonly LimitSpec[]): string {
     .join('');
 }
 
-/** ARGV[5..] for `limits`: the TTL floor and each limit's numbers. */
-export function paramArgs(limits: readonly LimitSpec[], ttlFloorMs: number, startLagMs: number): string[] {
-  return [ttlFloorMs, ...partsOf(limits).flatMap(({ code, spec }) => BY_CODE[code]!.values(spec, startLagMs))].map(String);
+/** Every limit's numbers, in the order the rate scripts' contracts declare them (the `params` of each builder). */
+export function limitParams(limits: readonly LimitSpec[], startLagMs: number): string[] {
+  return partsOf(limits).flatMap(({ code, spec }) => BY_CODE[code]!.values(spec, startLagMs).map(String));
 }
 
 export interface RateScripts {
@@ -190,22 +188,82 @@ export interface RateScripts {
 
 const cache = new Map<string, RateScripts>();
 
-/**
- * The reserve and refund scripts for requests whose limits use the algorithms of
- * `sequence` (sequenceOf), in that order: each limit's Lua is pasted in, so a script holds
- * only what its requests run.
- */
+/** The rate scripts for requests whose limits use the algorithms of `sequence` (sequenceOf), in that order. */
 export function rateScripts(sequence: string): RateScripts {
   let scripts = cache.get(sequence);
   if (scripts === undefined) {
-    const top = head(sequence);
-    const firstCost = 6 + [...sequence].reduce((n, c) => n + BY_CODE[c]!.params.length, 0);
-    scripts = {
-      reserve: script(`reserve-${sequence}`, top + reserveBody(sequence)),
-      reserveMany: script(`reserve-many-${sequence}`, top + reserveManyBody(sequence, firstCost)),
-      refund: script(`refund-${sequence}`, top + refundBody(sequence)),
-    };
+    scripts = { reserve: reserveScript(sequence), reserveMany: reserveManyScript(sequence), refund: refundScript(sequence) };
     cache.set(sequence, scripts);
   }
   return scripts;
+}
+
+/** What every rate script's ARGV begins with: the preamble's `now` and `ttlFloor`; after its own fields, the limits' numbers (limitParams). */
+export interface RateArgs {
+  /** ms on the caller's clock, or '' for Redis TIME. */
+  readonly now: string;
+  readonly ttlFloor: string;
+  readonly params: readonly string[];
+}
+
+/** reserve's ARGV: the preamble's, `cost`, then the limits' numbers. */
+export function reserveArgv(rate: RateArgs, cost: number): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(String(cost));
+  for (const value of rate.params) argv.push(value);
+  return argv;
+}
+
+/** reserveMany's ARGV: the preamble's, `order`, the limits' numbers, then `costs`, one per request. */
+export function reserveManyArgv(rate: RateArgs, order: 'fifo' | '', costs: readonly number[]): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(order);
+  for (const value of rate.params) argv.push(value);
+  for (const cost of costs) argv.push(String(cost));
+  return argv;
+}
+
+/** refund's ARGV: the preamble's, `cost`, `at` (undefined: the newest start), then the limits' numbers. */
+export function refundArgv(rate: RateArgs, cost: number, at: number | undefined): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(String(cost), at === undefined ? '' : String(at));
+  for (const value of rate.params) argv.push(value);
+  return argv;
+}
+
+/**
+ * A rate script's reply, 'ok,time,item…' split at the commas: the decision's Redis time
+ * (decisionTime) and an item per request decided (itemCount, item). Read through these rather
+ * than copied: a reply is decoded on every call.
+ */
+export type RateReply = readonly string[];
+
+/** The Redis time of the decision (redisTime reads it). */
+export function decisionTime(reply: RateReply): string {
+  return reply[1]!;
+}
+
+/** How many requests the reply decided. */
+export function itemCount(reply: RateReply): number {
+  return reply.length - 2;
+}
+
+/** The answer to the `i`th request (0-based). */
+export function item(reply: RateReply, i: number): string {
+  return reply[i + 2]!;
+}
+
+/** Whether an item admitted its request: '0', or '0!' — a wait such as '0.5' did not. */
+export function isAdmitted(item: string): boolean {
+  return item === '0' || item === '0!';
+}
+
+/** Whether an admission must be checked for lateness ('0!': a sliding window at least LATE_CHECK_FILL full). */
+export function mustCheckLate(item: string): boolean {
+  return item === '0!';
+}
+
+/** A refusal's wait in ms, measured from the decision ('inf': never). */
+export function waitOf(item: string): number {
+  return item === 'inf' ? Number.POSITIVE_INFINITY : Number(item);
 }

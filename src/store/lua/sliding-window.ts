@@ -3,6 +3,10 @@ import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
 import { gcraWait, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/sliding-window.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts, test/store/redis/sliding-window-log.test.ts and
+// test/store/redis/conformance.test.ts.
+
 /**
  * Sliding window log, paced, in Lua: the same math as src/algorithms/sliding-window.ts.
  *
@@ -101,7 +105,14 @@ if oldest$ == INF then
 end`;
 
 export const SLIDING_WINDOW: LimitLua = {
-  params: ['limit', 'e', 'tol', 'burst', 'span', 'q'],
+  params: [
+    { name: 'limit', about: 'most units in any window' },
+    { name: 'e', about: "the pacer's emission: ms per unit" },
+    { name: 'tol', about: "the pacer's tolerance, ms" },
+    { name: 'burst', about: "the pacer's burst" },
+    { name: 'span', about: 'the window each start is counted for: interval + start lag, ms' },
+    { name: 'q', about: 'the bucket quantum, ms (interval / QUANTUM_SHARE)' },
+  ],
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SlidingWindowState's constructor; the span counts each start startLagMs longer
     const emission = spec.intervalMs / spec.limit;

@@ -1,6 +1,9 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
+// Twin: src/algorithms/smoothing.ts — the same math; parity proven by
+// test/store/redis/memory-vs-redis.test.ts.
+
 /**
  * A limit's `smooth` rule in Lua: the same math as SmoothingState in
  * src/algorithms/smoothing.ts, pasted beside the limit's own algorithm as one more "limit"
@@ -44,7 +47,12 @@ const SETTLE = `while exists$ do
 end`;
 
 export const SMOOTHING: LimitLua = {
-  params: ['e', 'tol', 'span', 'lag'],
+  params: [
+    { name: 'e', about: 'emission: ms per unit' },
+    { name: 'tol', about: '(burst − 1) · e, ms' },
+    { name: 'span', about: 'G: the units smoothMs holds' },
+    { name: 'lag', about: 'the start lag counted into each start, ms' },
+  ],
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SmoothingState's constructor
     const emission = spec.intervalMs / spec.limit;

@@ -1,9 +1,14 @@
 /**
  * Where the Redis tests find Redis: REDIS_URL, else redis://127.0.0.1:6379. When it is not
  * reachable the Redis suites are skipped with a message — except under CI=true, where a
- * missing Redis is a failure, not a reason to pass.
+ * missing Redis is a failure, not a reason to pass. Each skip is also written to the file
+ * SLUICE_REDIS_SKIP_LOG names, if set: `npm test` (scripts/run-tests.mjs) sets it and ends
+ * the run with a notice no one can miss, since a green run without Redis has not checked
+ * a single Lua twin against its TypeScript original.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -24,7 +29,12 @@ async function probe(): Promise<string | undefined> {
 
 const problem = await probe();
 if (problem !== undefined && process.env.CI === 'true') throw new Error(`${problem}; CI=true requires Redis`);
-if (problem !== undefined) console.warn(`skipping Redis tests: ${problem}; set REDIS_URL or start redis-server`);
+if (problem !== undefined) {
+  console.warn(`skipping Redis tests: ${problem}; set REDIS_URL or start redis-server`);
+  const log = process.env.SLUICE_REDIS_SKIP_LOG;
+  // one line per test file that skipped: the file node --test runs, and why
+  if (log !== undefined && log !== '') appendFileSync(log, `${relative(process.cwd(), process.argv[1] ?? '?')}\t${problem}\n`);
+}
 
 /** `false` when Redis is reachable; otherwise the reason, for `describe(name, { skip })`. */
 export const skipRedis: string | false = problem ?? false;

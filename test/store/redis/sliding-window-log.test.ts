@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { MemoryStore, toLimitSpecs, type Algorithm, type LimitSpec } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { paramArgs, rateScripts } from '../../../src/store/lua/rate.js';
+import { limitParams, rateScripts, refundArgv } from '../../../src/store/lua/rate.js';
 import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
 import { asRedisReports, replayAlike } from './replay-alike.js';
 
@@ -68,7 +68,8 @@ describe('RedisStore sliding window: the bucketed log', { skip: skipRedis }, () 
   /** The refund script with a decision time, as RedisStore sends it for a late admission. */
   async function refundAt(key: string, now: number, cost: number, at: number): Promise<void> {
     const { refund } = rateScripts('s');
-    await client.eval(refund.source, 1, key, String(now), '', String(cost), String(at), ...paramArgs(LIMITS, 60_000, 0));
+    const argv = refundArgv({ now: String(now), ttlFloor: '60000', params: limitParams(LIMITS, 0) }, cost, at);
+    await client.eval(refund.source, 1, key, ...argv);
   }
 
   it('keeps one entry per quantum at its latest start, under a version-3 key, and gives a late start back to the bucket that holds it', async () => {
