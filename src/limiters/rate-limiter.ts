@@ -3,8 +3,8 @@ import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
-import { MemoryStore, type KeyState } from '../store/memory.js';
-import type { RateStore } from '../store/store.js';
+import { MemoryStore } from '../store/memory.js';
+import type { KeyHandle, RateStore } from '../store/store.js';
 import { capacityOf, describeSpec, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from '../algorithms/limit-spec.js';
 
 export interface RateLimiterOptions {
@@ -93,10 +93,10 @@ export class RateLimiter {
   /** The store has reserveInOrder (fixed for the limiter's life; read once, not per call). */
   private readonly inOrder: boolean;
   /**
-   * The state of this limiter's key when it made its own MemoryStore: called directly, it
-   * skips the store's per-request key lookup (see ownState).
+   * The state of this limiter's key when it made its own MemoryStore (RateStore.stateFor):
+   * called directly, it skips the store's per-request key lookup.
    */
-  private readonly own: KeyState | undefined;
+  private readonly own: KeyHandle | undefined;
   private pumpScheduled = false;
   private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
@@ -119,7 +119,7 @@ export class RateLimiter {
     // in the callers' start times too (BENCHMARKS.md, accuracy).
     if (options.store === undefined) {
       const store = new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
-      this.own = store.keyState(this.key, this.specs, this.clock.now());
+      this.own = store.stateFor(this.key, this.specs, this.clock.now());
       this.store = store;
     } else {
       this.store = options.store;
@@ -193,7 +193,7 @@ export class RateLimiter {
   async refund(cost: number): Promise<void> {
     this.checkAmount(cost, 'cost');
     const now = this.clock.now();
-    if (this.own) this.ownState(now).refund(cost, now);
+    if (this.own) this.own.refund(this.specs, cost, now);
     else await this.store.refund(this.key, this.specs, cost, now);
     this.reschedule();
   }
@@ -206,7 +206,7 @@ export class RateLimiter {
     this.checkAmount(cost, 'cost');
     if (!this.store.charge) throw new ConfigError('store', this.store, 'does not support charge()');
     const now = this.clock.now();
-    if (this.own) this.ownState(now).charge(cost, now);
+    if (this.own) this.own.charge(this.specs, cost, now);
     else await this.store.charge(this.key, this.specs, cost, now);
     this.reschedule();
   }
@@ -458,18 +458,7 @@ export class RateLimiter {
 
   /** Asks the store to admit `cost` at `now`: 0 if admitted (and taken), else the wait. */
   private reserve(cost: number, now: number): number | Promise<number> {
-    return this.own === undefined ? this.store.reserve(this.key, this.specs, cost, now) : this.ownState(now).reserve(cost, now);
-  }
-
-  /**
-   * The own key's state under this limiter's limits. Reconciled when they differ: after
-   * setLimits, or when another limiter given this limiter's store and key set its own (the
-   * store reconciles per call in the same way).
-   */
-  private ownState(now: number): KeyState {
-    const own = this.own!;
-    if (own.specs !== this.specs) own.reconcile(this.specs, now);
-    return own;
+    return this.own === undefined ? this.store.reserve(this.key, this.specs, cost, now) : this.own.reserve(this.specs, cost, now);
   }
 
   /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */
