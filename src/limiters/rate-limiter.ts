@@ -1,4 +1,4 @@
-import { preciseClock, systemClock, type Clock, type Timer } from '../core/clock.js';
+import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { type Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
@@ -114,11 +114,8 @@ export class RateLimiter {
     this.key = options.key ?? 'default';
     if (typeof this.key !== 'string' || this.key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     this.clock = options.clock ?? systemClock;
-    // On real time a start begins a little after its decision (up to ~2 ms when the process
-    // is descheduled): a sliding window counted 1 ms longer (at most T/1000) holds its limit
-    // in the callers' start times too (BENCHMARKS.md, accuracy).
     if (options.store === undefined) {
-      const store = new MemoryStore({ startLagMs: this.clock === systemClock || this.clock === preciseClock ? SYSTEM_START_LAG_MS : 0 });
+      const store = new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
       this.own = store.stateFor(this.key, this.specs, this.clock.now());
       this.store = store;
     } else {
@@ -566,9 +563,6 @@ export class RateLimiter {
 
 /** The most waiters one reserveInOrder call asks about. */
 const MAX_IN_ORDER_BATCH = 64;
-
-/** The start lag of a RateLimiter's own store on the system clock (MemoryStoreOptions). */
-const SYSTEM_START_LAG_MS = 1;
 
 function priorityOf(entry: Entry): number {
   return isWaiter(entry) ? entry.priority : 0;

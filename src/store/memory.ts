@@ -92,8 +92,8 @@ export interface MemoryStoreOptions {
    * Sliding windows count each start this much longer than their interval (at most a
    * thousandth of it), so a start that begins in the caller up to that long after it was
    * decided still falls in the window it was counted in. Default 0: exact on the clock
-   * the limiter reads (what tests on ManualClock check). A RateLimiter on the system clock
-   * makes its own store with 1 ms.
+   * the limiter reads (what tests on ManualClock check). A RateLimiter makes its own store
+   * with its clock's `startLagMs` (1 ms on the system clock).
    */
   startLagMs?: number;
 }
