@@ -8,7 +8,7 @@ import { capacityOf, describeSpec, toLimitSpecs, type LimitInput, type LimitSpec
 import { limitKeyIn, type LimitKey } from './limit-key.js';
 import { checkAmount, invalidOption, type AcquireOptions, type Decision, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter-options.js';
 import { RateQueue } from './rate-queue.js';
-import { refusalError, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
+import { refusalError, verdictOn, waitOrRefuse, type Refused, type Verdict } from './verdict.js';
 
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
 
@@ -25,7 +25,8 @@ export class RateLimiter {
   readonly store: RateStore;
   /** The key the limits are kept under in the store: processes with the same store and key share them. */
   readonly key: string;
-  /** The limits in force, under the key in the store: every store operation goes through it. */
+  private specs: readonly LimitSpec[];
+  /** The key in the store: every store operation goes through it. */
   private readonly limitKey: LimitKey;
   private capacity: number;
   private readonly clock: Clock;
@@ -39,14 +40,14 @@ export class RateLimiter {
   constructor(options: RateLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
     this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth };
-    const specs = toLimitSpecs(options.limits, this.defaults);
-    this.capacity = Math.min(...specs.map(capacityOf));
+    this.specs = toLimitSpecs(options.limits, this.defaults);
+    this.capacity = Math.min(...this.specs.map(capacityOf));
     this.key = options.key ?? 'default';
     if (typeof this.key !== 'string' || this.key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
-    this.limitKey = limitKeyIn(this.store, this.key, specs, this.clock.now(), options.store === undefined);
-    this.waiting = new RateQueue(this.limitKey, this.clock, this.counters);
+    this.limitKey = limitKeyIn(this.store, this.key, this.specs, this.clock.now(), options.store === undefined);
+    this.waiting = new RateQueue(this.limitKey, this, this.clock, this.counters);
     this.inOrder = this.limitKey.reserveInOrder !== undefined;
     this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
@@ -92,9 +93,8 @@ export class RateLimiter {
    * rejected with ConfigError.
    */
   setLimits(limits: LimitInput | readonly LimitInput[]): void {
-    const specs = toLimitSpecs(limits, this.defaults);
-    this.limitKey.limits = specs;
-    this.capacity = Math.min(...specs.map(capacityOf));
+    this.specs = toLimitSpecs(limits, this.defaults);
+    this.capacity = Math.min(...this.specs.map(capacityOf));
     this.waiting.rejectWhere(
       (entry) => costOf(entry) > this.capacity,
       (entry) => this.costError(costOf(entry)),
@@ -113,7 +113,7 @@ export class RateLimiter {
    */
   async refund(cost: number): Promise<void> {
     checkAmount(cost, 'cost');
-    const done = this.limitKey.refund(cost, this.clock.now());
+    const done = this.limitKey.refund(this.specs, cost, this.clock.now());
     if (done !== undefined) await done;
     this.waiting.reschedule();
   }
@@ -125,14 +125,14 @@ export class RateLimiter {
    */
   async charge(cost: number): Promise<void> {
     checkAmount(cost, 'cost');
-    const done = this.limitKey.charge(cost, this.clock.now());
+    const done = this.limitKey.charge(this.specs, cost, this.clock.now());
     if (done !== undefined) await done;
     this.waiting.reschedule();
   }
 
   /** The limits in force, normalised. */
   get limits(): readonly LimitSpec[] {
-    return this.limitKey.limits;
+    return this.specs;
   }
 
   stats(): RateLimiterStats {
@@ -140,7 +140,7 @@ export class RateLimiter {
       ...this.counters,
       waiting: this.waiting.size,
       waitingCost: this.waiting.cost,
-      limits: this.limitKey.limits.map(describeSpec),
+      limits: this.specs.map(describeSpec),
     };
   }
 
@@ -159,15 +159,16 @@ export class RateLimiter {
    */
   private reserve(cost: number, maxWaitMs: number, mayQueue: boolean): Verdict | Promise<Verdict> {
     const queued = this.waiting.size;
-    const throughQueue = mayQueue && this.inOrder;
-    if (throughQueue ? queued < this.queueSize : queued > 0) {
-      const estimate = this.estimateWait(cost);
-      // Into an empty queue of an in-order store: its maxWaitMs is judged when it is the head.
-      return queued === 0 ? { kind: 'wait', waitMs: estimate } : waitOrRefuse(estimate, maxWaitMs);
-    }
-    const wait = this.limitKey.reserve(cost, this.clock.now());
-    // A native promise whatever thenable the store gave: enter tells the two answers apart by it.
-    return typeof wait === 'number' ? verdictOn(wait, maxWaitMs) : Promise.resolve(wait).then((w) => verdictOn(w, maxWaitMs));
+    if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) return this.behindQueue(cost, maxWaitMs, queued);
+    const wait = this.limitKey.reserve(this.specs, cost, this.clock.now());
+    return typeof wait === 'number' ? verdictOn(wait, maxWaitMs) : answeredLater(wait, maxWaitMs);
+  }
+
+  /** reserve for a caller that goes into the queue without asking the store: judged on an estimate of the wait. */
+  private behindQueue(cost: number, maxWaitMs: number, queued: number): Verdict {
+    const estimate = this.estimateWait(cost);
+    // Into an empty queue of an in-order store: its maxWaitMs is judged when it is the head.
+    return queued === 0 ? { kind: 'wait', waitMs: estimate } : waitOrRefuse(estimate, maxWaitMs);
   }
 
   /** acquire and run: validates the options, then reserve — answered at once, or later by an asynchronous store. */
@@ -175,12 +176,8 @@ export class RateLimiter {
     let cost = 1;
     let maxWaitMs = Number.POSITIVE_INFINITY;
     if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) {
-        return Promise.reject(new ConfigError('options', options, 'must be an object such as { cost, signal, priority, maxWaitMs }'));
-      }
-      const invalid = this.invalidCost(options.cost) ?? invalidOption(options);
-      if (invalid) return Promise.reject(invalid);
-      if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
+      const unusable = this.unusable(options);
+      if (unusable !== undefined) return unusable;
       cost = options.cost ?? 1;
       maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     }
@@ -189,17 +186,29 @@ export class RateLimiter {
     return this.carryOut(verdict, task, options) ?? RESOLVED;
   }
 
+  /** The rejection for options a caller cannot be served with — invalid (ConfigError), or a signal already aborted — else undefined. */
+  private unusable(options: AcquireOptions): Promise<never> | undefined {
+    if (typeof options !== 'object' || options === null) {
+      return Promise.reject(new ConfigError('options', options, 'must be an object such as { cost, signal, priority, maxWaitMs }'));
+    }
+    const invalid = this.invalidCost(options.cost) ?? invalidOption(options);
+    if (invalid) return Promise.reject(invalid);
+    if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
+    return undefined;
+  }
+
   /** Carries out the verdict for a caller of acquire or run: undefined when it started with no task to run. */
   private carryOut(verdict: Verdict, task: Task, options: AcquireOptions | undefined): Promise<unknown> | undefined {
     if (verdict.kind === 'start') {
       this.counters.admitted++;
       return task === undefined ? undefined : invoke(task);
     }
-    if (verdict.kind === 'refuse') {
-      this.counters.rejected++;
-      return Promise.reject(refusalError(verdict));
-    }
-    return this.join(task, options);
+    return verdict.kind === 'refuse' ? this.refuse(verdict) : this.join(task, options);
+  }
+
+  private refuse(verdict: Refused): Promise<never> {
+    this.counters.rejected++;
+    return Promise.reject(refusalError(verdict));
   }
 
   /** Queues a caller told to wait, if it still wants to and the queue has room. */
@@ -221,7 +230,7 @@ export class RateLimiter {
    */
   private estimateWait(cost: number): number {
     let msPerUnit = 0;
-    for (const spec of this.limitKey.limits) msPerUnit = Math.max(msPerUnit, spec.intervalMs / spec.limit);
+    for (const spec of this.specs) msPerUnit = Math.max(msPerUnit, spec.intervalMs / spec.limit);
     return (this.waiting.cost + cost) * msPerUnit;
   }
 
@@ -244,4 +253,9 @@ export class RateLimiter {
   private costError(cost: number): ConfigError {
     return new ConfigError('cost', cost, `exceeds what the limits can ever admit at once (${this.capacity}); raise burst or the limit`);
   }
+}
+
+/** The verdict on a store's answer that comes later (Redis): a native promise whatever thenable the store gave, which is how enter tells the two answers apart. */
+function answeredLater(wait: PromiseLike<number>, maxWaitMs: number): Promise<Verdict> {
+  return Promise.resolve(wait).then((w) => verdictOn(w, maxWaitMs));
 }

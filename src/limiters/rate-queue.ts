@@ -3,6 +3,7 @@ import { abortReason } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
 import { InOrderBatch } from './in-order-batch.js';
+import type { LimitSpec } from '../algorithms/limit-spec.js';
 import type { LimitKey } from './limit-key.js';
 import type { AcquireOptions } from './rate-limiter-options.js';
 import { refusalError, verdictOn } from './verdict.js';
@@ -58,10 +59,13 @@ export class RateQueue {
 
   constructor(
     private readonly key: LimitKey,
+    /** Whose limits are in force (they change with setLimits). */
+    private readonly limiter: { readonly limits: readonly LimitSpec[] },
     private readonly clock: Clock,
     private readonly counts: AdmissionCounts,
   ) {
-    this.batch = key.reserveInOrder === undefined ? undefined : new InOrderBatch(key.reserveInOrder);
+    const inOrder = key.reserveInOrder;
+    this.batch = inOrder === undefined ? undefined : new InOrderBatch((costs, now) => inOrder(this.limiter.limits, costs, now));
   }
 
   /** Callers waiting now. */
@@ -153,7 +157,7 @@ export class RateQueue {
       }
       const entry = ring.entries[ring.head]!;
       const now = this.clock.now();
-      const wait = this.key.reserve(costOf(entry), now);
+      const wait = this.key.reserve(this.limiter.limits, costOf(entry), now);
       if (typeof wait !== 'number') {
         this.service = 'answer';
         wait.then(
@@ -260,7 +264,7 @@ export class RateQueue {
 
   /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */
   private giveBack(entry: Entry): void {
-    void Promise.resolve(this.key.refund(costOf(entry), this.clock.now())).catch(() => {});
+    void Promise.resolve(this.key.refund(this.limiter.limits, costOf(entry), this.clock.now())).catch(() => {});
   }
 
   private admit(entry: Entry, task: Task): void {

@@ -28,8 +28,12 @@ class KeyState implements KeyHandle {
   /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. */
   reserve(limits: readonly LimitSpec[], cost: number, now: number): number {
     if (limits !== this.specs) this.reconcile(limits, now);
+    return this.states.length === 1 ? this.states[0]!.reserve(now, cost) : this.reserveAll(cost, now);
+  }
+
+  /** reserve for several limits: every one must admit `cost` before it is taken from any. */
+  private reserveAll(cost: number, now: number): number {
     const states = this.states;
-    if (states.length === 1) return states[0]!.reserve(now, cost);
     let wait = 0;
     for (let i = 0; i < states.length; i++) wait = Math.max(wait, states[i]!.waitMs(now, cost));
     if (wait > 0) return wait;
