@@ -149,9 +149,9 @@ export class RateLimiter {
    * starts now if nobody waits ahead and the store admits it (taking it from the limits);
    * otherwise the caller waits its turn in the queue, or is refused when the wait would be
    * longer than `maxWaitMs`. `mayQueue` false is tryAcquire: it never joins the queue, and
-   * never goes ahead of a caller who waits. `now` is read by the caller: on the path of a
-   * limit that never binds, the clock read and the store's state are then each inlined where
-   * V8 has the room for them (BENCHMARKS.md, overhead).
+   * never goes ahead of a caller who waits. `now` comes from the caller, which is where V8
+   * inlines the clock read; inside reserve, with two algorithms in one process, the
+   * inlining budget left the clock read out (a call per request).
    *
    * The store is asked now unless callers wait; a caller behind them is judged on an
    * estimate of their wait. Over a store that decides in order (Redis) a caller goes
