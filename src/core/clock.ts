@@ -1,5 +1,6 @@
 // Imported rather than read from globalThis, where Node 20 defines it as a getter: a
-// limiter reads the clock on every request, and the getter was ~5 % of that path.
+// limiter reads the clock on every request, and the getter showed in that path's profile
+// (BENCHMARKS.md, overhead).
 import { performance } from 'node:perf_hooks';
 import { abortReason } from './errors.js';
 
@@ -19,10 +20,28 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Calls `callback` once after `ms`. Cheaper than `sleep` for the one timer a limiter keeps. */
   timer(callback: () => void, ms: number): Timer;
+  /**
+   * How late a start may begin after a limiter decided it on this clock: the caller's code
+   * runs a little after the decision (later still when the process is descheduled). A
+   * RateLimiter's own store counts each sliding-window start this much longer
+   * (MemoryStoreOptions), so the window holds in the callers' start times too. Absent: 0,
+   * right for virtual time (ManualClock), where nothing happens between the two.
+   * `systemClock` and `preciseClock` say 1 ms; a clock made from one of them by copying it
+   * (`{ ...systemClock, now }`) keeps that, and any other says its own.
+   */
+  readonly startLagMs?: number;
 }
+
+/**
+ * The start lag of the real-time clocks: a window counted 1 ms longer (at most T/1000) holds
+ * its limit in the callers' start times, short of a process descheduled for longer than that
+ * between a decision and its start (BENCHMARKS.md, accuracy).
+ */
+const REAL_TIME_START_LAG_MS = 1;
 
 /** systemClock: `performance.now()` and Node timers. */
 export const systemClock: Clock = {
+  startLagMs: REAL_TIME_START_LAG_MS,
   now: () => performance.now(),
   sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
   timer(callback, ms) {
@@ -45,6 +64,7 @@ export const systemClock: Clock = {
  * near 1000/s); `systemClock`, the default, never polls.
  */
 export const preciseClock: Clock = {
+  startLagMs: REAL_TIME_START_LAG_MS,
   now: () => performance.now(),
   sleep: (ms, signal) => sleepWith(preciseClock, ms, signal),
   timer(callback, ms) {

@@ -72,8 +72,9 @@ export class TokenQuota {
       const shortest = Math.min(...rates.map((r) => r.interval));
       // A start may be up to 2 % of the window (at most 50 ms) late and keep its turn: a call's
       // tokens come in one lump, and a pacer that restarts from every late timer loses the
-      // lateness on each call (a few ms on a busy machine, 10–15 % of a TPM scaled to 1 s).
-      // No burst: spaced calls are answered before the next starts, so refunds stay exact.
+      // lateness on each call, a share of the TPM that grows with the machine's load
+      // (BENCHMARKS.md, LLM endpoint). No burst: spaced calls are answered before the next
+      // starts, so refunds stay exact.
       const limits = rates.map((rate) => (rate.interval === shortest ? { rate, slack: Math.min(50, rate.interval / 50) } : rate));
       this.limiter = new RateLimiter({ limits, clock: options.clock ?? systemClock });
     }
@@ -139,7 +140,6 @@ export class TokenQuota {
     return this.skipped;
   }
 }
-
 
 /**
  * A rate whose window is `margin` longer: our window lets a start go `margin × interval`

@@ -5,17 +5,16 @@ import type { LimitSpec } from '../algorithms/limit-spec.js';
 import type { LimitState } from '../algorithms/limit-state.js';
 import { SlidingWindowState } from '../algorithms/sliding-window.js';
 import { SmoothedState } from '../algorithms/smoothing.js';
-import type { RateStore } from './store.js';
+import type { KeyHandle, RateStore } from './store.js';
 
 /**
- * KeyState: the limits of one key. A MemoryStore keeps one per key; a RateLimiter that owns
- * its store holds on to its key's and calls it directly, one lookup per limiter rather than
- * one per request (the hot path of a limit that never binds).
+ * KeyState: the limits of one key. A MemoryStore keeps one per key, and hands it out as the
+ * key's KeyHandle (stateFor) to a caller that holds on to it.
  */
-export class KeyState {
-  specs: readonly LimitSpec[];
-  states: LimitState[];
-  /** Held by a limiter (keyState): never swept, so whoever else uses the key shares it. */
+class KeyState implements KeyHandle {
+  private specs: readonly LimitSpec[];
+  private states: LimitState[];
+  /** Handed out by stateFor: never swept, so whoever else uses the key shares it. */
   pinned = false;
 
   constructor(
@@ -27,9 +26,14 @@ export class KeyState {
   }
 
   /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. */
-  reserve(cost: number, now: number): number {
+  reserve(limits: readonly LimitSpec[], cost: number, now: number): number {
+    if (limits !== this.specs) this.reconcile(limits, now);
+    return this.states.length === 1 ? this.states[0]!.reserve(now, cost) : this.reserveAll(cost, now);
+  }
+
+  /** reserve for several limits: every one must admit `cost` before it is taken from any. */
+  private reserveAll(cost: number, now: number): number {
     const states = this.states;
-    if (states.length === 1) return states[0]!.reserve(now, cost);
     let wait = 0;
     for (let i = 0; i < states.length; i++) wait = Math.max(wait, states[i]!.waitMs(now, cost));
     if (wait > 0) return wait;
@@ -37,16 +41,21 @@ export class KeyState {
     return 0;
   }
 
-  refund(cost: number, now: number): void {
+  refund(limits: readonly LimitSpec[], cost: number, now: number): void {
+    this.reconcile(limits, now);
     for (const state of this.states) state.refund(now, cost);
   }
 
-  charge(cost: number, now: number): void {
+  charge(limits: readonly LimitSpec[], cost: number, now: number): void {
+    this.reconcile(limits, now);
     for (const state of this.states) state.take(now, cost);
   }
 
-  /** Limits changed (setLimits): keep each state whose algorithm is unchanged, with the new rate. */
-  reconcile(limits: readonly LimitSpec[], now: number): void {
+  /**
+   * Limits differ from the last caller's (setLimits, or two limiters on one key): keep each
+   * state whose algorithm is unchanged, with the new rate.
+   */
+  private reconcile(limits: readonly LimitSpec[], now: number): void {
     if (limits === this.specs) return;
     this.states = limits.map((spec, i) => {
       const old = this.specs[i];
@@ -87,8 +96,8 @@ export interface MemoryStoreOptions {
    * Sliding windows count each start this much longer than their interval (at most a
    * thousandth of it), so a start that begins in the caller up to that long after it was
    * decided still falls in the window it was counted in. Default 0: exact on the clock
-   * the limiter reads (what tests on ManualClock check). A RateLimiter on the system clock
-   * makes its own store with 1 ms.
+   * the limiter reads (what tests on ManualClock check). A RateLimiter makes its own store
+   * with its clock's `startLagMs` (1 ms on the system clock).
    */
   startLagMs?: number;
 }
@@ -113,23 +122,19 @@ export class MemoryStore implements RateStore {
   }
 
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number {
-    return this.entry(key, limits, now).reserve(cost, now);
+    return this.entry(key, limits, now).reserve(limits, cost, now);
   }
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    this.entry(key, limits, now).refund(cost, now);
+    this.entry(key, limits, now).refund(limits, cost, now);
   }
 
   charge(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    this.entry(key, limits, now).charge(cost, now);
+    this.entry(key, limits, now).charge(limits, cost, now);
   }
 
-  /**
-   * The KeyState of `key` under `limits`, for a limiter that owns this store and then calls
-   * it directly (reconciling it itself when its limits change). It stays in the store for
-   * good, so another limiter given this store and key shares it.
-   */
-  keyState(key: string, limits: readonly LimitSpec[], now: number): KeyState {
+  /** RateStore.stateFor: `key`'s state, kept from now on (never swept) and shared with every other user of the key. */
+  stateFor(key: string, limits: readonly LimitSpec[], now: number): KeyHandle {
     const entry = this.entry(key, limits, now);
     entry.pinned = true;
     return entry;
@@ -145,8 +150,6 @@ export class MemoryStore implements RateStore {
     if (entry === undefined) {
       entry = new KeyState(limits, this.startLagMs);
       this.entries.set(key, entry);
-    } else {
-      entry.reconcile(limits, now);
     }
     this.lastKey = key;
     this.last = entry;

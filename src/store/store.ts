@@ -32,4 +32,26 @@ export interface RateStore {
    * later callers then wait until it has drained. Optional while a store lacks it.
    */
   charge?(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+  /**
+   * Optional, for a store that decides synchronously (MemoryStore): the state of `key`, to
+   * be called directly — one key lookup for the caller's whole life instead of one per
+   * request, which is most of what a limit that never binds costs. Its answers are this
+   * store's for `key`, with the limits passed on each call as here.
+   *
+   * From then on the store keeps `key` for good (an idle key is otherwise forgotten), so
+   * whoever else uses the key keeps sharing its state. Ask only for a key that lives as
+   * long as the store — a RateLimiter's own store — not for keys that come and go
+   * (partitions), which would then never be forgotten.
+   */
+  stateFor?(key: string, limits: readonly LimitSpec[], now: number): KeyHandle;
+}
+
+/**
+ * KeyHandle: one key of a store, held (RateStore.stateFor): the store's reserve, refund
+ * and charge for that key, answered synchronously.
+ */
+export interface KeyHandle {
+  reserve(limits: readonly LimitSpec[], cost: number, now: number): number;
+  refund(limits: readonly LimitSpec[], cost: number, now: number): void;
+  charge(limits: readonly LimitSpec[], cost: number, now: number): void;
 }

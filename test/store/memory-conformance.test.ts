@@ -39,3 +39,29 @@ describe('conformance: MemoryStore', () => {
     assert.equal(store.size, 1);
   });
 });
+
+describe('MemoryStore.stateFor (RateStore.stateFor)', () => {
+  const limits = toLimitSpecs({ rate: '2/1s', algorithm: 'gcra', burst: 2 }, {});
+
+  it("answers as the store does for the key, sharing the key's state with it", () => {
+    const store = new MemoryStore();
+    const held = store.stateFor('k', limits, 0);
+    assert.equal(held.reserve(limits, 1, 0), 0);
+    assert.equal(store.reserve('k', limits, 1, 0), 0);
+    assert.ok(held.reserve(limits, 1, 0) > 0, 'the two starts taken, one through each, fill the burst of 2');
+    held.refund(limits, 1, 0);
+    assert.equal(store.reserve('k', limits, 1, 0), 0, 'a refund through the handle frees a start in the store');
+    held.charge(limits, 1, 0);
+    assert.ok(store.reserve('k', limits, 1, 0) > 0);
+  });
+
+  it('keeps the key for good: an idle held key is never swept', () => {
+    const store = new MemoryStore();
+    const held = store.stateFor('held', limits, 0);
+    assert.equal(store.reserve('quiet', limits, 1, 0), 0);
+    for (let i = 0; i < 5000; i++) store.reserve('busy', limits, 1, 10_000 + i * 500); // past a sweep
+    assert.equal(store.size, 2, "'quiet' was forgotten, 'held' was not");
+    assert.equal(held.reserve(limits, 2, 20_000_000), 0);
+    assert.ok(store.reserve('held', limits, 1, 20_000_000) > 0, 'the store still answers from the held state');
+  });
+});

@@ -84,7 +84,7 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
     const order: number[] = [];
     await Promise.all(Array.from({ length: 300 }, (_, i) => limiter.run(() => order.push(i))));
     assert.deepEqual(order, Array.from({ length: 300 }, (_, i) => i), 'admitted in the order they came');
-    // batches of 16, 32, 64, 64… (rate-limiter.ts, inOrderBatch): one round trip per waiter before
+    // batches of 16, 32, 64, 64… (in-order-batch.ts): one round trip per waiter before
     assert.ok(calls <= 8, `${calls} round trips for 300 callers`);
   });
 
