@@ -11,6 +11,7 @@ import { autoLimit, type SendLatencyLimit } from './auto-concurrency.js';
 import type { HarvestConfig } from './config.js';
 import type { CrashHook } from './crash-points.js';
 import type { HarvestMonitor } from './monitor.js';
+import { CommitBatch } from './commit-batch.js';
 import { DurableFile, ndjsonOf, StreamSink, type RecordSink } from './output.js';
 import { PageFetcher, type PageResult } from './page-fetcher.js';
 import { linkNext } from './page-reader.js';
@@ -225,7 +226,7 @@ class HarvestRun {
     const controller = new AbortController();
     const stop = (): void => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', stop, { once: true });
-    const batch = new CommitBatch((entries) => this.commitBatch(entries, end));
+    const batch = new CommitBatch<BatchEntry>((entries) => this.commitBatch(entries, end));
     try {
       const results = flow(range(from, end), (index: number, context) => this.fetcher.fetch(urlForIndex(config, index), context.signal), {
         concurrency: this.limit ?? (config.concurrency as number),
@@ -358,55 +359,6 @@ class HarvestRun {
 interface BatchEntry {
   index: number;
   page: PageResult;
-}
-
-/**
- * CommitBatch: pages wait here while the previous group is being made durable, and go
- * to disk together, in the order added. `add` waits only when too many are waiting
- * (backpressure); a failed commit is rethrown by the next `add` or `flush`.
- */
-class CommitBatch {
-  private waiting: BatchEntry[] = [];
-  private running: Promise<void> | undefined;
-  private error: { cause: unknown } | undefined;
-  private static readonly MAX_WAITING = 16;
-
-  constructor(private readonly commit: (entries: readonly BatchEntry[]) => Promise<void>) {}
-
-  get failed(): boolean {
-    return this.error !== undefined;
-  }
-
-  async add(entry: BatchEntry): Promise<void> {
-    this.rethrow();
-    this.waiting.push(entry);
-    this.running ??= this.drain();
-    if (this.waiting.length >= CommitBatch.MAX_WAITING) await this.running;
-    this.rethrow();
-  }
-
-  async flush(): Promise<void> {
-    while (this.running) await this.running;
-    this.rethrow();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.waiting.length > 0 && !this.error) {
-        const entries = this.waiting;
-        this.waiting = [];
-        await this.commit(entries);
-      }
-    } catch (error) {
-      this.error = { cause: error };
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  private rethrow(): void {
-    if (this.error) throw this.error.cause;
-  }
 }
 
 function* range(from: number, to: number): Generator<number> {
