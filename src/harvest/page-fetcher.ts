@@ -1,6 +1,7 @@
 import type { RateLimiter } from '../limiters/rate-limiter.js';
 import type { Clock } from '../core/clock.js';
 import { isAbortError, RejectedError } from '../core/errors.js';
+import type { Outcome } from '../policies/outcome.js';
 import { isTransient } from '../policies/transient.js';
 import { feedbackOf } from '../http/fetch-feedback.js';
 import { sluiceFetch, type SluiceFetch } from '../http/fetch.js';
@@ -17,7 +18,7 @@ import { harvestTransport, RefusedError, type ReadBody } from './transport.js';
 /** One page's outcome after retries and quota pauses: its content, or why it failed (redacted). */
 export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string };
 
-/** A pause sluiceFetch takes this long or longer is shown as a quota pause. */
+/** A pause sluiceFetch takes on its own (its adaptive rate's) this long or longer is followed by the quota pause, and shown. */
 const VISIBLE_PAUSE_MS = 1000;
 
 export interface PageFetcherDeps {
@@ -87,11 +88,7 @@ export class PageFetcher {
         attempts: config.retries + 1,
         // Every retry is paced by the rate limiter already; a budget would only fail pages.
         budget: false,
-        // A response that names a wait for every request is the quota pause's, not a fault to retry.
-        retryOn: (outcome) =>
-          outcome.ok
-            ? isTransient(outcome) && !(outcome.value instanceof Response && namedWait(outcome.value.status, feedbackOf(outcome.value)) !== undefined)
-            : !(outcome.error instanceof RefusedError || outcome.error instanceof PageShapeError) && isTransient(outcome),
+        retryOn: retryable,
       },
       timeout: config.timeoutMs,
       // A long Retry-After is a quota reset: read it whole; the quota pause honours it.
@@ -156,4 +153,14 @@ export class PageFetcher {
   private reportConcurrency(): void {
     this.deps.monitor.concurrency(this.deps.clock.now(), this.deps.limit?.limit ?? this.deps.fixedConcurrency, this.sending);
   }
+}
+
+/**
+ * What the harvest's retry policy retries: a transient failure (isTransient) but a request
+ * harvest refused to make, a body of the wrong shape, and a response that names a wait for
+ * every request — that one is the quota pause's (namedWait), not a fault.
+ */
+function retryable(outcome: Outcome): boolean {
+  if (!outcome.ok) return !(outcome.error instanceof RefusedError || outcome.error instanceof PageShapeError) && isTransient(outcome);
+  return isTransient(outcome) && !(outcome.value instanceof Response && namedWait(outcome.value.status, feedbackOf(outcome.value)) !== undefined);
 }
