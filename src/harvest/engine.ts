@@ -176,7 +176,11 @@ class HarvestRun {
     return page.ok;
   }
 
-  /** One cursor/link page: the page at the state's next, then where it points. A failed page, or a next that must not be followed, stops the run. False: stop this run. */
+  /**
+   * One cursor/link page: the page at the state's next, then where it points. A failed page,
+   * or a next that must not be followed, stops the run. A page already written (its next was
+   * refused last time) is fetched for its next only. False: stop this run.
+   */
   private async stepByNext(state: FollowedState): Promise<boolean> {
     const { next } = state;
     if (next.at === 'end') return false;
@@ -188,8 +192,8 @@ class HarvestRun {
       await this.save(true);
       return false;
     }
-    const { items } = page.content;
-    if (items.length === 0) {
+    const written = next.at === 'after' ? [] : [page.content.items];
+    if (written[0]?.length === 0) {
       endHere(state);
       await this.save(false);
       return false;
@@ -203,10 +207,10 @@ class HarvestRun {
       if (!(error instanceof RefusedError)) throw error;
       refusal = error.message;
       // Written, and the harvest cannot go on from here: said as a failure, and where the next run starts.
-      state.next = { at: 'url', url: redactUrl(url) };
+      state.next = { at: 'after', url: redactUrl(url) };
       state.stopped = { url: redactUrl(url), reason: `after this page: ${refusal}` };
     }
-    await this.write([items], refusal !== undefined);
+    await this.write(written, refusal !== undefined);
     if (refusal !== undefined) this.monitor.pageFailed(this.clock.now(), refusal);
     return refusal === undefined;
   }

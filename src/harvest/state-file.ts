@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { HarvestConfig } from './config.js';
 import { formatPath } from './json-path.js';
-import { isIndexed, type Failure, type HarvestState, type IndexedFailure, type IndexedState } from './state.js';
+import { isIndexed, type Failure, type HarvestState, type IndexedFailure, type IndexedState, type NextPage } from './state.js';
 
 /**
  * The state file, `<out>.state.json`: the HarvestState as it is, with the version of this
@@ -79,9 +79,8 @@ function readable(file: StateFile | StateFileV1): boolean {
 function fromV1(file: StateFileV1, paginate: HarvestConfig['paginate']): HarvestState {
   const written = { bytes: file.bytes, records: file.records, pages: file.pages };
   if (paginate === 'cursor' || paginate === 'link') {
-    const next = file.done || file.nextUrl === null ? { at: 'end' as const } : file.nextUrl === undefined ? { at: 'first' as const } : { at: 'url' as const, url: file.nextUrl };
     const stop = file.done ? undefined : file.failed.at(-1);
-    return { paginate, ...written, next, ...(stop ? { stopped: failure(stop) } : {}) };
+    return { paginate, ...written, next: nextOfV1(file, stop), ...(stop ? { stopped: failure(stop) } : {}) };
   }
   const state: IndexedState = { paginate, ...written, nextIndex: file.nextIndex, failed: [] };
   if (file.totalPages !== undefined && file.totalRecords !== undefined) state.total = { records: file.totalRecords, pages: file.totalPages };
@@ -95,6 +94,18 @@ function fromV1(file: StateFileV1, paginate: HarvestConfig['paginate']): Harvest
     state.failed = file.failed.map((f): IndexedFailure => ({ index: f.index ?? file.nextIndex, ...failure(f) }));
   }
   return state;
+}
+
+/**
+ * Where a version 1 cursor/link harvest goes on. Its nextUrl also named the page whose next
+ * was refused — already written, and written again on resume — told apart by the reason
+ * version 1 gave that stop.
+ */
+function nextOfV1(file: StateFileV1, stop: StateFileV1['failed'][number] | undefined): NextPage {
+  if (file.done || file.nextUrl === null) return { at: 'end' };
+  if (file.nextUrl === undefined) return { at: 'first' };
+  if (stop?.url === file.nextUrl && stop.reason.startsWith('after this page: ')) return { at: 'after', url: file.nextUrl };
+  return { at: 'url', url: file.nextUrl };
 }
 
 function failure(f: { url?: string; reason: string }): Failure {

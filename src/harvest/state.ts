@@ -72,9 +72,12 @@ export interface FollowedState extends Written {
  * - `first`: nothing is written yet; the template's first page.
  * - `url`: the next page's URL, redacted; its secret query values come back from the
  *   template on resume (restoreSecrets).
+ * - `after`: the page at `url` is written, but the next page it named was refused (another
+ *   origin not allowed, a cursor with no `{cursor}` to go in): it is fetched again for its
+ *   next only — perhaps allowed now (`--allow-origin`) — and not written twice.
  * - `end`: the last page written named no next, or `--max-pages` was reached.
  */
-export type NextPage = { at: 'first' } | { at: 'url'; url: string } | { at: 'end' };
+export type NextPage = { at: 'first' } | { at: 'url'; url: string } | { at: 'after'; url: string } | { at: 'end' };
 
 /** The state of a harvest that has not fetched anything. */
 export function freshState(config: HarvestConfig): HarvestState {

@@ -41,6 +41,12 @@ describe('harvest state file', () => {
     assert.deepEqual(state && 'next' in state ? [state.next, state.stopped] : undefined, [{ at: 'url', url: `${ORIGIN}/cursor?cursor=x` }, failed[0]]);
   });
 
+  it('version 1 cursor/link: a nextUrl that is the page whose next was refused is that page, already written, not the next one', async () => {
+    const url = `${ORIGIN}/cursor?cursor=x`;
+    const state = await load(CURSOR, { ...v1, nextUrl: url, failed: [{ url, reason: 'after this page: next link to another origin (https://b.test) refused' }] });
+    assert.deepEqual(state && 'next' in state ? state.next : undefined, { at: 'after', url });
+  });
+
   it('version 1 offset/page: done becomes an end only where the total does not already put one; failures with a total were skipped, without one they stopped the run', async () => {
     const total = { totalRecords: 57, totalPages: 12 };
     assert.deepEqual(await load(OFFSET, { ...v1, ...total, nextIndex: 12, done: true }), { paginate: 'offset', bytes: 42, records: 4, pages: 2, nextIndex: 12, total: { records: 57, pages: 12 }, failed: [] });
