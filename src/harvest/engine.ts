@@ -227,8 +227,8 @@ class HarvestRun {
   /**
    * offset/page with a known total: the rest of the pages, in parallel up to the
    * concurrency, written in order. Commits are grouped: the pages that finished while the
-   * previous commit was on disk go in one append, one fsync and one state write — at 20
-   * pages a second, three fsyncs a page would hold the flow back on a busy disk.
+   * previous commit was on disk go in one append, one fsync and one state write, since
+   * three fsyncs a page hold the flow back on a busy disk (BENCHMARKS.md, harvest).
    */
   private async runParallel(state: IndexedState, totalPages: number): Promise<void> {
     const { config } = this;
