@@ -5,7 +5,7 @@ import { ConfigError, isAbortError } from '../core/errors.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { Harvest, type HarvestOutcome } from '../harvest/engine.js';
 import { scrub } from '../harvest/secrets.js';
-import { failedPathOf } from '../harvest/state.js';
+import { failedPathOf } from '../harvest/state-file.js';
 import { formatSummary, HarvestRecorder, renderReport, startProgress, summaryJson, type ProgressStream } from '../harvest/visible/index.js';
 import { HelpRequested, parseHarvestArgs, type HarvestCommand } from './harvest-args.js';
 import { crashHookFromEnv } from './harvest-crash-hook.js';

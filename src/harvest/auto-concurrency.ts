@@ -19,8 +19,8 @@ export const AUTO_BYTES = 16 * 1024 * 1024;
  *
  * Memory is bounded by bytes, not only by pages: the flow holds up to twice the limit
  * (in flight, plus done and waiting for an earlier page), so the limit is also kept under
- * `AUTO_BYTES / (2 × the average body)`. With 1,000-record pages on a fast API, Little's
- * law alone let RSS climb from 274 to 409 MB over a million records.
+ * `AUTO_BYTES / (2 × the average body)`. With large pages on a fast API, Little's law
+ * alone lets RSS climb with the records (BENCHMARKS.md, harvest).
  */
 export class SendLatencyLimit implements AdaptiveLimit {
   private averageBytes = 0;

@@ -56,7 +56,11 @@ export const DEFAULTS = {
   retries: 4,
   timeoutMs: 30_000,
   concurrency: 'auto' as const,
-  /** Most pauses on an exhausted quota one page may wait out before it counts as failed. */
+  /**
+   * Most pauses on an exhausted quota one page may wait out before it counts as failed, each
+   * after a round of `retries + 1` refusals; a wait the server names is one refusal, so a page
+   * may be told to wait `(retries + 1) × maxQuotaPauses` times (see QuotaPause.refused).
+   */
   maxQuotaPauses: 10,
   maxRedirects: 5,
 };

@@ -12,11 +12,13 @@ import type { HarvestConfig } from './config.js';
 import type { CrashHook } from './crash-points.js';
 import type { HarvestMonitor } from './monitor.js';
 import { DurableFile, ndjsonOf, StreamSink, type RecordSink } from './output.js';
+import { CommitBatch } from './commit-batch.js';
 import { PageFetcher, type PageResult } from './page-fetcher.js';
 import { linkNext } from './page-reader.js';
 import { firstUrl, nextUrlOf, urlForIndex } from './page-urls.js';
 import { restoreSecrets } from './secrets.js';
-import { failedPathOf, freshState, loadState, serializeState, statePathOf, type FailedPage, type HarvestState } from './state.js';
+import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
+import { failedPathOf, loadState, serializeState, statePathOf } from './state-file.js';
 import { RefusedError } from './transport.js';
 
 export interface HarvestDeps {
@@ -81,7 +83,7 @@ export class Harvest {
       // crash before the first commit leaves. The state is written before the first record.
       const size = await stat(config.out).then((s) => s.size, () => 0);
       if (size > 0) throw new ConfigError('--out', config.out, 'exists and has no state file beside it, so it is not a harvest to resume; remove it or choose another file');
-      await writeAtomically(statePath, serializeState(state), deps.crash);
+      await writeAtomically(statePath, serializeState(state, config), deps.crash);
     }
     const sink = await DurableFile.open(config.out, state.bytes, deps.crash);
     const resumed = saved && saved.pages > 0 ? { records: saved.records, pages: saved.pages, bytes: saved.bytes } : undefined;
@@ -107,7 +109,6 @@ class HarvestRun {
   private readonly clock: Clock;
   private readonly fetcher: PageFetcher;
   private readonly limit: SendLatencyLimit | undefined;
-  private readonly byIndex: boolean;
 
   constructor(
     private readonly config: HarvestConfig,
@@ -120,7 +121,6 @@ class HarvestRun {
     this.clock = deps.clock ?? systemClock;
     const limiter = config.rate ? new RateLimiter({ limits: config.rate, clock: this.clock, ...(config.store ? { store: config.store } : {}), ...(config.key ? { key: config.key } : {}) }) : undefined;
     this.limit = config.concurrency === 'auto' ? autoLimit(limiter) : undefined;
-    this.byIndex = config.paginate === 'offset' || config.paginate === 'page';
     this.fetcher = new PageFetcher(config, {
       clock: this.clock,
       monitor,
@@ -133,25 +133,25 @@ class HarvestRun {
 
   async execute(): Promise<HarvestOutcome> {
     const { state } = this;
-    const wasComplete = state.done;
-    // A page that failed while going one page at a time (cursor, link, or before a total was
-    // known) stopped the harvest there: it is where this run resumes, not a page to skip.
-    if (!state.done && state.totalPages === undefined) state.failed = [];
+    const wasComplete = isDone(state);
+    // The page the last run stopped at is where this one starts again, not a failure to keep.
+    delete state.stopped;
     this.reportTotals();
     await this.writeFailedFile();
-    const retry = this.config.retryFailed && this.byIndex && state.failed.length > 0;
-    if (retry) await this.retryFailed();
-    while (!state.done) {
+    const retry = this.config.retryFailed && isIndexed(state) && state.failed.length > 0;
+    if (retry) await this.retryFailed(state);
+    while (!isDone(state)) {
       this.signal.throwIfAborted();
-      if (this.byIndex && state.totalPages !== undefined) await this.runParallel();
-      else if (!(await this.step())) break;
+      if (this.reachedMaxPages()) await this.save(false);
+      else if (isIndexed(state) && state.total !== undefined) await this.runParallel(state, state.total.pages);
+      else if (!(await (isIndexed(state) ? this.stepByIndex(state) : this.stepByNext(state)))) break;
     }
     return {
       records: state.records,
       pages: state.pages,
       bytes: state.bytes,
-      failed: state.failed,
-      complete: state.done,
+      failed: failuresOf(state),
+      complete: isDone(state),
       alreadyComplete: wasComplete && !retry,
     };
   }
@@ -160,74 +160,85 @@ class HarvestRun {
     this.fetcher.pause.dispose();
   }
 
-  /** One page, in order: the first page, a cursor or link harvest, or offset/page before a total is known. False: stop this run. */
-  private async step(): Promise<boolean> {
-    const { state, config } = this;
-    if (config.maxPages !== undefined && this.attempted() >= config.maxPages) return this.finish();
-    if (state.nextUrl === null) return this.finish();
-    const url = this.byIndex ? urlForIndex(config, state.nextIndex) : state.nextUrl === undefined ? firstUrl(config) : restoreSecrets(state.nextUrl, firstUrl(config));
-    const result = await this.fetcher.fetch(url, this.signal);
-    if (!result.ok) {
-      this.monitor.pageFailed(this.clock.now(), result.reason);
-      // Without a total there is no telling whether more pages follow this one: stop here.
-      state.failed.push({ ...(this.byIndex ? { index: state.nextIndex } : {}), url: redactUrl(url), reason: result.reason });
-      await this.save(true);
-      return false;
-    }
-    const { items, totalRecords } = result.content;
-    if (items.length === 0) return this.finish();
-    if (totalRecords !== undefined && state.totalRecords === undefined && this.byIndex) {
-      state.totalRecords = totalRecords;
-      state.totalPages = Math.ceil(totalRecords / config.pageSize);
+  /**
+   * One offset/page page, before a total is known: the first page, or each page of a data set
+   * that states none. There is no telling whether more pages follow a failed one, so it
+   * stops the run. False: stop this run.
+   */
+  private async stepByIndex(state: IndexedState): Promise<boolean> {
+    const index = state.nextIndex;
+    const page = await this.fetcher.fetch(urlForIndex(this.config, index), this.signal);
+    if (page.ok && page.content.items.length > 0 && page.content.totalRecords !== undefined && state.total === undefined) {
+      state.total = { records: page.content.totalRecords, pages: Math.ceil(page.content.totalRecords / this.config.pageSize) };
       this.reportTotals();
     }
-    let next: string | undefined;
-    let refusal: string | undefined;
-    if (this.byIndex) {
-      state.nextIndex++;
-      if (config.next && result.content.next === undefined) state.done = true;
-      if (state.totalPages !== undefined && state.nextIndex >= state.totalPages) state.done = true;
-    } else {
-      const pointer = config.paginate === 'link' ? (linkNext(result.headers.get('link'), result.url) ?? result.content.next) : result.content.next;
-      try {
-        next = pointer === undefined ? undefined : nextUrlOf(config, pointer, result.url);
-        if (next === url) throw new RefusedError('the next page is the page itself');
-      } catch (error) {
-        if (!(error instanceof RefusedError)) throw error;
-        refusal = error.message;
-      }
-      state.nextUrl = next === undefined ? null : redactUrl(next);
-      if (next === undefined && refusal === undefined) state.done = true;
-    }
-    await this.commit(result);
-    if (refusal !== undefined) {
-      // Written, and the harvest cannot go on from here: say why, as a failure.
-      this.monitor.pageFailed(this.clock.now(), refusal);
-      state.failed.push({ url: redactUrl(url), reason: `after this page: ${refusal}` });
-      state.nextUrl = redactUrl(url);
-      state.done = false;
+    await this.commitByIndex(state, [{ index, page }], 'one-at-a-time');
+    return page.ok;
+  }
+
+  /**
+   * One cursor/link page: the page at the state's next, then where it points. A failed page,
+   * or a next that must not be followed, stops the run. A page already written (its next was
+   * refused last time) is fetched for its next only. False: stop this run.
+   */
+  private async stepByNext(state: FollowedState): Promise<boolean> {
+    const { next } = state;
+    if (next.at === 'end') return false;
+    const url = next.at === 'first' ? firstUrl(this.config) : restoreSecrets(next.url, firstUrl(this.config));
+    const page = await this.fetcher.fetch(url, this.signal);
+    if (!page.ok) {
+      state.stopped = { url: redactUrl(url), reason: page.reason };
+      this.monitor.pageFailed(this.clock.now(), page.reason);
       await this.save(true);
       return false;
     }
-    return true;
+    const written = next.at === 'after' ? [] : [page.content.items];
+    if (written[0]?.length === 0) {
+      endHere(state);
+      await this.save(false);
+      return false;
+    }
+    let refusal: string | undefined;
+    try {
+      const target = this.pointerOf(page, url);
+      if (target === undefined) endHere(state);
+      else state.next = { at: 'url', url: redactUrl(target) };
+    } catch (error) {
+      if (!(error instanceof RefusedError)) throw error;
+      refusal = error.message;
+      // Written, and the harvest cannot go on from here: said as a failure, and where the next run starts.
+      state.next = { at: 'after', url: redactUrl(url) };
+      state.stopped = { url: redactUrl(url), reason: `after this page: ${refusal}` };
+    }
+    await this.write(written, refusal !== undefined);
+    if (refusal !== undefined) this.monitor.pageFailed(this.clock.now(), refusal);
+    return refusal === undefined;
+  }
+
+  /** Where a cursor/link page says the next one is; undefined for none. Throws RefusedError for a next that must not be followed. */
+  private pointerOf(page: Extract<PageResult, { ok: true }>, url: string): string | undefined {
+    const pointer = this.config.paginate === 'link' ? (linkNext(page.headers.get('link'), page.url) ?? page.content.next) : page.content.next;
+    if (pointer === undefined) return undefined;
+    const target = nextUrlOf(this.config, pointer, page.url);
+    if (target === url) throw new RefusedError('the next page is the page itself');
+    return target;
   }
 
   /**
    * offset/page with a known total: the rest of the pages, in parallel up to the
    * concurrency, written in order. Commits are grouped: the pages that finished while the
-   * previous commit was on disk go in one append, one fsync and one state write — at 20
-   * pages a second, three fsyncs a page would hold the flow back on a busy disk.
+   * previous commit was on disk go in one append, one fsync and one state write, since
+   * three fsyncs a page hold the flow back on a busy disk (BENCHMARKS.md, harvest).
    */
-  private async runParallel(): Promise<void> {
-    const { state, config } = this;
-    const end = Math.min(state.totalPages!, config.maxPages ?? Number.POSITIVE_INFINITY);
-    const from = state.nextIndex;
+  private async runParallel(state: IndexedState, totalPages: number): Promise<void> {
+    const { config } = this;
+    const end = Math.min(totalPages, config.maxPages ?? Number.POSITIVE_INFINITY);
     const controller = new AbortController();
     const stop = (): void => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', stop, { once: true });
-    const batch = new CommitBatch((entries) => this.commitBatch(entries, end));
+    const batch = new CommitBatch<Placed>((entries) => this.commitByIndex(state, entries, 'in-parallel'));
     try {
-      const results = flow(range(from, end), (index: number, context) => this.fetcher.fetch(urlForIndex(config, index), context.signal), {
+      const results = flow(range(state.nextIndex, end), (index: number, context) => this.fetcher.fetch(urlForIndex(config, index), context.signal), {
         concurrency: this.limit ?? (config.concurrency as number),
         ordered: true,
         clock: this.clock,
@@ -241,7 +252,6 @@ class HarvestRun {
         if (last || batch.failed) break;
       }
       await batch.flush();
-      if (!state.done && state.nextIndex >= end) await this.finish();
     } finally {
       controller.abort();
       this.signal.removeEventListener('abort', stop);
@@ -249,45 +259,44 @@ class HarvestRun {
     }
   }
 
-  /** Writes a run of pages in order: one append and fsync, then one state write. An empty page ends the harvest there. */
-  private async commitBatch(entries: readonly BatchEntry[], end: number): Promise<void> {
-    const { state, config } = this;
-    const chunks: Buffer[] = [];
-    const done: Array<[number, number]> = [];
+  /**
+   * Records a run of offset/page pages in the state, in order, and commits them. An empty
+   * page ends the harvest there. A failed page is skipped when pages go in parallel (the
+   * total says more follow) and stops the harvest when they go one at a time; so does a page
+   * with no next, when `--next` is given.
+   */
+  private async commitByIndex(state: IndexedState, entries: readonly Placed[], pace: 'one-at-a-time' | 'in-parallel'): Promise<void> {
+    const written: (readonly unknown[])[] = [];
     let failedChanged = false;
     for (const { index, page } of entries) {
       if (page.ok && page.content.items.length === 0) {
-        state.done = true;
+        endHere(state);
         break;
       }
-      state.nextIndex = index + 1;
-      if (page.ok) {
-        const bytes = ndjsonOf(page.content.items);
-        chunks.push(bytes);
-        done.push([page.content.items.length, bytes.length]);
-        state.records += page.content.items.length;
-        state.pages++;
-      } else {
+      if (!page.ok) {
         this.monitor.pageFailed(this.clock.now(), page.reason);
-        state.failed.push({ index, url: redactUrl(urlForIndex(config, index)), reason: page.reason });
         failedChanged = true;
+        const failure = { url: redactUrl(urlForIndex(this.config, index)), reason: page.reason };
+        if (pace === 'one-at-a-time') {
+          state.stopped = failure;
+          break;
+        }
+        state.failed.push({ index, ...failure });
+      } else {
+        written.push(page.content.items);
       }
-      if (state.nextIndex >= end) state.done = true;
+      state.nextIndex = index + 1;
+      if (pace === 'one-at-a-time' && this.config.next && page.ok && page.content.next === undefined) endHere(state);
     }
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length > 0) await this.sink.append(bytes);
-    state.bytes += bytes.length;
-    await this.save(failedChanged);
-    const now = this.clock.now();
-    for (const [records, size] of done) this.monitor.pageDone(now, records, size);
+    this.reachedMaxPages();
+    await this.write(written, failedChanged);
   }
 
   /** --retry-failed: the failed offset/page pages again, in parallel; each success is appended (after the rest). */
-  private async retryFailed(): Promise<void> {
-    const { state, config } = this;
-    const pages = state.failed.filter((f) => f.index !== undefined).map((f) => f.index!);
-    const results = flow(pages, (index: number, context) => this.fetcher.fetch(urlForIndex(config, index), context.signal), {
-      concurrency: this.limit ?? (config.concurrency as number),
+  private async retryFailed(state: IndexedState): Promise<void> {
+    const pages = state.failed.map((f) => f.index);
+    const results = flow(pages, (index: number, context) => this.fetcher.fetch(urlForIndex(this.config, index), context.signal), {
+      concurrency: this.limit ?? (this.config.concurrency as number),
       ordered: true,
       clock: this.clock,
       signal: this.signal,
@@ -298,7 +307,7 @@ class HarvestRun {
       const page = result.value;
       if (page.ok) {
         state.failed.splice(at, 1);
-        await this.commit(page, true);
+        await this.write([page.content.items], true);
       } else {
         this.monitor.pageFailed(this.clock.now(), page.reason);
         state.failed[at] = { ...state.failed[at]!, reason: page.reason };
@@ -307,26 +316,34 @@ class HarvestRun {
     }
   }
 
-  /** Appends a page's records (durably), then records them in the state. */
-  private async commit(page: Extract<PageResult, { ok: true }>, failedChanged = false): Promise<void> {
-    const bytes = ndjsonOf(page.content.items);
-    await this.sink.append(bytes);
-    this.state.bytes += bytes.length;
-    this.state.records += page.content.items.length;
-    this.state.pages++;
-    await this.save(failedChanged);
-    this.monitor.pageDone(this.clock.now(), page.content.items.length, bytes.length);
+  /** --max-pages reached: the harvest ends where it stands, as if the data did. */
+  private reachedMaxPages(): boolean {
+    const { maxPages } = this.config;
+    if (maxPages === undefined || isDone(this.state) || attempted(this.state) < maxPages) return false;
+    endHere(this.state);
+    return true;
   }
 
-  private async finish(): Promise<false> {
-    this.state.done = true;
-    await this.save(false);
-    return false;
+  /**
+   * The one commit: appends the records of the pages just recorded in the state — in one
+   * write, fsynced — counts them, saves the state, and reports each page done.
+   */
+  private async write(pages: readonly (readonly unknown[])[], failedChanged: boolean): Promise<void> {
+    const { state } = this;
+    const chunks = pages.map((items) => ndjsonOf(items));
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (bytes.length > 0) await this.sink.append(bytes);
+    state.bytes += bytes.length;
+    for (const items of pages) state.records += items.length;
+    state.pages += pages.length;
+    await this.save(failedChanged);
+    const now = this.clock.now();
+    pages.forEach((items, i) => this.monitor.pageDone(now, items.length, chunks[i]!.length));
   }
 
   private async save(failedChanged: boolean): Promise<void> {
     if (this.config.out === undefined) return;
-    await writeAtomically(statePathOf(this.config.out), serializeState(this.state), this.deps.crash);
+    await writeAtomically(statePathOf(this.config.out), serializeState(this.state, this.config), this.deps.crash);
     if (failedChanged) await this.writeFailedFile();
   }
 
@@ -334,79 +351,27 @@ class HarvestRun {
   private async writeFailedFile(): Promise<void> {
     if (this.config.out === undefined) return;
     const path = failedPathOf(this.config.out);
-    if (this.state.failed.length === 0) {
+    const failed = failuresOf(this.state);
+    if (failed.length === 0) {
       await unlink(path).catch(() => {});
       return;
     }
-    const lines = this.state.failed.map((f) => JSON.stringify({ page: f.index ?? null, url: f.url ?? null, reason: f.reason }));
+    const lines = failed.map((f) => JSON.stringify({ page: f.index ?? null, url: f.url, reason: f.reason }));
     await writeAtomically(path, `${lines.join('\n')}\n`);
   }
 
-  /** Pages fetched so far, written or failed: what --max-pages counts. */
-  private attempted(): number {
-    return this.byIndex ? this.state.nextIndex : this.state.pages + this.state.failed.length;
-  }
-
   private reportTotals(): void {
-    const { totalPages, totalRecords } = this.state;
-    if (totalPages === undefined && totalRecords === undefined) return;
-    const pages = this.config.maxPages === undefined ? totalPages : Math.min(totalPages ?? Number.POSITIVE_INFINITY, this.config.maxPages);
-    this.monitor.totals(this.clock.now(), { ...(pages !== undefined ? { pages } : {}), ...(totalRecords !== undefined ? { records: totalRecords } : {}) });
+    const { state, config } = this;
+    if (!isIndexed(state) || state.total === undefined) return;
+    const { records, pages } = state.total;
+    this.monitor.totals(this.clock.now(), { pages: config.maxPages === undefined ? pages : Math.min(pages, config.maxPages), records });
   }
 }
 
-interface BatchEntry {
+/** An offset/page page's outcome at its index. */
+interface Placed {
   index: number;
   page: PageResult;
-}
-
-/**
- * CommitBatch: pages wait here while the previous group is being made durable, and go
- * to disk together, in the order added. `add` waits only when too many are waiting
- * (backpressure); a failed commit is rethrown by the next `add` or `flush`.
- */
-class CommitBatch {
-  private waiting: BatchEntry[] = [];
-  private running: Promise<void> | undefined;
-  private error: { cause: unknown } | undefined;
-  private static readonly MAX_WAITING = 16;
-
-  constructor(private readonly commit: (entries: readonly BatchEntry[]) => Promise<void>) {}
-
-  get failed(): boolean {
-    return this.error !== undefined;
-  }
-
-  async add(entry: BatchEntry): Promise<void> {
-    this.rethrow();
-    this.waiting.push(entry);
-    this.running ??= this.drain();
-    if (this.waiting.length >= CommitBatch.MAX_WAITING) await this.running;
-    this.rethrow();
-  }
-
-  async flush(): Promise<void> {
-    while (this.running) await this.running;
-    this.rethrow();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.waiting.length > 0 && !this.error) {
-        const entries = this.waiting;
-        this.waiting = [];
-        await this.commit(entries);
-      }
-    } catch (error) {
-      this.error = { cause: error };
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  private rethrow(): void {
-    if (this.error) throw this.error.cause;
-  }
 }
 
 function* range(from: number, to: number): Generator<number> {

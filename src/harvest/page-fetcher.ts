@@ -1,8 +1,9 @@
 import type { RateLimiter } from '../limiters/rate-limiter.js';
-import { parseFeedback } from '../http/feedback/parse.js';
 import type { Clock } from '../core/clock.js';
 import { isAbortError, RejectedError } from '../core/errors.js';
+import type { Outcome } from '../policies/outcome.js';
 import { isTransient } from '../policies/transient.js';
+import { feedbackOf } from '../http/fetch-feedback.js';
 import { sluiceFetch, type SluiceFetch } from '../http/fetch.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { sustainedRatePerMs } from '../flow/options.js';
@@ -10,16 +11,14 @@ import type { SendLatencyLimit } from './auto-concurrency.js';
 import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { HarvestMonitor } from './monitor.js';
 import { PageShapeError, readPage, type PageContent } from './page-reader.js';
-import { QuotaPause } from './quota-pause.js';
+import { MAX_PAUSE_MS, namedWait, QuotaPause, type Refusal } from './quota-pause.js';
 import { scrub } from './secrets.js';
 import { harvestTransport, RefusedError, type ReadBody } from './transport.js';
 
 /** One page's outcome after retries and quota pauses: its content, or why it failed (redacted). */
 export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string };
 
-/** Longest Retry-After a quota pause honours; a longer one is waited out in steps of this. */
-const MAX_PAUSE_MS = 6 * 60 * 60 * 1000;
-/** A pause sluiceFetch takes this long or longer is shown as a quota pause. */
+/** A pause sluiceFetch takes on its own (its adaptive rate's) this long or longer is followed by the quota pause, and shown. */
 const VISIBLE_PAUSE_MS = 1000;
 
 export interface PageFetcherDeps {
@@ -34,11 +33,11 @@ export interface PageFetcherDeps {
 }
 
 /**
- * PageFetcher: gets one page — through sluiceFetch (rate, adaptive rate, retries honouring
- * Retry-After, per-attempt timeout) over harvestTransport (safe redirects, body cap, JSON)
- * — and reads it. A quota exhausted until a reset pauses the whole harvest (QuotaPause)
- * and the page is asked again; any other failure is returned as a reason, never thrown,
- * except the caller's abort.
+ * PageFetcher: gets one page — through sluiceFetch (rate, adaptive rate, retries of faults,
+ * per-attempt timeout) over harvestTransport (safe redirects, body cap, JSON) — and reads
+ * it. A refusal for quota is the QuotaPause's: it pauses the whole harvest and the page is
+ * asked again. Any other failure is returned as a reason, never thrown, except the
+ * caller's abort.
  */
 export class PageFetcher {
   readonly pause: QuotaPause;
@@ -53,7 +52,7 @@ export class PageFetcher {
     private readonly deps: PageFetcherDeps,
   ) {
     const { clock, monitor } = deps;
-    this.pause = new QuotaPause(clock, monitor);
+    this.pause = new QuotaPause(clock, monitor, config.retries);
     this.secrets = Object.values(config.headers);
     const transport = harvestTransport(
       {
@@ -89,16 +88,16 @@ export class PageFetcher {
         attempts: config.retries + 1,
         // Every retry is paced by the rate limiter already; a budget would only fail pages.
         budget: false,
-        retryOn: (outcome) => !(outcome.ok === false && (outcome.error instanceof RefusedError || outcome.error instanceof PageShapeError)) && isTransient(outcome),
+        retryOn: retryable,
       },
       timeout: config.timeoutMs,
-      // A long Retry-After is a quota reset: honour it whole, every request waits (shown as a pause).
+      // A long Retry-After is a quota reset: read it whole; the quota pause honours it.
       maxRetryAfter: MAX_PAUSE_MS,
       onEvent: (event) => {
         const now = clock.now();
         if (event.type === 'retry') monitor.retryScheduled(now, event.delayMs);
         else if (event.type === 'response') {
-          if (event.pauseMs !== undefined && event.pauseMs >= VISIBLE_PAUSE_MS) this.pause.pauseUntil(now + event.pauseMs, `quota exhausted: HTTP ${event.status}, the server asked to wait ${Math.ceil(event.pauseMs / 1000)} s`);
+          if (event.pauseMs !== undefined && event.pauseMs >= VISIBLE_PAUSE_MS) this.pause.follow(now + event.pauseMs, `quota exhausted: HTTP ${event.status}, the server asked to wait ${Math.ceil(event.pauseMs / 1000)} s`);
           if (event.rate !== undefined && event.rate !== this.lastRate) {
             this.lastRate = event.rate;
             monitor.rateLimit(now, event.rate);
@@ -108,48 +107,40 @@ export class PageFetcher {
     });
   }
 
-  /** Fetches and reads the page at `url`. Rejects only when `signal` aborts. */
+  /** Fetches and reads the page at `url`, asking again after each refusal the QuotaPause waits out. Rejects only when `signal` aborts. */
   async fetch(url: string, signal: AbortSignal): Promise<PageResult> {
-    let lastReason = '';
-    for (let pauses = 0; pauses <= DEFAULTS.maxQuotaPauses; pauses++) {
+    const refusals = QuotaPause.fresh();
+    for (;;) {
       await this.pause.wait(signal);
-      let response: Response;
-      try {
-        response = await this.api(url, { headers: this.config.headers, redirect: 'manual', signal });
-      } catch (error) {
-        if (signal.aborted || isAbortError(error)) throw error;
-        const waitMs = error instanceof RejectedError && Number.isFinite(error.retryAfterMs) ? error.retryAfterMs : undefined;
-        lastReason = this.reasonOf(error);
-        if (waitMs !== undefined && waitMs > 0) {
-          this.pause.pauseUntil(this.deps.clock.now() + Math.min(waitMs, MAX_PAUSE_MS), `quota exhausted: ${lastReason}`);
-          continue;
-        }
-        return { ok: false, reason: lastReason };
-      }
-      const read = this.bodies.get(response);
-      if (read !== undefined) {
-        try {
-          return { ok: true, content: readPage(read.body, response.headers, this.config), url: read.url, headers: response.headers };
-        } catch (error) {
-          return { ok: false, reason: this.reasonOf(error) };
-        }
-      }
-      lastReason = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-      const hint = parseFeedback(response, { maxRetryAfterMs: MAX_PAUSE_MS });
-      if ((hint.throttled || response.status === 403) && hint.retryAfterMs !== undefined && hint.retryAfterMs > 0) {
-        this.pause.pauseUntil(this.deps.clock.now() + hint.retryAfterMs, `quota exhausted (${lastReason}), resets in ${Math.ceil(hint.retryAfterMs / 1000)} s`);
-        continue;
-      }
-      if (response.status === 429) {
-        // Still refused after every retry, and the server will not say until when (a hidden
-        // limit): wait longer each time — 1 s, 2 s, 4 s … up to a minute — rather than fail.
-        const guessMs = Math.min(60_000, 1000 * 2 ** pauses);
-        this.pause.pauseUntil(this.deps.clock.now() + guessMs, `quota exhausted (${lastReason}, no reset given), waiting ${Math.ceil(guessMs / 1000)} s`);
-        continue;
-      }
-      return { ok: false, reason: lastReason };
+      const answer = await this.ask(url, signal);
+      if (!('waitMs' in answer)) return answer;
+      const failure = this.pause.refused(answer, refusals);
+      if (failure !== undefined) return { ok: false, reason: failure };
     }
-    return { ok: false, reason: `still throttled after ${DEFAULTS.maxQuotaPauses} quota pauses (${lastReason})` };
+  }
+
+  /** One request for the page: its content, a failure, or a refusal (a response or sluice error that says "not now"). */
+  private async ask(url: string, signal: AbortSignal): Promise<PageResult | Refusal> {
+    let response: Response;
+    try {
+      response = await this.api(url, { headers: this.config.headers, redirect: 'manual', signal });
+    } catch (error) {
+      if (signal.aborted || isAbortError(error)) throw error;
+      const reason = this.reasonOf(error);
+      // sluice's own refusal naming its wait: the Redis store out of reach, or a Retry-After
+      // on a fault past the retry's longest delay.
+      const waitMs = error instanceof RejectedError && Number.isFinite(error.retryAfterMs) && error.retryAfterMs > 0 ? error.retryAfterMs : undefined;
+      return waitMs === undefined ? { ok: false, reason } : { status: undefined, waitMs, reason };
+    }
+    const read = this.bodies.get(response);
+    if (read !== undefined) {
+      try {
+        return { ok: true, content: readPage(read.body, response.headers, this.config), url: read.url, headers: response.headers };
+      } catch (error) {
+        return { ok: false, reason: this.reasonOf(error) };
+      }
+    }
+    return { status: response.status, waitMs: namedWait(response.status, feedbackOf(response)), reason: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}` };
   }
 
   private reasonOf(error: unknown): string {
@@ -162,4 +153,14 @@ export class PageFetcher {
   private reportConcurrency(): void {
     this.deps.monitor.concurrency(this.deps.clock.now(), this.deps.limit?.limit ?? this.deps.fixedConcurrency, this.sending);
   }
+}
+
+/**
+ * What the harvest's retry policy retries: a transient failure (isTransient) but a request
+ * harvest refused to make, a body of the wrong shape, and a response that names a wait for
+ * every request — that one is the quota pause's (namedWait), not a fault.
+ */
+function retryable(outcome: Outcome): boolean {
+  if (!outcome.ok) return !(outcome.error instanceof RefusedError || outcome.error instanceof PageShapeError) && isTransient(outcome);
+  return isTransient(outcome) && !(outcome.value instanceof Response && namedWait(outcome.value.status, feedbackOf(outcome.value)) !== undefined);
 }

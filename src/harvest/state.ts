@@ -1,92 +1,125 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { formatPath } from './json-path.js';
 import type { HarvestConfig } from './config.js';
 
-/** A page that failed after its retries: by index (offset/page) or by its URL, secrets redacted (cursor/link). */
-export interface FailedPage {
-  index?: number;
-  url?: string;
-  reason: string;
-}
-
 /**
- * HarvestState: what a harvest has made durable. `bytes` is the length of the output that
- * holds exactly the pages counted here; anything after it is a page whose state was never
- * saved, and is cut off and fetched again on resume. Holds no secret: URLs are redacted.
+ * HarvestState: what a harvest has made durable, one shape per way of finding the next page
+ * — numbered pages (offset, page) or pages that point to the next (cursor, link) — each
+ * with only the fields its pagination needs. It holds no secret: URLs are redacted.
+ * Whether the harvest is over is derived (`isDone`), never stored.
  */
-export interface HarvestState {
-  version: 1;
-  /** Hash of the options that decide which records land where: a different command does not resume this one. */
-  fingerprint: string;
-  source: string;
+export type HarvestState = IndexedState | FollowedState;
+
+/** What the output holds; common to every pagination. */
+interface Written {
+  /**
+   * Length of the output that holds exactly the pages counted here; anything after it is a
+   * page whose state was never saved, and is cut off and fetched again on resume.
+   */
   bytes: number;
   records: number;
   /** Pages written. */
   pages: number;
-  /** offset/page: index of the next page to write (every one before it is written or failed). */
+  /**
+   * The page the last run stopped at, and why: it failed while pages were fetched one at a
+   * time (cursor, link, or offset/page before a total is known), so nothing after it could
+   * be reached. The next run starts there again; it is not a page to skip.
+   */
+  stopped?: Failure;
+}
+
+/** Why a page was not written: the page's URL (redacted) and the reason (redacted). */
+export interface Failure {
+  url: string;
+  reason: string;
+}
+
+/**
+ * offset and page: pages are numbered from 0, fetched in parallel once a total is known,
+ * and written in order, so the state is a position.
+ */
+export interface IndexedState extends Written {
+  paginate: 'offset' | 'page';
+  /** Index of the next page to write: every page before it is written or failed. */
   nextIndex: number;
-  /** offset/page: pages in the data set, once a total was seen. */
-  totalPages?: number;
-  totalRecords?: number;
-  /** cursor/link: the next page's URL (redacted), null when there is none. */
-  nextUrl?: string | null;
-  done: boolean;
-  failed: FailedPage[];
+  /** The data set's size, once a page stated it. */
+  total?: Total;
+  /**
+   * Index of the first page not to fetch, when the harvest ends before the total says so:
+   * an empty page's, the one after a page with no next (`--next`), or where `--max-pages`
+   * stopped it. Undefined until one of those happens.
+   */
+  end?: number;
+  /** Pages that failed after their retries and were skipped; `--retry-failed` fetches them again. */
+  failed: IndexedFailure[];
 }
 
+export interface Total {
+  records: number;
+  pages: number;
+}
+
+export interface IndexedFailure extends Failure {
+  index: number;
+}
+
+/** cursor and link: each page names the next, so they are fetched one after another. */
+export interface FollowedState extends Written {
+  paginate: 'cursor' | 'link';
+  next: NextPage;
+}
+
+/**
+ * Where a cursor or link harvest goes on:
+ * - `first`: nothing is written yet; the template's first page.
+ * - `url`: the next page's URL, redacted; its secret query values come back from the
+ *   template on resume (restoreSecrets).
+ * - `after`: the page at `url` is written, but the next page it named was refused (another
+ *   origin not allowed, a cursor with no `{cursor}` to go in): it is fetched again for its
+ *   next only — perhaps allowed now (`--allow-origin`) — and not written twice.
+ * - `end`: the last page written named no next, or `--max-pages` was reached.
+ */
+export type NextPage = { at: 'first' } | { at: 'url'; url: string } | { at: 'after'; url: string } | { at: 'end' };
+
+/** The state of a harvest that has not fetched anything. */
 export function freshState(config: HarvestConfig): HarvestState {
-  return { version: 1, fingerprint: fingerprintOf(config), source: config.source, bytes: 0, records: 0, pages: 0, nextIndex: 0, done: false, failed: [] };
+  const written = { bytes: 0, records: 0, pages: 0 };
+  if (config.paginate === 'offset' || config.paginate === 'page') return { paginate: config.paginate, ...written, nextIndex: 0, failed: [] };
+  return { paginate: config.paginate, ...written, next: { at: 'first' } };
 }
 
-/** The state file next to an output: `<out>.state.json`. */
-export function statePathOf(out: string): string {
-  return `${out}.state.json`;
+export function isIndexed(state: HarvestState): state is IndexedState {
+  return state.paginate === 'offset' || state.paginate === 'page';
 }
 
-/** The failed-pages file next to an output: `<out>.failed.ndjson`. */
-export function failedPathOf(out: string): string {
-  return `${out}.failed.ndjson`;
+/** Every page was reached: nothing is left to fetch but failed pages. */
+export function isDone(state: HarvestState): boolean {
+  if (!isIndexed(state)) return state.next.at === 'end';
+  return state.nextIndex >= Math.min(state.end ?? Number.POSITIVE_INFINITY, state.total?.pages ?? Number.POSITIVE_INFINITY);
 }
 
-/** Reads a state file; undefined when there is none. Throws a clear Error when it is unreadable or from another command. */
-export async function loadState(path: string, config: HarvestConfig): Promise<HarvestState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  let state: HarvestState;
-  try {
-    state = JSON.parse(text) as HarvestState;
-  } catch {
-    throw new Error(`${path} is not a harvest state file (not JSON); remove it to start over`);
-  }
-  if (state?.version !== 1 || typeof state.bytes !== 'number' || !Array.isArray(state.failed)) {
-    throw new Error(`${path} is not a harvest state file this version reads; remove it to start over`);
-  }
-  if (state.fingerprint !== fingerprintOf(config)) {
-    throw new Error(`${path} belongs to a harvest with another URL template or pagination options; use another --out or remove it to start over`);
-  }
-  return state;
+/**
+ * endHere: the harvest ends where it stands — the data ended (an empty page, a page with no
+ * next) or `--max-pages` was reached. What is before this point is all it will fetch.
+ */
+export function endHere(state: HarvestState): void {
+  if (isIndexed(state)) state.end = Math.min(state.end ?? Number.POSITIVE_INFINITY, state.nextIndex);
+  else state.next = { at: 'end' };
 }
 
-export function serializeState(state: HarvestState): string {
-  return `${JSON.stringify(state, null, 2)}\n`;
+/** Pages fetched so far, written or failed: what `--max-pages` counts. */
+export function attempted(state: HarvestState): number {
+  return isIndexed(state) ? state.nextIndex : state.pages;
 }
 
-/** What decides which records land where in the output; headers and rates do not. */
-function fingerprintOf(config: HarvestConfig): string {
-  const shape = {
-    template: config.source, // redacted: a rotated API key still resumes
-    paginate: config.paginate,
-    pageSize: config.pageSize,
-    firstPage: config.firstPage,
-    items: config.items && formatPath(config.items),
-    next: config.next && formatPath(config.next),
-    total: config.total && formatPath(config.total),
-  };
-  return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32);
+/** Every page not written, as `<out>.failed.ndjson` lists them and the outcome reports them: skipped ones, then where it stopped. */
+export function failuresOf(state: HarvestState): FailedPage[] {
+  const skipped: FailedPage[] = isIndexed(state) ? state.failed.map(({ index, url, reason }) => ({ index, url, reason })) : [];
+  if (state.stopped === undefined) return skipped;
+  return [...skipped, isIndexed(state) ? { index: state.nextIndex, ...state.stopped } : { ...state.stopped }];
+}
+
+/** A page that was not written, as reported: by index (offset/page) and by URL, redacted. */
+export interface FailedPage {
+  index?: number;
+  url: string;
+  reason: string;
 }

@@ -9,6 +9,7 @@ import type { RateSignal } from '../algorithms/rate-adaptation.js';
  */
 export function signalOf(response: Response, sentAt: number, now: number, epochMs: number, maxRetryAfterMs: number): { feedback: Feedback; signal: RateSignal } {
   const feedback = parseFeedback(response, { now: epochMs, maxRetryAfterMs });
+  observed.set(response, feedback);
   const signal: RateSignal = { sentAt, now, throttled: feedback.throttled };
   if (feedback.retryAfterMs !== undefined) signal.retryAfterMs = feedback.retryAfterMs;
   if (feedback.remaining !== undefined) signal.remaining = feedback.remaining;
@@ -23,4 +24,16 @@ export function signalOf(response: Response, sentAt: number, now: number, epochM
     signal.windowMs = pacing.windowMs;
   }
   return { feedback, signal };
+}
+
+/** What signalOf read from each response; held only as long as the Response is. */
+const observed = new WeakMap<Response, Feedback>();
+
+/**
+ * feedbackOf: the Feedback sluiceFetch read from `response` — one it returned — so that a
+ * caller deciding on the same response (the harvest's quota pause) does not read its
+ * headers a second time, perhaps differently. Undefined for a Response it did not observe.
+ */
+export function feedbackOf(response: Response): Feedback | undefined {
+  return observed.get(response);
 }

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { Harvest } from '../../src/harvest/engine.js';
 import { CRASH_POINTS, type CrashPoint } from '../../src/harvest/crash-points.js';
 import { nullMonitor } from '../../src/harvest/null-monitor.js';
-import { configOf, expectedNdjson, fakeApi, ORIGIN, tempDir as diskDir } from './helpers.js';
+import { configOf, expectedNdjson, fakeApi, ORIGIN, record, tempDir as diskDir } from './helpers.js';
 
 // The logic is under test here, not the disk: tmpfs makes each fsync free. (crash.test.ts kills real processes on disk.)
 const tempDir = (): string => diskDir(existsSync('/dev/shm') ? '/dev/shm' : undefined);
@@ -137,5 +137,21 @@ describe('harvest resume', () => {
     const ids = text.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
     assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: TOTAL }, (_, i) => i + 1));
     assert.deepEqual(ids.slice(-10), [11, 12, 13, 14, 15, 36, 37, 38, 39, 40]); // retried pages come last
+  });
+
+  it('a next link refused after a page is written: each run asks that page again for its next only, and never writes it twice', async () => {
+    const out = join(tempDir(), 'out.ndjson');
+    const args = [`${ORIGIN}/p1?c={cursor}`, '--next', 'next', '--out', out];
+    const elsewhere = () => fakeApi(0, (url) => (url.host === 'api.test' ? { body: { data: [record(0)], next: 'https://elsewhere.test/p2' } } : { body: { data: [record(1)], next: null } }));
+    for (const run of [1, 2]) {
+      const { outcome, api } = await resume(args, elsewhere());
+      assert.deepEqual(api.requests, [`${ORIGIN}/p1?c=`], `run ${run}`);
+      assert.match(outcome.failed[0]!.reason, /^after this page: next link to another origin/);
+      assert.equal(readFileSync(out, 'utf8'), expectedNdjson(1));
+    }
+    const { outcome, api } = await resume([...args, '--allow-origin', 'https://elsewhere.test'], elsewhere());
+    assert.deepEqual(api.requests, [`${ORIGIN}/p1?c=`, 'https://elsewhere.test/p2']);
+    assert.deepEqual({ records: outcome.records, pages: outcome.pages, failed: outcome.failed, complete: outcome.complete }, { records: 2, pages: 2, failed: [], complete: true });
+    assert.equal(readFileSync(out, 'utf8'), expectedNdjson(2));
   });
 });

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { HarvestConfig } from './config.js';
+import { formatPath } from './json-path.js';
+import { isIndexed, type Failure, type HarvestState, type IndexedFailure, type IndexedState, type NextPage } from './state.js';
+
+/**
+ * The state file, `<out>.state.json`: the HarvestState as it is, with the version of this
+ * format, the fingerprint of the command that wrote it, and its template (redacted).
+ * Version 1 — one flat record for every pagination, `done` stored, `nextUrl` undefined /
+ * null / a URL — is still read, and written back as version 2 at the next commit.
+ */
+type StateFile = { version: 2; fingerprint: string; source: string } & HarvestState;
+
+/** The version 1 file: every field for every pagination, whether it applies or not. */
+interface StateFileV1 {
+  version: 1;
+  fingerprint: string;
+  bytes: number;
+  records: number;
+  pages: number;
+  /** offset/page: index of the next page to write. */
+  nextIndex: number;
+  totalPages?: number;
+  totalRecords?: number;
+  /** cursor/link: undefined before the first page, null after the last, else the next page's URL. */
+  nextUrl?: string | null;
+  done: boolean;
+  failed: Array<{ index?: number; url?: string; reason: string }>;
+}
+
+/** The state file next to an output: `<out>.state.json`. */
+export function statePathOf(out: string): string {
+  return `${out}.state.json`;
+}
+
+/** The failed-pages file next to an output: `<out>.failed.ndjson`. */
+export function failedPathOf(out: string): string {
+  return `${out}.failed.ndjson`;
+}
+
+export function serializeState(state: HarvestState, config: HarvestConfig): string {
+  const file: StateFile = { version: 2, fingerprint: fingerprintOf(config), source: config.source, ...state };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/** Reads a state file; undefined when there is none. Throws a clear Error when it is unreadable or from another command. */
+export async function loadState(path: string, config: HarvestConfig): Promise<HarvestState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let file: StateFile | StateFileV1;
+  try {
+    file = JSON.parse(text) as StateFile | StateFileV1;
+  } catch {
+    throw new Error(`${path} is not a harvest state file (not JSON); remove it to start over`);
+  }
+  if (!readable(file)) throw new Error(`${path} is not a harvest state file this version reads; remove it to start over`);
+  if (file.fingerprint !== fingerprintOf(config)) {
+    throw new Error(`${path} belongs to a harvest with another URL template or pagination options; use another --out or remove it to start over`);
+  }
+  if (file.version === 1) return fromV1(file, config.paginate);
+  const { version: _version, fingerprint: _fingerprint, source: _source, ...state } = file;
+  return state;
+}
+
+function readable(file: StateFile | StateFileV1): boolean {
+  if (typeof file !== 'object' || file === null || typeof file.bytes !== 'number') return false;
+  if (file.version === 1) return Array.isArray(file.failed);
+  if (file.version !== 2) return false;
+  return isIndexed(file) ? Array.isArray(file.failed) && typeof file.nextIndex === 'number' : typeof file.next?.at === 'string';
+}
+
+/** A version 1 record in the shape of its pagination; the same command goes on from it as version 1 did. */
+function fromV1(file: StateFileV1, paginate: HarvestConfig['paginate']): HarvestState {
+  const written = { bytes: file.bytes, records: file.records, pages: file.pages };
+  if (paginate === 'cursor' || paginate === 'link') {
+    const stop = file.done ? undefined : file.failed.at(-1);
+    return { paginate, ...written, next: nextOfV1(file, stop), ...(stop ? { stopped: failure(stop) } : {}) };
+  }
+  const state: IndexedState = { paginate, ...written, nextIndex: file.nextIndex, failed: [] };
+  if (file.totalPages !== undefined && file.totalRecords !== undefined) state.total = { records: file.totalRecords, pages: file.totalPages };
+  // done was stored: an end the total does not account for was an empty page, a page without a next, or --max-pages.
+  if (file.done && !(state.total !== undefined && file.nextIndex >= state.total.pages)) state.end = file.nextIndex;
+  // Without a total, pages went one at a time and a failure stopped the harvest there.
+  if (state.total === undefined && !file.done) {
+    const stop = file.failed.at(-1);
+    if (stop) state.stopped = failure(stop);
+  } else {
+    state.failed = file.failed.map((f): IndexedFailure => ({ index: f.index ?? file.nextIndex, ...failure(f) }));
+  }
+  return state;
+}
+
+/**
+ * Where a version 1 cursor/link harvest goes on. Its nextUrl also named the page whose next
+ * was refused — already written, and written again on resume — told apart by the reason
+ * version 1 gave that stop.
+ */
+function nextOfV1(file: StateFileV1, stop: StateFileV1['failed'][number] | undefined): NextPage {
+  if (file.done || file.nextUrl === null) return { at: 'end' };
+  if (file.nextUrl === undefined) return { at: 'first' };
+  if (stop?.url === file.nextUrl && stop.reason.startsWith('after this page: ')) return { at: 'after', url: file.nextUrl };
+  return { at: 'url', url: file.nextUrl };
+}
+
+function failure(f: { url?: string; reason: string }): Failure {
+  return { url: f.url ?? '', reason: f.reason };
+}
+
+/** What decides which records land where in the output; headers and rates do not. */
+function fingerprintOf(config: HarvestConfig): string {
+  const shape = {
+    template: config.source, // redacted: a rotated API key still resumes
+    paginate: config.paginate,
+    pageSize: config.pageSize,
+    firstPage: config.firstPage,
+    items: config.items && formatPath(config.items),
+    next: config.next && formatPath(config.next),
+    total: config.total && formatPath(config.total),
+  };
+  return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32);
+}
