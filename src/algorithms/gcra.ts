@@ -11,7 +11,7 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  *
  * Why slack: a timer set for the instant a waiter may start fires a little late (Node's
  * timers have millisecond granularity). Without slack every late wake-up is time lost for
- * good and a busy limiter runs at ~85% of its rate. Slack lets a start come up to `slackMs`
+ * good and a busy limiter falls well short of its rate (BENCHMARKS.md, timers). Slack lets a start come up to `slackMs`
  * before its ideal instant, so the limiter's timer is set that much early, and a wake-up up
  * to `slackMs` late still lands on the ideal schedule: the rate is kept, not eroded.
  *

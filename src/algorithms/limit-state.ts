@@ -1,3 +1,5 @@
+// Twin of rescaleTat: the Lua function of the same name in src/store/lua/gcra.ts; parity
+// proven by test/store/redis/memory-vs-redis.test.ts.
 import type { LimitSpec } from './limit-spec.js';
 
 /**

@@ -32,9 +32,9 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  * entry when it comes less than `intervalMs / QUANTUM_SHARE` after that entry's first start.
  * Without buckets a never-binding limit (1e9/s) logged every start of the last interval —
  * millions of 16-byte entries in a ring doubled and copied; with them at most ~10,000
- * entries (160 KB) live. Measured on the state alone (3M never-binding starts 0.3 µs
- * apart, best of 8): 58 ns per start without buckets, 24–35 ns with 10,000 per interval,
- * 18–23 ns with 1,000 — not worth counting starts ten times longer. The price here,
+ * entries (160 KB) live. Buckets of T/10,000 made a start on the state about twice as
+ * cheap; T/1,000 gained little more, not worth counting starts ten times longer
+ * (BENCHMARKS.md, overhead: bench/history/overhead.md, the bucketed log). The price here,
  * counting a start up to 0.01 % of the interval longer, is only felt when the window is
  * full, and then as a wait at most that much longer. Redis (lua/sliding-window.ts) uses
  * the same rule.
@@ -49,8 +49,8 @@ export class SlidingWindowState implements LimitState {
   /**
    * The log, oldest first: closed entries in a ring, then the open (newest) entry in fields.
    * A start that joins the open entry — nearly every start when the limit does not bind —
-   * then writes two fields instead of two typed-array slots (~15 % of a never-binding
-   * limiter's time in batches, measured).
+   * then writes two fields instead of two typed-array slots: the log writes were a large
+   * share of a never-binding limiter's time in batches (bench/history/overhead.md).
    */
   private times = new Float64Array(8);
   private costs = new Float64Array(8);

@@ -1,3 +1,6 @@
+// Twin: src/store/lua/rate.ts — RedisStore's reserve, reserveMany and refund decide as this
+// store does, over the same algorithms in Lua; parity proven by
+// test/store/redis/memory-vs-redis.test.ts and the conformance tables (test/store/).
 import { FixedWindowState } from '../algorithms/fixed-window.js';
 import { ConfigError } from '../core/errors.js';
 import { GcraState } from '../algorithms/gcra.js';
