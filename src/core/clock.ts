@@ -30,6 +30,24 @@ export interface Clock {
    * (`{ ...systemClock, now }`) keeps that, and any other says its own.
    */
   readonly startLagMs?: number;
+  /**
+   * Like `timer`, for housekeeping that must never be the reason a finished process does not
+   * exit (a lease's renewal, a reply's deadline, a progress line): on Node's timers it is
+   * unref'd. Absent: `timer` is used (virtual time has no process to keep alive).
+   */
+  backgroundTimer?(callback: () => void, ms: number): Timer;
+}
+
+/** A timer from `clock.backgroundTimer` where the clock has one, else from `clock.timer`. */
+export function backgroundTimer(clock: Clock, callback: () => void, ms: number): Timer {
+  return clock.backgroundTimer ? clock.backgroundTimer(callback, ms) : clock.timer(callback, ms);
+}
+
+/** An unref'd Node timeout: it never keeps the process alive. */
+function unrefTimer(callback: () => void, ms: number): Timer {
+  const handle = setTimeout(callback, Math.max(0, ms));
+  handle.unref();
+  return { cancel: () => clearTimeout(handle) };
 }
 
 /**
@@ -48,6 +66,7 @@ export const systemClock: Clock = {
     const handle = setTimeout(callback, Math.max(0, ms));
     return { cancel: () => clearTimeout(handle) };
   },
+  backgroundTimer: unrefTimer,
 };
 
 /**
@@ -67,6 +86,8 @@ export const preciseClock: Clock = {
   startLagMs: REAL_TIME_START_LAG_MS,
   now: () => performance.now(),
   sleep: (ms, signal) => sleepWith(preciseClock, ms, signal),
+  // Housekeeping needs no sub-millisecond precision: no polling for it.
+  backgroundTimer: unrefTimer,
   timer(callback, ms) {
     const due = performance.now() + ms;
     let timeout: NodeJS.Timeout | undefined;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Permit } from './concurrency-limiter.js';
-import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { backgroundTimer, systemClock, type Clock, type Timer } from '../core/clock.js';
 import { abortReason, ConfigError, QueueFullError, StoreUnavailableError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
 import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, readAcquire, readRenew, releaseArgv, renewArgv } from '../store/lua/lease.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from '../store/redis-keys.js';
-import { backgroundTimer, ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
+import { ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
 
 export interface RedisConcurrencyLimiterOptions {
   /** Most leases held at once across every process using this Redis, prefix and key; a whole number >= 1. */

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { backgroundTimer, systemClock, type Clock, type Timer } from '../core/clock.js';
 import { setDeadline } from './lua/preamble.js';
 import type { Script } from './lua/script.js';
 
@@ -24,18 +24,6 @@ export function redisTime(text: string): number {
   const space = text.indexOf(' ');
   if (space < 0) return Number(text);
   return Number(text.slice(0, space)) * 1000 + Number(text.slice(space + 1)) / 1000;
-}
-
-/**
- * A timer that never keeps the process alive on the system clock (the Clock contract has no
- * unref): a request's timeout or a lease's renewal must not be why a finished program does
- * not exit. Any other clock's timer as it is.
- */
-export function backgroundTimer(clock: Clock, callback: () => void, ms: number): Timer {
-  if (clock !== systemClock) return clock.timer(callback, ms);
-  const handle = setTimeout(callback, Math.max(0, ms));
-  handle.unref();
-  return { cancel: () => clearTimeout(handle) };
 }
 
 interface Pending {

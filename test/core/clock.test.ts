@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getEventListeners } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { ManualClock, preciseClock } from '../../src/index.js';
+import { backgroundTimer } from '../../src/core/clock.js';
 
 describe('ManualClock', () => {
   it('fires timers in time order, ties in the order they were set, each at its own instant', async () => {
@@ -91,5 +93,28 @@ describe('preciseClock', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 2));
     assert.deepEqual(fired, []);
+  });
+});
+
+describe('backgroundTimer', () => {
+  it('on the real-time clocks, and on a copy of one, never keeps the process alive', () => {
+    const script = `
+      import { backgroundTimer, systemClock, preciseClock } from './src/core/clock.ts';
+      for (const clock of [systemClock, preciseClock, { ...systemClock, now: () => performance.now() }]) {
+        backgroundTimer(clock, () => { console.log('kept alive'); }, 2000);
+      }`;
+    // A timer that kept the process alive would fire and print before it exits.
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(out, '');
+  });
+
+  it('on a clock without one (virtual time) is an ordinary timer', async () => {
+    const clock = new ManualClock();
+    let fired = 0;
+    backgroundTimer(clock, () => fired++, 10);
+    await clock.advance(9);
+    assert.equal(fired, 0);
+    await clock.advance(1);
+    assert.equal(fired, 1);
   });
 });

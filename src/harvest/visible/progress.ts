@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type Timer } from '../../core/clock.js';
+import { backgroundTimer, type Clock, type Timer } from '../../core/clock.js';
 import type { HarvestSnapshot } from '../monitor.js';
 import { fitLine, plainLine, progressSegments } from './progress-line.js';
 
@@ -56,11 +56,11 @@ export function startProgress(options: ProgressOptions): { stop(): void } {
   const tick = (): void => {
     if (stopped) return;
     draw();
-    timer = schedule(clock, tick, intervalMs);
+    timer = backgroundTimer(clock, tick, intervalMs);
   };
 
   if (tty) draw();
-  timer = schedule(clock, tick, intervalMs);
+  timer = backgroundTimer(clock, tick, intervalMs);
   return {
     stop() {
       if (stopped) return;
@@ -69,15 +69,4 @@ export function startProgress(options: ProgressOptions): { stop(): void } {
       if (drawn !== undefined) stream.write(CLEAR_LINE);
     },
   };
-}
-
-/**
- * The Clock contract has no unref, so on the system clock the Node timer is set here and
- * unref'd: a progress line must never be the reason a finished harvest does not exit.
- */
-function schedule(clock: Clock, callback: () => void, ms: number): Timer {
-  if (clock !== systemClock) return clock.timer(callback, ms);
-  const handle = setTimeout(callback, ms);
-  handle.unref();
-  return { cancel: () => clearTimeout(handle) };
 }
