@@ -46,6 +46,7 @@ export class RateLimiter {
     if (typeof this.key !== 'string' || this.key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
+    this.store.checkLimits?.(this.specs);
     this.limitKey = limitKeyIn(this.store, this.key, this.specs, this.clock.now(), options.store === undefined);
     this.waiting = new RateQueue(this.limitKey, this, this.clock, this.counters);
     this.inOrder = this.limitKey.reserveInOrder !== undefined;
@@ -93,7 +94,9 @@ export class RateLimiter {
    * rejected with ConfigError.
    */
   setLimits(limits: LimitInput | readonly LimitInput[]): void {
-    this.specs = toLimitSpecs(limits, this.defaults);
+    const specs = toLimitSpecs(limits, this.defaults);
+    this.store.checkLimits?.(specs);
+    this.specs = specs;
     this.capacity = Math.min(...this.specs.map(capacityOf));
     this.waiting.rejectWhere(
       (entry) => costOf(entry) > this.capacity,

@@ -378,14 +378,19 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return this.callerClock ? { ...entry.rate, now: String(now) } : entry.rate;
   }
 
+  /** RateStore.checkLimits: at most 12 limits per request, a limit with smooth counting twice. */
+  checkLimits(limits: readonly LimitSpec[]): void {
+    if (sequenceOf(limits).length > MAX_REDIS_LIMITS) {
+      throw new ConfigError('limits', limits.length, `must be at most ${MAX_REDIS_LIMITS} per request with a RedisStore (a limit with smooth counts twice)`);
+    }
+  }
+
   private entry(key: string, limits: readonly LimitSpec[]): Entry {
     const cached = this.entries.get(key);
     if (cached !== undefined && cached.specs === limits) return cached;
     if (this.entries.size >= MAX_CACHED_KEYS) this.entries.clear();
     const sequence = sequenceOf(limits);
-    if (sequence.length > MAX_REDIS_LIMITS) {
-      throw new ConfigError('limits', limits.length, `must be at most ${MAX_REDIS_LIMITS} per request with a RedisStore (a limit with smooth counts twice)`);
-    }
+    this.checkLimits(limits);
     const base = taggedKey(this.prefix, key);
     // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
     // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double

@@ -44,6 +44,12 @@ export interface RateStore {
    * (partitions), which would then never be forgotten.
    */
   stateFor?(key: string, limits: readonly LimitSpec[], now: number): KeyHandle;
+  /**
+   * Optional: throws a ConfigError naming `limits` when this store cannot keep them (a
+   * RedisStore takes at most 12 per request). A limiter asks when it is made and on
+   * setLimits, so such limits fail there, before any request, rather than inside a wait.
+   */
+  checkLimits?(limits: readonly LimitSpec[]): void;
 }
 
 /**

@@ -27,6 +27,16 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
     client.disconnect();
   });
 
+  it('refuses more limits than a script takes when the limiter is made or its limits are set, never inside a wait', () => {
+    const store = new RedisStore(client, { prefix });
+    const many = Array.from({ length: 13 }, (_, i) => `${i + 1}/s`);
+    const namesLimits = (error: unknown): boolean => error instanceof ConfigError && error.field === 'limits';
+    assert.throws(() => new RateLimiter({ limits: many, store, key: 'many' }), namesLimits);
+    const limiter = new RateLimiter({ limits: many.slice(0, 12), store, key: 'many' });
+    assert.throws(() => limiter.setLimits(many), namesLimits);
+    assert.throws(() => limiter.setLimits(many.slice(0, 7).map((rate) => ({ rate, smooth: '100ms' }))), namesLimits, 'a limit with smooth counts twice');
+  });
+
   it('gives every key the shortest TTL that keeps its state, and lets idle keys go', async () => {
     const store = new RedisStore(client, { prefix });
     await store.reserve('gcra', toLimitSpecs({ rate: '10/1s', algorithm: 'gcra' }, {}), 1, 0);
