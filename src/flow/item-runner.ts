@@ -1,6 +1,8 @@
-import { RejectedError } from '../core/errors.js';
-import type { PolicyContext } from '../policies/policy.js';
 import type { EventHub } from '../core/events.js';
+import { rateLimit } from '../policies/limiter-policies.js';
+import type { Policy, PolicyContext } from '../policies/policy.js';
+import { Context } from '../policies/scope.js';
+import { ItemRun } from './item-run.js';
 import { LatencyHistogram, RateMeter } from './metrics.js';
 import type { FlowConfig } from './options.js';
 import type { FlowContext, FlowEvents, FlowWorker } from './types.js';
@@ -14,8 +16,8 @@ export interface ItemHost {
 }
 
 /**
- * ItemRunner: runs one item through admission and the policies — retry → breaker → rate
- * admission → timeout → worker — feeding each attempt's latency to the adaptive limit and
+ * ItemRunner: runs each item through admission and the policies (an ItemRun each, in the
+ * order of policies/pipeline.ts), feeding each attempt's latency to the adaptive limit and
  * the stats. It owns the per-attempt counts the flow reports; the flow owns the items.
  */
 export class ItemRunner<I, O> {
@@ -34,25 +36,31 @@ export class ItemRunner<I, O> {
   readonly counters = { started: 0, retried: 0, rejected: 0 };
   readonly latency = new LatencyHistogram();
   readonly meter = new RateMeter();
+  /** Where every item's pipeline starts: the flow's signal, attempt 1. */
+  readonly origin: PolicyContext;
+  /** The rate limit of an item that costs 1 unit: one policy for all of them. */
+  readonly unitRate: Policy | undefined;
   /** No rate, no policies, fixed limit: call the worker directly, one object per item. */
   private readonly direct: boolean;
 
   constructor(
     private readonly worker: FlowWorker<I, O>,
-    private readonly config: FlowConfig<I>,
+    readonly config: FlowConfig<I>,
     /** The flow's own signal: aborted when the flow stops. */
     private readonly signal: AbortSignal,
-    private readonly events: EventHub<FlowEvents<I, O>>,
-    private readonly host: ItemHost,
+    readonly events: EventHub<FlowEvents<I, O>>,
+    readonly host: ItemHost,
   ) {
     this.limit = config.adaptive ? config.adaptive.limit : config.fixedLimit;
     this.direct = !config.rate && !config.retry && !config.breaker && !config.timeout && !config.adaptive;
+    this.origin = new Context(signal, 1);
+    this.unitRate = config.rate && rateLimit(config.rate);
   }
 
   /** Starts one item; its outcome arrives through `host.settle`. Never throws or rejects. */
   run(input: I, index: number): void {
     if (this.direct) this.runDirect(input, index);
-    else void this.runWithPolicies(input, index);
+    else new ItemRun(this, input, index).start();
   }
 
   /** The fast path: no admission, no policies; one context object and one settle per item. */
@@ -88,96 +96,37 @@ export class ItemRunner<I, O> {
     );
   }
 
-  /**
-   * The full path, outer → inner: retry → breaker → rate admission → timeout → worker.
-   * Admission sits inside retry so every attempt pays its quota, and outside timeout so
-   * waiting for the quota is not mistaken for a slow service. Never rejects.
-   */
-  private async runWithPolicies(input: I, index: number): Promise<void> {
-    const { retry, breaker, timeout, rate, clock } = this.config;
-    let cost = 1;
-    let attempts = 0;
-    let reachedWorker = false;
-    let gate = rate !== undefined;
-    if (gate) this.admitting++;
-    const openGate = (): void => {
-      if (!gate) return;
-      gate = false;
-      this.admitting--;
-      this.host.wake();
-    };
-
-    const callWorker = async (context: PolicyContext): Promise<O> => {
-      const startedAt = clock.now();
-      const inflight = this.executing++;
-      this.counters.started++;
-      this.meter.record(startedAt);
-      if (this.events.has('started')) this.events.emit('started', { input, index, attempt: context.attempt });
-      try {
-        // A getter, so a policy's lazy cancellation scope becomes an AbortSignal only if the worker reads it.
-        const value = await this.worker(input, {
-          get signal() {
-            return context.signal;
-          },
-          attempt: context.attempt,
-          index,
-        });
-        this.sample(clock.now() - startedAt, inflight, false);
-        return value;
-      } catch (error) {
-        // Aborted by a policy (a timeout, a lost hedge) while the flow goes on: the service was too slow.
-        const dropped = this.config.isDrop(error) || (context.signal.aborted && !this.signal.aborted);
-        this.sample(clock.now() - startedAt, inflight, dropped);
-        throw error;
-      } finally {
-        this.executing--;
-      }
-    };
-    const admitted = async (context: PolicyContext): Promise<O> => {
-      if (rate) {
-        try {
-          await rate.acquire({ cost, signal: context.signal });
-        } finally {
-          openGate();
-        }
-      }
-      reachedWorker = true;
-      return timeout ? timeout.execute(callWorker, context) : callWorker(context);
-    };
-    const attempt = async (context: PolicyContext): Promise<O> => {
-      attempts++;
-      const number = context.attempt > attempts ? context.attempt : attempts;
-      if (attempts > 1) {
-        this.counters.retried++;
-        if (this.events.has('retried')) this.events.emit('retried', { input, index, attempt: number });
-      }
-      reachedWorker = false;
-      // Passed on as given (policies may hand a lazy scope), unless the attempt number needs fixing.
-      const inner = context.attempt === number ? context : { get signal() { return context.signal; }, attempt: number };
-      try {
-        return await (breaker ? breaker.execute(admitted, inner) : admitted(inner));
-      } catch (error) {
-        if (!reachedWorker && error instanceof RejectedError) {
-          this.counters.rejected++;
-          if (this.events.has('rejected')) this.events.emit('rejected', { input, index, error });
-        }
-        throw error;
-      }
-    };
-
-    const outer = { signal: this.signal, attempt: 1 };
+  /** One admitted attempt of an item: the worker called and measured, its latency fed to the adaptive limit. */
+  async callWorker(input: I, index: number, context: PolicyContext): Promise<O> {
+    const clock = this.config.clock;
+    const startedAt = clock.now();
+    const inflight = this.executing++;
+    this.counters.started++;
+    this.meter.record(startedAt);
+    if (this.events.has('started')) this.events.emit('started', { input, index, attempt: context.attempt });
     try {
-      cost = this.itemCost(input);
-      const value = await (retry ? retry.execute(attempt, outer) : attempt(outer));
-      openGate();
-      this.host.settle(input, index, true, value, Math.max(attempts, 1));
+      // A getter, so a policy's lazy cancellation scope becomes an AbortSignal only if the worker reads it.
+      const value = await this.worker(input, {
+        get signal() {
+          return context.signal;
+        },
+        attempt: context.attempt,
+        index,
+      });
+      this.sample(clock.now() - startedAt, inflight, false);
+      return value;
     } catch (error) {
-      openGate(); // refused before admission (an open breaker): let the next item try
-      this.host.settle(input, index, false, error, Math.max(attempts, 1));
+      // Aborted by a policy (a timeout, a lost hedge) while the flow goes on: the service was too slow.
+      const dropped = this.config.isDrop(error) || (context.signal.aborted && !this.signal.aborted);
+      this.sample(clock.now() - startedAt, inflight, dropped);
+      throw error;
+    } finally {
+      this.executing--;
     }
   }
 
-  private itemCost(input: I): number {
+  /** Units of rate `input` uses, kept in the recent average that sizes 'auto' in items. Throws what `cost` throws. */
+  itemCost(input: I): number {
     const costOf = this.config.cost;
     if (costOf === undefined) return 1;
     const cost = costOf(input);

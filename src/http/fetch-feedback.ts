@@ -1,5 +1,9 @@
-import { parseFeedback, type Feedback } from './feedback/parse.js';
 import type { RateSignal } from '../algorithms/rate-adaptation.js';
+import { invoke } from '../core/invoke.js';
+import type { Policy, PolicyContext } from '../policies/policy.js';
+import { abortSignalOf, handOn, parentOf } from '../policies/scope.js';
+import { parseFeedback, type Feedback } from './feedback/parse.js';
+import type { FetchParts, SluiceFetchEvent } from './fetch-options.js';
 
 /**
  * The adaptation signal of one response. The stated limit is the request quota with the
@@ -36,4 +40,49 @@ const observed = new WeakMap<Response, Feedback>();
  */
 export function feedbackOf(response: Response): Feedback | undefined {
   return observed.get(response);
+}
+
+/**
+ * ServerPace: the first step of each attempt's rate part, and where the server's feedback
+ * goes. With adaptation on, AdaptiveRate keeps the pause and the rate and admits the
+ * attempt; without it, a pause is still kept here, so a Retry-After holds back every
+ * request to the server, not only the retry of the request that got it.
+ */
+export class ServerPace implements Policy {
+  private until = Number.NEGATIVE_INFINITY;
+  constructor(private readonly parts: FetchParts) {}
+
+  execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
+    const { adaptive, clock } = this.parts;
+    // Most attempts find no pause: they go on at once, without a wait to await.
+    if (adaptive === undefined && this.until <= clock.now()) return invoke(() => fn(handOn(context)));
+    const signal = abortSignalOf(parentOf(context));
+    return (adaptive ? adaptive.admit(signal) : this.wait(signal)).then(() => fn(handOn(context)));
+  }
+
+  private async wait(signal: AbortSignal | undefined): Promise<void> {
+    const { clock } = this.parts;
+    for (let ms = this.until - clock.now(); ms > 0; ms = this.until - clock.now()) await clock.sleep(ms, signal);
+  }
+
+  observe(response: Response, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
+    const { clock, adaptive, maxRetryAfterMs } = this.parts;
+    const now = clock.now();
+    const { feedback, signal } = signalOf(response, sentAt, now, Date.now(), maxRetryAfterMs);
+    if (adaptive) {
+      const step = adaptive.observe(signal);
+      const pauseMs = step.pauseUntil - now;
+      return { throttled: feedback.throttled, detail: pauseMs > 0 ? { rate: step.rate, pauseMs } : { rate: step.rate } };
+    }
+    const pauseMs = plainPause(signal);
+    if (pauseMs !== undefined && now + pauseMs > this.until) this.until = now + pauseMs;
+    return { throttled: feedback.throttled, detail: pauseMs !== undefined && pauseMs > 0 ? { pauseMs } : {} };
+  }
+}
+
+/** Without adaptation: pause for a throttle's hint, or until an exhausted quota resets. */
+function plainPause(signal: RateSignal): number | undefined {
+  if (signal.throttled && signal.retryAfterMs !== undefined) return signal.retryAfterMs;
+  if (signal.remaining === 0 && signal.resetMs !== undefined) return signal.resetMs;
+  return undefined;
 }

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { CircuitOpenError, ConfigError, isAbortError, RejectedError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { Backoff } from './backoff.js';
+import { Backoff, type Random } from './backoff.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import { isResponseLike, statusOf, type Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
@@ -39,6 +39,8 @@ export interface CircuitBreakerOptions {
   /** Sorts each outcome into success, failure or ignore. Default `breakerVerdict`. */
   classify?: (outcome: Outcome) => CallVerdict;
   clock?: Clock;
+  /** Randomness for a jittered `openMs` Backoff. Default `Math.random`. */
+  random?: Random;
 }
 
 /** Why the breaker opened. */
@@ -105,6 +107,7 @@ export class CircuitBreaker implements Policy {
   private readonly probes: number;
   private readonly classify: (outcome: Outcome) => CallVerdict;
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly window: RollingCounts | undefined;
 
   private readonly openEvents = new Emitter<OpenEvent>();
@@ -138,6 +141,7 @@ export class CircuitBreaker implements Policy {
     this.classify = options.classify ?? breakerVerdict;
     if (typeof this.classify !== 'function') throw new ConfigError('classify', options.classify, 'must be a function (outcome) => verdict');
     this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
     const windowMs = parseDuration(options.windowMs ?? 10_000, 'windowMs');
     if (!(windowMs > 0)) throw new ConfigError('windowMs', options.windowMs, 'must be longer than 0');
     const usesWindow = Number.isFinite(this.failureRate) || Number.isFinite(this.slowCallRate);
@@ -339,7 +343,7 @@ export class CircuitBreaker implements Policy {
 
   private openDuration(opens: number, commit: boolean): number {
     if (typeof this.openSchedule === 'number') return this.openSchedule;
-    const ms = this.openSchedule.delay({ retry: opens, previousMs: this.lastOpenMs, random: Math.random });
+    const ms = this.openSchedule.delay({ retry: opens, previousMs: this.lastOpenMs, random: this.random });
     if (commit) this.lastOpenMs = ms;
     return ms;
   }

@@ -11,8 +11,9 @@ import { Context, parentOf } from './scope.js';
  * `compose()` with no policies runs the function once. A FallbackPolicy widens the result
  * type, so it may only come first (outermost).
  *
- * Recommended order: deadline timeout → retry → breaker → rate limit → concurrency →
- * per-attempt timeout (see docs/resilience.md for why).
+ * The recommended order — fallback → deadline timeout → retry → breaker → rate limit →
+ * concurrency → per-attempt timeout — is written once, in `pipeline` (pipeline.ts), which
+ * builds sluiceFetch's and flow's stacks; docs/resilience.md says why.
  */
 export function compose<F>(outer: FallbackPolicy<F>, ...inner: Policy[]): FallbackPolicy<F>;
 export function compose(...policies: Policy[]): Policy;

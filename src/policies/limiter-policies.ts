@@ -1,7 +1,7 @@
 import type { ConcurrencyLimiter } from '../limiters/concurrency-limiter.js';
 import type { RateLimiter } from '../limiters/rate-limiter.js';
 import type { Policy, PolicyContext } from './policy.js';
-import { Context, parentOf, Scope, type Parent } from './scope.js';
+import { abortSignalOf, Context, parentOf } from './scope.js';
 
 export interface RateLimitPolicyOptions {
   /** Units each call uses. Default 1. */
@@ -23,7 +23,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitPolicyOptions 
     execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
       const parent = parentOf(context);
       const attempt = context?.attempt ?? 1;
-      return limiter.run(() => fn(new Context(parent, attempt)), { signal: signalOf(parent), cost, priority, maxWaitMs });
+      return limiter.run(() => fn(new Context(parent, attempt)), { signal: abortSignalOf(parent), cost, priority, maxWaitMs });
     },
   };
 }
@@ -38,12 +38,7 @@ export function bulkhead(limiter: ConcurrencyLimiter): Policy {
     execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
       const parent = parentOf(context);
       const attempt = context?.attempt ?? 1;
-      return limiter.run(() => fn(new Context(parent, attempt)), { signal: signalOf(parent) });
+      return limiter.run(() => fn(new Context(parent, attempt)), { signal: abortSignalOf(parent) });
     },
   };
-}
-
-/** The limiters take an AbortSignal to cancel a wait; a Scope makes one only here. */
-function signalOf(parent: Parent): AbortSignal | undefined {
-  return parent instanceof Scope ? parent.signal : parent;
 }

@@ -118,11 +118,24 @@ export class Context implements PolicyContext {
   }
 }
 
+/**
+ * The context a policy that changes nothing in it hands on: an enclosing policy's Context
+ * as is (no allocation), else one made from the caller's signal and attempt (1 if none).
+ */
+export function handOn(context: Partial<PolicyContext> | undefined): PolicyContext {
+  return context instanceof Context ? context : new Context(parentOf(context), context?.attempt ?? 1);
+}
+
 /** The cancellation source behind a context a policy was given, without making a signal. */
 export function parentOf(context: Partial<PolicyContext> | undefined): Parent {
   if (context instanceof Context) return context.parent;
   if (context instanceof Scope) return context; // a Scope that is its own context (see timeout.ts)
   return context?.signal;
+}
+
+/** The AbortSignal to give an API that takes one (a limiter's wait): a Scope's, made only here; the caller's; or none. */
+export function abortSignalOf(parent: Parent): AbortSignal | undefined {
+  return parent instanceof Scope ? parent.signal : parent;
 }
 
 export function isAborted(parent: Parent): boolean {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RateLimiter } from '../../src/limiters/rate-limiter.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { CircuitOpenError, TimeoutError } from '../../src/core/errors.js';
+import { CircuitOpenError, QueueFullError, TimeoutError } from '../../src/core/errors.js';
 import { constant } from '../../src/policies/backoff.js';
 import type { Policy, PolicyContext } from '../../src/policies/policy.js';
 import { retry } from '../../src/policies/retry.js';
@@ -66,6 +66,24 @@ describe('flow with policies', () => {
     assert.equal(results.stats().rejected, 3);
     assert.equal(limiter.stats().admitted, 0, 'an open circuit costs no quota');
     open = false;
+  });
+
+  it('a refusal by the rate limiter (queue full) is counted as rejected, retried after its retryAfterMs, and the retry pays its quota', async () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: '1/1s', queueSize: 0, clock });
+    const starts: number[] = [];
+    const results = flow(range(2), (i: number) => {
+      starts.push(clock.now());
+      return i;
+    }, { rate: limiter, concurrency: 2, retry: retry({ attempts: 3, backoff: constant(0), budget: false, clock }), clock });
+    const rejected: unknown[] = [];
+    results.on('rejected', (e) => rejected.push(e.error));
+    const out = await drive(clock, collect(results));
+    assert.deepEqual(out.map((r) => [r.index, r.ok, r.attempts]).sort(), [[0, true, 1], [1, true, 2]]);
+    assert.equal(rejected.length, 1);
+    assert.ok(rejected[0] instanceof QueueFullError);
+    assert.deepEqual(results.stats(), { ...results.stats(), started: 2, retried: 1, rejected: 1 });
+    assert.ok(starts[1]! - starts[0]! >= 1000 - limiter.limits[0]!.slackMs, `the retry waited for the quota (starts ${starts.join(', ')})`);
   });
 
   it('a timeout aborts the slow attempt, counts as a drop, and an AIMD limit backs off 10 → 9', async () => {

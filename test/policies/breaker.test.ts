@@ -170,6 +170,22 @@ describe('circuitBreaker', () => {
       await failTimes(breaker, 1);
       assert.deepEqual(durations, [1000, 2000, 3000, 3000, 1000]);
     });
+
+    it('a jittered openMs draws on the injected random, and refusals say the time drawn', async () => {
+      const clock = new ManualClock();
+      const draws = [0.5, 0.25];
+      const breaker = circuitBreaker({ consecutiveFailures: 1, openMs: exponential(1000).fullJitter(), clock, random: () => draws.shift()! });
+      const durations: number[] = [];
+      breaker.onOpen((e: OpenEvent) => durations.push(e.openMs));
+      await failTimes(breaker, 1);
+      assert.equal((await refusal(breaker.execute(ok))).retryAfterMs, 500);
+      await clock.advance(500);
+      await failTimes(breaker, 1); // the probe fails: 2000 × 0.25
+      assert.deepEqual(durations, [500, 500]);
+      await clock.advance(499);
+      assert.equal((await refusal(breaker.execute(ok))).retryAfterMs, 1);
+      assert.equal(draws.length, 0);
+    });
   });
 
   describe('rates over a sliding window', () => {
