@@ -87,7 +87,9 @@ describe('RedisStore keeps a fleet adaptation state', { skip: skipRedis }, () =>
       }),
       { numRuns: 60 },
     );
-    assert.ok(Object.values(seen).every((n) => n > 20), `every branch exercised: ${JSON.stringify(seen)}`);
+    // Each branch a few times at least: the schedules are random, and a bar of 20 failed once
+    // with nothing wrong ('stated' reached in 17 steps of one run of 60 schedules).
+    assert.ok(Object.values(seen).every((n) => n >= 5), `every branch exercised: ${JSON.stringify(seen)}`);
   });
 
   it("keeps the state in prefix{key}:adapt, next to the limit's keys, with a TTL; a missing state starts from the member's seed", async () => {
