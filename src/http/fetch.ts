@@ -55,7 +55,8 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   // The parts every request shares; each request adds its own QuotaHold and Answer.
   const shared = {
     retry: parts.retry,
-    attempt: new MarkOurs(ours),
+    // Without a retry nobody asks whose an outcome is.
+    attempt: parts.retry && new MarkOurs(ours),
     breaker: parts.breaker,
     rateLimit: parts.adaptive || parts.limiter === undefined ? pace : compose(pace, rateLimit(parts.limiter)),
     bulkhead: parts.concurrency && bulkhead(parts.concurrency),
