@@ -1,8 +1,21 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError } from '../core/errors.js';
 import { startMockApi } from '../http/mock/index.js';
+import { parseCommandArgs } from './args.js';
 import { runHarvestCommand } from './harvest.js';
+
+const USAGE = `usage: sluice demo [--dir <directory>]
+
+Starts the embedded mock API (6,000 records, 600 requests a minute, answers in 100–800 ms,
+a few injected faults) and harvests it with sluice harvest: paced at the limit, faults
+retried, records in an NDJSON file and an HTML report beside it. About 15 s, no network.
+
+options:
+  --dir <directory>  where the records and the report go (default: a fresh temp directory)
+  -h, --help         this help; the demo does not run
+`;
 
 /**
  * runDemo: `sluice demo` (and `npm start`). Starts the embedded mock API — 6,000 records,
@@ -12,8 +25,18 @@ import { runHarvestCommand } from './harvest.js';
  * somewhere other than a fresh temp directory.
  */
 export async function runDemo(argv: string[] = []): Promise<number> {
-  const dirFlag = argv.indexOf('--dir');
-  const dir = dirFlag >= 0 && argv[dirFlag + 1] ? argv[dirFlag + 1]! : await mkdtemp(join(tmpdir(), 'sluice-demo-'));
+  let values;
+  try {
+    ({ values } = parseCommandArgs('demo', argv, { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, false));
+  } catch (error) {
+    process.stderr.write(`sluice demo: ${(error as ConfigError).message}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'sluice-demo-')));
   const mock = await startMockApi({ records: 6000, limits: '600/1m', headers: 'ietf', latency: '100ms-800ms', faults: '5xx=0.02,reset=0.01,malformed=0.01', seed: 7 });
   const out = join(dir, 'records.ndjson');
   const report = join(dir, 'report.html');

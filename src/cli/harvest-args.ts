@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { LimitInput } from '../algorithms/limit-spec.js';
 import { RateLimiter } from '../limiters/rate-limiter.js';
 import { parseDuration } from '../core/duration.js';
@@ -7,6 +6,7 @@ import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../harvest/co
 import { parseJsonPath } from '../harvest/json-path.js';
 import { parseHeader, redactTemplate, splitCredentials } from '../harvest/secrets.js';
 import { UrlTemplate, type Placeholder } from '../harvest/template.js';
+import { parseCommandArgs } from './args.js';
 
 /** What the command line asks for: the engine's config, and what only the CLI does with it. */
 export interface HarvestCommand {
@@ -29,42 +29,36 @@ const MODES: readonly PaginationMode[] = ['offset', 'page', 'cursor', 'link'];
  * with secrets redacted from the value it shows — or HelpRequested.
  */
 export function parseHarvestArgs(argv: string[], env: Record<string, string | undefined> = process.env): HarvestCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        paginate: { type: 'string' },
-        items: { type: 'string' },
-        next: { type: 'string' },
-        total: { type: 'string' },
-        'page-size': { type: 'string' },
-        'first-page': { type: 'string' },
-        'max-pages': { type: 'string' },
-        rate: { type: 'string', multiple: true },
-        'no-adapt': { type: 'boolean' },
-        concurrency: { type: 'string' },
-        retries: { type: 'string' },
-        timeout: { type: 'string' },
-        header: { type: 'string', short: 'H', multiple: true },
-        out: { type: 'string', short: 'o' },
-        'retry-failed': { type: 'boolean' },
-        'allow-origin': { type: 'string', multiple: true },
-        'max-body': { type: 'string' },
-        redis: { type: 'string' },
-        key: { type: 'string' },
-        report: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    // parseArgs names the flag in its message; keep it, never echo a value.
-    throw new ConfigError('arguments', undefined, error instanceof Error ? error.message.replace(/\. To specify.*$/s, '') : String(error));
-  }
+  const parsed = parseCommandArgs(
+    'harvest',
+    argv,
+    {
+      paginate: { type: 'string' },
+      items: { type: 'string' },
+      next: { type: 'string' },
+      total: { type: 'string' },
+      'page-size': { type: 'string' },
+      'first-page': { type: 'string' },
+      'max-pages': { type: 'string' },
+      rate: { type: 'string', multiple: true },
+      'no-adapt': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      retries: { type: 'string' },
+      timeout: { type: 'string' },
+      header: { type: 'string', short: 'H', multiple: true },
+      out: { type: 'string', short: 'o' },
+      'retry-failed': { type: 'boolean' },
+      'allow-origin': { type: 'string', multiple: true },
+      'max-body': { type: 'string' },
+      redis: { type: 'string' },
+      key: { type: 'string' },
+      report: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
   const { values: v, positionals } = parsed;
   if (v.help) throw new HelpRequested();
   if (positionals.length !== 1) throw new ConfigError('<url-template>', positionals.length, 'exactly one URL template is needed, e.g. https://api.example.com/items?offset={offset}&limit={limit}');

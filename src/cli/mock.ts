@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/errors.js';
+import { parseCommandArgs } from './args.js';
 import { startMockApi, type MockApi } from '../http/mock/index.js';
 import { resolveOptions, type MockApiOptions } from '../http/mock/options.js';
 import type { HeaderDialect } from '../http/mock/headers.js';
@@ -68,11 +68,10 @@ export async function runMockCommand(argv: string[], io: MockCommandIo = {}): Pr
 class HelpRequested extends Error {}
 
 function toOptions(argv: string[]): MockApiOptions {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(
+    'mock',
+    argv,
+    {
       port: { type: 'string' },
       records: { type: 'string' },
       seed: { type: 'string' },
@@ -87,7 +86,8 @@ function toOptions(argv: string[]): MockApiOptions {
       'chat-tokens': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
-  });
+    true,
+  );
   if (values.help) throw new HelpRequested();
   if (positionals.length > 0) throw new ConfigError('arguments', positionals.join(' '), 'sluice mock takes options only');
   const rates = values.rate ?? ['100/1m'];
