@@ -3,7 +3,7 @@ import { invoke } from '../core/invoke.js';
 import { isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
 
 export interface ConcurrencyLimiterOptions {
-  /** Most calls in flight at once; a positive integer. Changeable with `setLimit`. */
+  /** Most calls in flight at once: a positive integer, or `Infinity` for no bound (as p-limit and p-queue take it). Changeable with `setLimit`. */
   limit: number;
   /** Most callers waiting for a permit. Default unbounded. */
   queueSize?: number;
@@ -221,8 +221,8 @@ export class ConcurrencyLimiter {
 }
 
 function checkLimit(limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-    throw new ConfigError('limit', limit, 'must be a whole number >= 1');
+  if (typeof limit !== 'number' || !(limit === Number.POSITIVE_INFINITY || (Number.isInteger(limit) && limit >= 1))) {
+    throw new ConfigError('limit', limit, 'must be a whole number >= 1, or Infinity for no bound');
   }
   return limit;
 }

@@ -118,6 +118,21 @@ describe('ConcurrencyLimiter', () => {
     assert.equal(started, true);
   });
 
+  it('limit Infinity is no bound: every call starts at once', async () => {
+    const pool = new ConcurrencyLimiter({ limit: Number.POSITIVE_INFINITY });
+    const gates: Array<() => void> = [];
+    const runs = Array.from({ length: 1000 }, () => pool.run(() => new Promise<void>((resolve) => gates.push(resolve))));
+    await Promise.resolve();
+    assert.equal(pool.stats().inFlight, 1000);
+    assert.equal(pool.stats().waiting, 0);
+    for (const open of gates) open();
+    await Promise.all(runs);
+    pool.setLimit(2);
+    assert.equal(pool.limit, 2);
+    assert.throws(() => new ConcurrencyLimiter({ limit: Number.NaN }), (e: unknown) => e instanceof ConfigError && e.field === 'limit');
+    assert.throws(() => new ConcurrencyLimiter({ limit: Number.NEGATIVE_INFINITY }), (e: unknown) => e instanceof ConfigError && e.field === 'limit');
+  });
+
   it('bad options are ConfigErrors naming the field', () => {
     assert.throws(() => new ConcurrencyLimiter({ limit: 0 }), (e: unknown) => e instanceof ConfigError && e.field === 'limit');
     assert.throws(() => new ConcurrencyLimiter({ limit: 1.5 }), (e: unknown) => e instanceof ConfigError && e.field === 'limit');
