@@ -46,7 +46,11 @@ before(async () => {
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => {
+  // A body a failing test left unread keeps its connection open, and close() would wait for it.
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 describe("sluiceFetch wraps any fetch: it hands over a URL string and an init, never a Request of its own", () => {
   it("undici's fetch (the npm package, another implementation than Node's): GET, and a POST retried with its body", async () => {

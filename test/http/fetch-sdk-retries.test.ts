@@ -6,6 +6,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { constant } from '../../src/policies/backoff.js';
 import { CircuitBreaker } from '../../src/policies/breaker.js';
 import { sluiceFetch, type FetchFn, type SluiceFetch } from '../../src/http/index.js';
+import { drive } from '../flow/helpers.js';
 import { track } from '../policies/helpers.js';
 
 /**
@@ -42,7 +43,11 @@ before(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
 });
 
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(() => {
+  // A body a failing test left unread keeps its connection open, and close() would wait for it.
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 /** sluice's default three attempts, without waits between them: the counts are what is tested. */
 const sluiceRetries = { attempts: 3, backoff: constant(0), budget: false } as const;
@@ -85,7 +90,7 @@ describe('one retry owner: a request its SDK retries is not retried by sluiceFet
     let sent = 0;
     const fake: FetchFn = async () => (sent++, new Response('', { status: 500 }));
     const f = sluiceFetch({ clock, fetch: fake, breaker: new CircuitBreaker({ consecutiveFailures: 2, openMs: 60_000, clock }) });
-    await assert.rejects(sdkCreate(f, 'https://api.test/v1/chat/completions', { maxRetries: 5, sleep: async () => {} }), { name: 'CircuitOpenError' });
+    await assert.rejects(drive(clock, sdkCreate(f, 'https://api.test/v1/chat/completions', { maxRetries: 5, sleep: async () => {} })), { name: 'CircuitOpenError' });
     assert.equal(sent, 2, 'two failures opened it; the third attempt was refused before sending');
   });
 });
