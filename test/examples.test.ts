@@ -123,6 +123,16 @@ describe('examples', () => {
     assert.ok(rpm <= 500 && rpm >= 120, `${rpm} prompts a minute (limit 500; a loaded machine also trips the resource guard)`);
   });
 
+  it('08 adaptive rate for any client: parseFeedback spread into observe adopts the limit the server states', async () => {
+    const r = await resultOf('08-adaptive-any-client.ts');
+    assert.equal(r.mode, 'stated', 'the first answer stated 20/s and the rate followed it');
+    assert.equal(r.adopted, '18.6', '20/s less the 2 % margin and one request');
+    assert.equal(r.answered, '40/40');
+    // The pace leaves 7 % of each second unused: a 429 here is a loaded machine's late timer
+    // (the arrival margin is issue 14's item 1), so it is reported, not failed.
+    if (r.throttled !== '0') console.error(`08: ${r.throttled} refused (violations=${r.violations})`);
+  });
+
   // The Redis tests' rule (redis-available.ts): skipped with the reason without Redis, failed under CI=true.
   it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not', { skip: skipRedis }, async () => {
     const r = await resultOf('07-fleet-redis.ts');

@@ -2,6 +2,7 @@ import type { RateLimiter } from '../limiters/rate-limiter.js';
 import type { Clock } from '../core/clock.js';
 import { isAbortError, RejectedError } from '../core/errors.js';
 import type { Outcome } from '../policies/outcome.js';
+import { RetryPolicy } from '../policies/retry.js';
 import { isTransient } from '../policies/transient.js';
 import { feedbackOf } from '../http/fetch-feedback.js';
 import { sluiceFetch, type SluiceFetch } from '../http/fetch.js';
@@ -42,6 +43,8 @@ export interface PageFetcherDeps {
 export class PageFetcher {
   readonly pause: QuotaPause;
   private readonly api: SluiceFetch;
+  /** The retry's longest wait: a fault naming a longer one comes back unretried, and is the quota pause's. */
+  private readonly retryMaxDelayMs: number;
   private readonly bodies = new WeakMap<Response, ReadBody>();
   private readonly secrets: string[];
   private sending = 0;
@@ -80,16 +83,14 @@ export class PageFetcher {
     this.lastRate = deps.limiter ? sustainedRatePerMs(deps.limiter) * 1000 : undefined;
     monitor.rateLimit(clock.now(), this.lastRate);
     this.reportConcurrency();
+    // Every retry is paced by the rate limiter already; a budget would only fail pages.
+    const retry = new RetryPolicy({ clock, attempts: config.retries + 1, budget: false, retryOn: retryable });
+    this.retryMaxDelayMs = retry.maxDelayMs;
     this.api = sluiceFetch({
       fetch: counted,
       clock,
       ...(deps.limiter ? { rate: deps.limiter, adaptive: config.adaptive ? { margin: 0.005 } : false } : { adaptive: false }),
-      retry: {
-        attempts: config.retries + 1,
-        // Every retry is paced by the rate limiter already; a budget would only fail pages.
-        budget: false,
-        retryOn: retryable,
-      },
+      retry,
       timeout: config.timeoutMs,
       // A long Retry-After is a quota reset: read it whole; the quota pause honours it.
       maxRetryAfter: MAX_PAUSE_MS,
@@ -128,7 +129,7 @@ export class PageFetcher {
       if (signal.aborted || isAbortError(error)) throw error;
       const reason = this.reasonOf(error);
       // sluice's own refusal naming its wait: the Redis store out of reach, or a Retry-After
-      // on a fault past the retry's longest delay.
+      // on a thrown fault past the retry's longest delay.
       const waitMs = error instanceof RejectedError && Number.isFinite(error.retryAfterMs) && error.retryAfterMs > 0 ? error.retryAfterMs : undefined;
       return waitMs === undefined ? { ok: false, reason } : { status: undefined, waitMs, reason };
     }
@@ -140,7 +141,20 @@ export class PageFetcher {
         return { ok: false, reason: this.reasonOf(error) };
       }
     }
-    return { status: response.status, waitMs: namedWait(response.status, feedbackOf(response)), reason: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}` };
+    return { status: response.status, waitMs: this.waitOf(response), reason: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}` };
+  }
+
+  /**
+   * The wait a response names for the quota pause: a refusal's (namedWait), or a fault's
+   * Retry-After longer than the retry waits — the retry gave that fault back at once, and
+   * the server's word still holds for every page.
+   */
+  private waitOf(response: Response): number | undefined {
+    const feedback = feedbackOf(response);
+    const named = namedWait(response.status, feedback);
+    if (named !== undefined) return named;
+    const hint = feedback?.retryAfterMs;
+    return hint !== undefined && hint > this.retryMaxDelayMs && retryable({ ok: true, value: response }) ? hint : undefined;
   }
 
   private reasonOf(error: unknown): string {

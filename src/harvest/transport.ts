@@ -45,8 +45,8 @@ export interface TransportOptions {
 export function harvestTransport(options: TransportOptions, bodies: WeakMap<Response, ReadBody>): FetchFn {
   const { clock, monitor } = options;
   return async function transport(input, init) {
-    const request = input instanceof Request ? input : new Request(input, init);
-    const signal = init?.signal ?? request.signal;
+    const request = new Request(input, init);
+    const signal = init.signal ?? request.signal;
     const started = clock.now();
     monitor.requestStarted(started);
     try {

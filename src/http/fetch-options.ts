@@ -9,8 +9,12 @@ import { ConfigError } from '../core/errors.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
 import { TimeoutPolicy } from '../policies/timeout.js';
 
-/** The fetch sluiceFetch wraps: the global one, or any with its signature (undici, a test double). */
-export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+/**
+ * The fetch sluiceFetch wraps: the global one, or any that takes what it is handed (undici's
+ * package, a test double). Every attempt calls it with an absolute URL string and an init
+ * object, never a Request, so a fetch of another implementation works (see outgoing.ts).
+ */
+export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What sluiceFetch reports; URLs are redacted (no credentials, no secret query values), headers never appear. */
 export type SluiceFetchEvent =
@@ -54,11 +58,16 @@ export interface SluiceFetchOptions {
   breaker?: CircuitBreakerOptions | CircuitBreaker;
   /** Time limit of each attempt (its response headers); aborts it with TimeoutError. Default: none. */
   timeout?: Duration;
-  /** Longest server-requested wait to honour; a longer Retry-After is capped to it for pausing. Default 60 s. */
+  /**
+   * Longest server-requested wait honoured. A request whose hint (Retry-After) is longer is
+   * not retried: its 429 or 503 is returned at once, for the caller to decide; the pause that
+   * holds back the other requests to the server is cut to this. Also the longest wait the
+   * retry makes (its `maxDelayMs` is at most this). Default 60 s.
+   */
   maxRetryAfter?: Duration;
   /** An extra per-attempt quota (LLM tokens). Default: none. */
   quota?: FetchQuota;
-  /** The fetch to wrap. Default `globalThis.fetch`. */
+  /** The fetch to wrap, called as `fetch(url, init)` with a URL string. Default `globalThis.fetch`. */
   fetch?: FetchFn;
   /** Called for every response, error and retry, with secrets redacted. */
   onEvent?: (event: SluiceFetchEvent) => void;
@@ -95,6 +104,7 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
   const adaptive =
     adaptiveInput === false || limiter === undefined ? undefined : new AdaptiveRate(limiter, { clock, ...(adaptiveInput === true ? {} : adaptiveInput) });
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
+  const maxRetryAfterMs = parseDuration(options.maxRetryAfter ?? 60_000, 'maxRetryAfter');
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigError('onEvent', options.onEvent, 'must be a function');
   if (options.quota !== undefined && typeof options.quota?.reserve !== 'function') throw new ConfigError('quota', options.quota, 'must have a reserve(request, signal) method');
   return {
@@ -103,10 +113,10 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
     adaptive,
     limiter,
     concurrency: toConcurrency(options.concurrency),
-    retry: toRetry(options.retry, clock),
+    retry: toRetry(options.retry, clock, maxRetryAfterMs),
     breaker: toBreaker(options.breaker, clock),
     timeout: timeoutMs === undefined ? undefined : new TimeoutPolicy(timeoutMs, { clock }),
-    maxRetryAfterMs: parseDuration(options.maxRetryAfter ?? 60_000, 'maxRetryAfter'),
+    maxRetryAfterMs,
     quota: options.quota,
     onEvent: options.onEvent,
   };
@@ -136,11 +146,23 @@ function toConcurrency(value: SluiceFetchOptions['concurrency']): ConcurrencyLim
   return new ConcurrencyLimiter({ limit: value });
 }
 
-function toRetry(value: SluiceFetchOptions['retry'], clock: Clock): RetryPolicy | undefined {
+/**
+ * The retry, waiting for no hint longer than `maxRetryAfterMs`: a hint above its maxDelayMs
+ * ends the retries with the response as it was, so a retry built here gets the smaller of
+ * the two. A RetryPolicy given whole keeps its own maxDelayMs, so one longer than
+ * maxRetryAfter is refused rather than quietly waited for.
+ */
+function toRetry(value: SluiceFetchOptions['retry'], clock: Clock, maxRetryAfterMs: number): RetryPolicy | undefined {
   if (value === false) return undefined;
-  if (value instanceof RetryPolicy) return value;
+  if (value instanceof RetryPolicy) {
+    if (value.maxDelayMs > maxRetryAfterMs) {
+      throw new ConfigError('retry', value, `a RetryPolicy whose maxDelayMs (${value.maxDelayMs} ms) is longer than maxRetryAfter (${maxRetryAfterMs} ms) would wait for hints sluiceFetch does not honour; give it maxDelayMs <= maxRetryAfter, or raise maxRetryAfter`);
+    }
+    return value;
+  }
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw new ConfigError('retry', value, 'must be retry options, a RetryPolicy or false');
-  return prefixed('retry', () => new RetryPolicy({ clock, ...value }));
+  const retry = prefixed('retry', () => new RetryPolicy({ clock, ...value }));
+  return retry.maxDelayMs <= maxRetryAfterMs ? retry : new RetryPolicy({ clock, ...value, maxDelayMs: maxRetryAfterMs });
 }
 
 function toBreaker(value: SluiceFetchOptions['breaker'], clock: Clock): CircuitBreaker | undefined {

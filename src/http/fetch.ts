@@ -4,6 +4,8 @@ import { pipeline } from '../policies/pipeline.js';
 import { Answer, describe, MarkOurs, QuotaHold } from './fetch-attempt.js';
 import { ServerPace } from './fetch-feedback.js';
 import { resolveFetchOptions, type SluiceFetchOptions } from './fetch-options.js';
+import { outgoingOf } from './outgoing.js';
+import { retriedByCaller } from './retry-owner.js';
 import { redactUrl } from './redact.js';
 
 /** What sluiceFetch returns: the `fetch` signature, so it fits wherever a fetch is asked for. */
@@ -21,9 +23,15 @@ export type SluiceFetch = (input: string | URL | Request, init?: RequestInit) =>
  *
  * Every response's headers feed the adaptation; 429 and 5xx are retried with backoff, never
  * sooner than the server asked. When retries run out the last response is returned as
- * fetch would return it (a 429 stays a Response); a Retry-After longer than the retry's
- * `maxDelayMs` rejects with RateLimitedError. The concurrency slot is held until the
+ * fetch would return it (a 429 stays a Response), and so is one whose Retry-After is longer
+ * than `maxRetryAfter` (or the retry's `maxDelayMs`), at once: no wait that long is made.
+ * A request marked as retried by its sender (the OpenAI and Anthropic SDKs'
+ * `x-stainless-retry-count`) is not retried here: its sender owns the retries, and each
+ * attempt it makes is still paced (retry-owner.ts). The concurrency slot is held until the
  * response's headers arrive, not while its body is read.
+ *
+ * The wrapped fetch gets a URL string and an init on every attempt, never a Request built
+ * here, so any fetch works (undici's own, a test double): see outgoing.ts.
  *
  * Only http and https URLs are fetched; a URL with credentials is refused (they would be
  * echoed in fetch's own error), and no header value or secret query value appears in an
@@ -64,43 +72,20 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   };
 
   return async function fetchWithSluice(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const request = toRequest(input, init);
-    const caller = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
-    const quota = parts.quota && new QuotaHold(parts.quota, request);
+    const outgoing = await outgoingOf(input, init);
+    const quota = parts.quota && new QuotaHold(parts.quota, outgoing.request);
+    const retried = retriedByCaller(outgoing.request.headers);
     // Written out, not spread from `shared`: a spread object is slow to build and to read.
     const exchange = pipeline({
-      retry: shared.retry,
-      attempt: shared.attempt,
+      retry: retried ? undefined : shared.retry,
+      attempt: retried ? undefined : shared.attempt,
       breaker: shared.breaker,
       rateLimit: quota ? compose(shared.rateLimit, quota) : shared.rateLimit,
       bulkhead: shared.bulkhead,
-      admitted: new Answer(parts, pace, { method: request.method, url: redactUrl(request.url) }, quota),
+      admitted: new Answer(parts, pace, { method: outgoing.request.method, url: redactUrl(outgoing.url) }, quota),
       timeout: shared.timeout,
     });
-    return exchange.execute((context) => parts.fetch(request.clone(), { signal: context.signal }), caller === undefined ? undefined : { signal: caller });
+    const { url, init: sent, signal } = outgoing;
+    return exchange.execute((context) => parts.fetch(url, { ...sent, signal: context.signal }), signal === undefined ? undefined : { signal });
   };
-}
-
-/** Builds the Request once (each attempt sends a clone); refuses what must not be sent. */
-function toRequest(input: string | URL | Request, init: RequestInit | undefined): Request {
-  const raw = input instanceof Request ? input.url : String(input);
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new TypeError(`sluiceFetch: not an absolute URL: ${redactUrl(raw)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`sluiceFetch: only http and https URLs are fetched (got ${url.protocol})`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError(`sluiceFetch: credentials in the URL are not sent; use an Authorization header (${redactUrl(url)})`);
-  }
-  try {
-    return new Request(input, init);
-  } catch (error) {
-    // fetch's own message quotes the invalid header value, and that value is often a token.
-    if (error instanceof TypeError && /header value/.test(error.message)) throw new TypeError('sluiceFetch: a header value is invalid (a line break or a NUL in it); the value is not shown');
-    throw error;
-  }
 }

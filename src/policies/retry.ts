@@ -21,8 +21,10 @@ export interface RetryOptions {
    */
   retryOn?: (outcome: Outcome, attempt: number) => boolean;
   /**
-   * Longest delay between attempts. A backoff delay above it is cut to it; a server's
-   * Retry-After above it fails at once with RateLimitedError instead of sleeping. Default 30 s.
+   * Longest delay between attempts. A backoff delay above it is cut to it. A server's hint
+   * above it ends the retries at once instead of sleeping: a result that carried it is
+   * returned as it was (a 429 Response stays a Response, as when attempts run out), an error
+   * fails with RateLimitedError. Default 30 s.
    */
   maxDelayMs?: Duration;
   /**
@@ -66,21 +68,25 @@ export interface GiveUpEvent {
  *
  * The wait is the backoff delay (at most `maxDelayMs`), raised to the server's hint when
  * the error or result carries one (`retryAfterMs`, or a `Retry-After` header): a server
- * hint is never undercut. A hint above `maxDelayMs` fails at once with RateLimitedError
- * (its `cause` is the failure that carried the hint). When attempts, the deadline or the
- * budget run out, the last outcome is returned or thrown as it was. Aborting the caller's
- * signal stops the wait at once and rejects with the signal's reason.
+ * hint is never undercut. A hint above `maxDelayMs` ends the retries at once: a result that
+ * carried it is returned as it was — the function's contract is kept, so a fetch's 429
+ * stays a Response — and an error fails with RateLimitedError (its `cause` the error, its
+ * `retryAfterMs` the hint), sluice's one typed "not now" for a caller that throws. When
+ * attempts, the deadline or the budget run out, the last outcome is returned or thrown as
+ * it was. Aborting the caller's signal stops the wait at once and rejects with the
+ * signal's reason.
  */
 export class RetryPolicy implements Policy {
   private readonly attempts: number;
   private readonly backoff: Backoff;
   private readonly retryOn: (outcome: Outcome, attempt: number) => boolean;
-  private readonly maxDelayMs: number;
   private readonly deadlineMs: number;
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly retryEvents = new Emitter<RetryEvent>();
   private readonly giveUpEvents = new Emitter<GiveUpEvent>();
+  /** Longest delay between attempts, ms: a backoff above it is cut to it, a server hint above it ends the retries. */
+  readonly maxDelayMs: number;
   /** The budget retries draw on, or undefined for none. */
   readonly budget: RetryBudget | undefined;
   /** Subscribes to retries; returns the disposer. */
@@ -145,6 +151,7 @@ export class RetryPolicy implements Policy {
       const failure = outcome.ok ? outcome.value : outcome.error;
       const hint = retryAfterOf(failure);
       if (hint !== undefined && hint > this.maxDelayMs) {
+        if (outcome.ok) return this.giveUp(outcome, attempt, 'retry-after');
         this.emitGiveUp(outcome, attempt, 'retry-after');
         throw tooLong(hint, this.maxDelayMs, failure);
       }

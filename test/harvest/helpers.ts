@@ -51,7 +51,7 @@ export function fakeApi(total: number, override?: (url: URL, n: number) => Reply
   const requests: string[] = [];
   const headers: Record<string, string>[] = [];
   const fetch: FetchFn = async (input, init) => {
-    const url = new URL(String(input instanceof Request ? input.url : input));
+    const url = new URL(input);
     requests.push(url.href);
     headers.push(Object.fromEntries(new Headers(init?.headers).entries()));
     const reply = override?.(url, requests.length) ?? route(url, total);

@@ -118,6 +118,15 @@ describe('harvest on a ManualClock', () => {
       assert.deepEqual(pausesOf(monitor).map(([ms]) => ms), [2000, 30_000]);
     });
 
+    it('a 502 whose Retry-After is longer than the retry waits (30 s) pauses the harvest for it, and the page is asked again', async () => {
+      const api = fakeApi(20, (_url, n) => (n === 2 ? { status: 502, headers: { 'retry-after': '120' } } : undefined));
+      const { outcome, monitor, sentAt, text } = await runOnClock(OFFSET, api);
+      assert.equal(text, expectedNdjson(20));
+      assert.deepEqual(outcome.failed, []);
+      assert.deepEqual(pausesOf(monitor).map(([ms]) => ms), [120_000]);
+      assert.ok(sentAt[2]! - sentAt[1]! >= 120_000, `asked again after ${sentAt[2]! - sentAt[1]!} ms`);
+    });
+
     it('a success with the quota at 0 pauses the harvest until the reset', async () => {
       const api = fakeApi(30, (url, n) => (n === 2 ? { body: { count: 30, results: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19].map(record) }, headers: { 'ratelimit-policy': '"m";q=100;w=60', ratelimit: '"m";r=0;t=10' } } : undefined));
       const { text, sentAt, monitor } = await runOnClock(OFFSET, api);

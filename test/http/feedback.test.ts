@@ -4,6 +4,9 @@ import fc from 'fast-check';
 import { parseFeedback, DEFAULT_MAX_RETRY_AFTER_MS, type Feedback } from '../../src/http/feedback/parse.js';
 import { parseGoDuration, parseResetMs } from '../../src/core/http-time.js';
 import { parseSfList } from '../../src/http/feedback/structured-fields.js';
+import { AdaptiveRate } from '../../src/adaptive/adaptive-rate.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { RateLimiter } from '../../src/limiters/rate-limiter.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const at = (offsetMs: number): Date => new Date(NOW + offsetMs);
@@ -52,16 +55,16 @@ describe('parseFeedback: status and Retry-After', () => {
 describe('parseFeedback: IETF RateLimit fields', () => {
   it('draft-11 structured fields: policy and service limit joined by name', () => {
     const f = parse(429, { 'RateLimit-Policy': '"default";q=100;w=60', RateLimit: '"default";r=0;t=12' });
-    assert.deepEqual(summary(f), { throttled: true, retryAfterMs: 12_000, limit: 100, remaining: 0, resetMs: 12_000 });
+    assert.deepEqual(summary(f), { throttled: true, retryAfterMs: 12_000, limit: 100, windowMs: 60_000, remaining: 0, resetMs: 12_000 });
     assert.deepEqual(f.quotas, [{ dialect: 'ietf', name: 'default', unit: 'requests', limit: 100, remaining: 0, resetMs: 12_000, windowMs: 60_000 }]);
   });
 
-  it('several policies: the one nearest exhaustion binds; an exhausted one sets the wait', () => {
+  it('several policies: the shortest window paces; the one nearest exhaustion binds, and an exhausted one sets the wait', () => {
     const f = parse(200, {
       'RateLimit-Policy': '"burst";q=100;w=60, "daily";q=1000;w=86400',
       RateLimit: '"burst";r=80;t=30, "daily";r=0;t=500',
     });
-    assert.deepEqual(summary(f), { throttled: false, retryAfterMs: 500_000, limit: 1000, remaining: 0, resetMs: 500_000 });
+    assert.deepEqual(summary(f), { throttled: false, retryAfterMs: 500_000, limit: 100, windowMs: 60_000, remaining: 0, resetMs: 500_000 });
     assert.equal(f.quotas.length, 2);
   });
 
@@ -70,7 +73,7 @@ describe('parseFeedback: IETF RateLimit fields', () => {
       'RateLimit-Policy': ['"peruser";q=65535;qu="content-bytes";w=10;pk=:c2x1aWNl:', '"req";q=10;w=1'],
       RateLimit: ['"peruser";r=1000;t=4;pk=:c2x1aWNl:', '"req";r=9;t=1'],
     });
-    assert.deepEqual(summary(f), { throttled: false, limit: 10, remaining: 9, resetMs: 1000 });
+    assert.deepEqual(summary(f), { throttled: false, limit: 10, windowMs: 1000, remaining: 9, resetMs: 1000 });
     assert.equal(f.quotas.find((q) => q.name === 'peruser')?.unit, 'content-bytes');
   });
 
@@ -89,6 +92,7 @@ describe('parseFeedback: IETF RateLimit fields', () => {
     assert.deepEqual(summary(parse(200, { RateLimit: 'limit=100, remaining=50, reset=5', 'RateLimit-Policy': '100;w=60' })), {
       throttled: false,
       limit: 100,
+      windowMs: 60_000,
       remaining: 50,
       resetMs: 5000,
     });
@@ -103,7 +107,7 @@ describe('parseFeedback: IETF RateLimit fields', () => {
 
   it('draft-06 triple, with a list-shaped limit', () => {
     const f = parse(200, { 'RateLimit-Limit': '10, 10;w=1, 1000;w=3600', 'RateLimit-Remaining': '0', 'RateLimit-Reset': '7', 'RateLimit-Policy': '10;w=1' });
-    assert.deepEqual(summary(f), { throttled: false, retryAfterMs: 7000, limit: 10, remaining: 0, resetMs: 7000 });
+    assert.deepEqual(summary(f), { throttled: false, retryAfterMs: 7000, limit: 10, windowMs: 1000, remaining: 0, resetMs: 7000 });
     assert.equal(f.quotas[0]!.windowMs, 1000);
   });
 });
@@ -214,6 +218,33 @@ describe('parseFeedback: Anthropic', () => {
   });
 });
 
+describe('parseFeedback: what AdaptiveRate needs', () => {
+  it('the stated limit and its window at the top level: spread into AdaptiveRate.observe, the rate adopts it', async () => {
+    const clock = new ManualClock();
+    const adaptive = new AdaptiveRate(new RateLimiter({ limits: '200/1s', clock }), { clock });
+    const feedback = parse(200, { 'RateLimit-Policy': '"default";q=50;w=1', RateLimit: '"default";r=49;t=1' });
+    const step = adaptive.observe({ sentAt: 0, now: clock.now(), ...feedback });
+    assert.equal(step.mode, 'stated');
+    assert.equal(step.rate, 50 * 0.98 - 1, 'the stated 50/s less the margin and one request');
+  });
+
+  it('property: limit and windowMs are the request policy with the shortest window, whatever the order and the others', () => {
+    const policy = fc.record({ q: fc.integer({ min: 1, max: 100_000 }), w: fc.integer({ min: 1, max: 86_400 }), unit: fc.constantFrom(undefined, 'requests', 'content-bytes') });
+    fc.assert(
+      fc.property(fc.array(policy, { minLength: 1, maxLength: 5 }), (policies) => {
+        const field = policies.map((p, i) => `"p${i}";q=${p.q};w=${p.w}${p.unit === undefined ? '' : `;qu="${p.unit}"`}`).join(', ');
+        const f = parse(200, { 'RateLimit-Policy': field });
+        const requests = policies.filter((p) => p.unit !== 'content-bytes');
+        const shortest = Math.min(...requests.map((p) => p.w));
+        if (requests.length === 0) return assert.equal(f.windowMs, undefined);
+        assert.equal(f.windowMs, shortest * 1000);
+        assert.equal(f.limit, requests.find((p) => p.w === shortest)!.q);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('parseFeedback: never throws, every wait within [0, cap]', () => {
   const names = [
     'retry-after', 'retry-after-ms', 'ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
@@ -244,7 +275,7 @@ describe('parseFeedback: never throws, every wait within [0, cap]', () => {
         for (const wait of [f.retryAfterMs, f.resetMs, ...f.quotas.map((q) => q.resetMs)]) {
           if (wait !== undefined) assert.ok(wait >= 0 && wait <= limit, `wait ${wait} outside [0, ${limit}]`);
         }
-        for (const n of [f.limit, f.remaining, ...f.quotas.flatMap((q) => [q.limit, q.remaining, q.windowMs])]) {
+        for (const n of [f.limit, f.windowMs, f.remaining, ...f.quotas.flatMap((q) => [q.limit, q.remaining, q.windowMs])]) {
           if (n !== undefined) assert.ok(Number.isFinite(n) && n >= 0, `count ${n}`);
         }
         assert.equal(typeof f.throttled, 'boolean');

@@ -180,6 +180,21 @@ describe('retry', () => {
       assert.equal(clock.pendingTimers, 0);
     });
 
+    it('a hint above maxDelayMs on a returned result gives the result back at once, as it was', async () => {
+      const clock = new ManualClock();
+      const policy = retry({ clock, budget: false, maxDelayMs: '1m' });
+      const giveUps: GiveUpEvent[] = [];
+      policy.onGiveUp((e) => giveUps.push(e));
+      const refused = new Response('quota', { status: 429, headers: { 'retry-after': '3600' } });
+      let calls = 0;
+      const call = track(policy.execute(() => (calls++, refused)));
+      await clock.advance(0);
+      assert.equal(call.value, refused, 'the 429 stays the Response the function returned');
+      assert.equal(calls, 1);
+      assert.deepEqual(giveUps, [{ attempts: 1, reason: 'retry-after', result: refused }]);
+      assert.equal(clock.pendingTimers, 0);
+    });
+
     it('property: a Retry-After of X is never undercut, whatever the backoff', async () => {
       await fc.assert(
         fc.asyncProperty(

@@ -28,8 +28,13 @@ export interface FeedbackOptions {
  *   for "no hint": `Retry-After` (or `retry-after-ms`) when sent — the IETF draft gives it
  *   precedence — else the reset of an exhausted quota, else on a throttled response the
  *   earliest reset reported.
- * - `limit`, `remaining`, `resetMs`: the request quota nearest to exhaustion (token quotas
- *   count only when no request quota is reported).
+ * - `limit` and `windowMs`: the limit that paces — when a request quota states its window
+ *   (IETF `w`), the one with the shortest window, as a limiter with several limits paces
+ *   at its shortest; otherwise `limit` alone, of the quota nearest to exhaustion. With
+ *   both, `limit / windowMs` is the server's stated rate: what `AdaptiveRate.observe`
+ *   adopts, so `{ sentAt, now, ...parseFeedback(response) }` is a whole RateSignal.
+ * - `remaining`, `resetMs`: the request quota nearest to exhaustion (token quotas count
+ *   only when no request quota is reported) — what may run out first, and when it refills.
  * - `quotas`: every quota read, in its own units, for callers that pace tokens too.
  *
  * Every wait is within `[0, maxRetryAfterMs]`.
@@ -38,6 +43,7 @@ export interface Feedback {
   throttled: boolean;
   retryAfterMs?: number;
   limit?: number;
+  windowMs?: number;
   remaining?: number;
   resetMs?: number;
   quotas: Quota[];
@@ -80,7 +86,11 @@ function interpret(status: number, read: HeaderReader, now: number, cap: number)
   const feedback: Feedback = { throttled, quotas };
   if (retryAfterMs !== undefined) feedback.retryAfterMs = retryAfterMs;
   const binding = bindingQuota(quotas);
-  if (binding?.limit !== undefined) feedback.limit = binding.limit;
+  const pacing = pacingQuota(quotas);
+  if (pacing !== undefined) {
+    feedback.limit = pacing.limit;
+    feedback.windowMs = pacing.windowMs;
+  } else if (binding?.limit !== undefined) feedback.limit = binding.limit;
   if (binding?.remaining !== undefined) feedback.remaining = binding.remaining;
   if (binding?.resetMs !== undefined) feedback.resetMs = binding.resetMs;
   return feedback;
@@ -92,6 +102,20 @@ function retryAfter(read: HeaderReader, now: number, cap: number): number | unde
   if (ms !== undefined) return clampWait(ms, cap);
   const header = read('retry-after');
   return header === undefined ? undefined : clampWait(parseRetryAfterMs(header, now), cap);
+}
+
+/**
+ * The request quota that states its window, the shortest if several: the one that paces.
+ * Longer ones (an hourly or daily cap) act through `remaining: 0` and their reset; a rate
+ * adopted from one of them would crawl while the short window still had room.
+ */
+function pacingQuota(quotas: Quota[]): { limit: number; windowMs: number } | undefined {
+  let best: { limit: number; windowMs: number } | undefined;
+  for (const q of quotas) {
+    if (q.unit !== 'requests' || q.limit === undefined || q.windowMs === undefined) continue;
+    if (best === undefined || q.windowMs < best.windowMs) best = { limit: q.limit, windowMs: q.windowMs };
+  }
+  return best;
 }
 
 /** The request quota with the smallest share left; ties go to the later reset. */
