@@ -104,6 +104,22 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     }
   });
 
+  it('gcra: a full bucket forgets its newest start, as Redis forgets it with the key', async () => {
+    // Starts at 0, 5 and 10 have drained by 200. A charge of the start at 0 then makes it
+    // the newest the bucket knows of, so a refund of the start at 5 comes back whole in both
+    // stores (safe: every debt of the starts after it had drained).
+    const memory = new MemoryStore();
+    const redis = new RedisStore(client, { prefix: `${prefix}gcra-last:`, unsafeCallerClockForTests: true });
+    const limits = toLimitSpecs({ rate: { limit: 3, interval: 100 }, algorithm: 'gcra', burst: 3, slack: 0 }, {});
+    const t = 1_000_000;
+    for (const store of [memory, redis]) {
+      for (const at of [0, 5, 10]) assert.equal(await store.reserve('k', limits, 1, t + at), 0);
+      await store.charge('k', limits, 1, t + 200, t + 0);
+      await store.refund('k', limits, 1, t + 200, t + 5);
+      assert.equal(await store.reserve('k', limits, 3, t + 200), 0, `${store.constructor.name}: the refund came back whole`);
+    }
+  });
+
   it('fixed window: a refund under another interval forgets the old count, as memory does', async () => {
     const memory = new MemoryStore();
     const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true });
