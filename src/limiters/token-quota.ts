@@ -114,7 +114,8 @@ export function quotaLimits(input: LimitInput | readonly LimitInput[], margin: n
     const slack = own?.slack ?? (burst < rate.limit ? Math.min(50, rate.interval / 50) : undefined);
     return { ...own, rate, burst, ...(slack === undefined ? {} : { slack }) };
   });
-  toLimitSpecs(limits, {}, field); // checked here, so that an error names `field`, not the limiter's `limits`
+  // Checked here, so that an error names `field` (`tokens.burst`), not the limiter's `limits`.
+  toLimitSpecs(Array.isArray(input) ? limits : limits[0]!, {}, field);
   return limits;
 }
 
