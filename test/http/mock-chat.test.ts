@@ -85,9 +85,9 @@ describe('mock API: OpenAI-compatible chat completions', () => {
       let charged = 0;
       let pastMaxTokens = false;
       for (let i = 0; i < 20; i++) {
-        const { status, body } = await post(mock.url, ask(400, 300)); // uses 100 + 90..300
+        const { status, body } = await post(mock.url, ask(40, 300)); // uses 10 + 90..300
         if (status !== 200) continue;
-        if (charged + 400 > 2000) pastMaxTokens = true; // 'max_tokens' would have refused it
+        if (charged + 310 > 2000) pastMaxTokens = true; // 'max_tokens' would have refused it
         charged += (body as Completion).usage.total_tokens;
       }
       assert.ok(charged <= 2000, `${charged} charged`);
