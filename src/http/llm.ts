@@ -1,6 +1,7 @@
 import { RateLimiter } from '../limiters/rate-limiter.js';
 import { quotaLimits, TokenQuota } from '../limiters/token-quota.js';
 import type { LimitInput } from '../algorithms/limit-spec.js';
+import type { RateStore } from '../store/store.js';
 import { systemClock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import { sluiceFetch, type SluiceFetch } from './fetch.js';
@@ -28,6 +29,13 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
   defaultMaxTokens?: number;
   /** `requests` and `tokens` windows (given as rates) are made this much longer, against jitter. Default 0.02. */
   margin?: number;
+  /**
+   * Where `requests` and `tokens` given as rates live. Default: a MemoryStore each. A
+   * RedisStore shares them with every process using the same `key`: a fleet on one API key.
+   */
+  store?: RateStore;
+  /** Their name in `store`: `${key}:requests` and `${key}:tokens`. Default `'llm'`. */
+  key?: string;
 }
 
 /**
@@ -44,12 +52,17 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
  */
 export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-  const { requests, tokens, estimate, defaultMaxTokens, margin, ...rest } = options;
+  const { requests, tokens, estimate, defaultMaxTokens, margin, store, key, ...rest } = options;
   const m = margin ?? 0.02;
   const clock = rest.clock ?? systemClock;
+  const name = key ?? 'llm';
+  if (typeof name !== 'string' || name === '') throw new ConfigError('key', key, 'must be a non-empty string');
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
-  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, coldCalls: 'answer' }), estimate, defaultMaxTokens ?? 1024);
-  const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: quotaLimits(requests, m, 'requests'), clock });
+  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, coldCalls: 'answer', store, key: `${name}:tokens` }), estimate, defaultMaxTokens ?? 1024);
+  const rate =
+    requests === undefined || requests instanceof RateLimiter
+      ? requests
+      : new RateLimiter({ limits: quotaLimits(requests, m, 'requests'), clock, store, key: `${name}:requests` });
   return sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota });
 }
 

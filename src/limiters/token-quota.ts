@@ -1,12 +1,15 @@
+import { EstimateScale } from './estimate-scale.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { Reservation } from './reservation.js';
-import { toLimitSpecs, type LimitInput } from '../algorithms/limit-spec.js';
+import { capacityOf, toLimitSpecs, type LimitInput } from '../algorithms/limit-spec.js';
+import type { RateStore } from '../store/store.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseRate, type RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 
 /** What reserving tokens for one call gave: its estimate, and its start, to correct once the usage is known. */
 export interface TokenReservation {
+  /** The caller's estimate; the start holds it times the quota's estimate scale (see TokenQuota). */
   readonly estimate: number;
   /** Reserved before any answer was heard, with `coldCalls: 'answer'`: settle counts it from its answer. */
   readonly cold: boolean;
@@ -30,6 +33,14 @@ export interface TokenQuotaOptions {
    * comment). llmFetch uses `'answer'`.
    */
   coldCalls?: 'start' | 'answer';
+  /**
+   * Where the limits given as rates live. Default: a MemoryStore of their own. A RedisStore
+   * shares them with every process that uses the same `key` — a fleet sharing one TPM, each
+   * process correcting its own calls.
+   */
+  store?: RateStore;
+  /** The limits' name in `store`. Default `'tokens'`. */
+  key?: string;
   clock?: Clock;
 }
 
@@ -41,6 +52,11 @@ export interface TokenQuotaOptions {
  * was really used, when it was used, as the server's does, whatever calls were admitted
  * meanwhile. `used` undefined keeps the estimate (usage unknown); 0 gives it all back (a
  * refused call).
+ *
+ * Estimates that fall short are learnt: each estimate is reserved times how far recent ones
+ * fell short (EstimateScale, at least 1), so a call in flight holds what it will likely use
+ * and the calls admitted beside it cannot overrun the server's window before its answer
+ * corrects the count. The excess comes back exactly when it answers.
  *
  * With `coldCalls: 'answer'`, calls reserved before the first answer (one that reports
  * tokens used) are counted from their answers rather than their starts: on a cold
@@ -56,6 +72,7 @@ export class TokenQuota {
   private readonly coldFromAnswer: boolean;
   /** Whether an answer reporting tokens used has been settled (coldCalls 'answer'). */
   private warm = false;
+  private readonly scale = new EstimateScale();
 
   constructor(options: TokenQuotaOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
@@ -65,7 +82,10 @@ export class TokenQuota {
     const margin = options.margin ?? 0.02;
     if (typeof margin !== 'number' || !(margin >= 0 && margin < 1)) throw new ConfigError('margin', margin, 'must be in [0, 1)');
     const tokens = options.tokens;
-    this.limiter = tokens instanceof RateLimiter ? tokens : new RateLimiter({ limits: quotaLimits(tokens, margin, 'tokens'), clock: options.clock ?? systemClock });
+    this.limiter =
+      tokens instanceof RateLimiter
+        ? tokens
+        : new RateLimiter({ limits: quotaLimits(tokens, margin, 'tokens'), clock: options.clock ?? systemClock, store: options.store, key: options.key ?? 'tokens' });
     // Without charge an under-estimate could not be recorded, and the window would hold less than was used.
     if (this.limiter.store.charge === undefined) throw new ConfigError('tokens', tokens, 'needs a store that can charge (its store has no charge())');
   }
@@ -74,14 +94,19 @@ export class TokenQuota {
   async reserve(estimate: number, signal?: AbortSignal): Promise<TokenReservation> {
     if (!(typeof estimate === 'number' && Number.isFinite(estimate) && estimate > 0)) throw new ConfigError('estimate', estimate, 'must be a positive number of tokens');
     const cold = this.coldFromAnswer && !this.warm;
-    const start = await this.limiter.reserve(estimate, { signal });
+    // Scaled, but never past what the limits admit at once (a larger cost would be refused).
+    const capacity = Math.min(...this.limiter.limits.map(capacityOf));
+    const start = await this.limiter.reserve(Math.max(estimate, Math.min(estimate * this.scale.value, capacity)), { signal });
     return { estimate, cold, start };
   }
 
   /** Corrects a reservation, once, to the tokens really used: the excess given back, a shortfall charged. */
   async settle(reservation: TokenReservation, used: number | undefined): Promise<void> {
     const known = typeof used === 'number' && Number.isFinite(used) && used >= 0;
-    if (known && used > 0) this.warm = true;
+    if (known && used > 0) {
+      this.warm = true;
+      this.scale.observe(reservation.estimate, used);
+    }
     const { start } = reservation;
     if (!reservation.cold) {
       if (known) await start.settle(used);

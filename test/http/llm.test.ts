@@ -102,6 +102,29 @@ describe('TokenQuota: reserve the estimate, correct from usage', () => {
     assert.equal((await quota.limiter.tryAcquire(1000)).granted, true, 'gone at 1060 ms');
   });
 
+  it('learns estimates that fall short: each is reserved times the largest recent shortfall, the excess given back', async () => {
+    const clock = new ManualClock();
+    const quota = new TokenQuota({ tokens: '1000/1s', clock });
+    await quota.settle(await quota.reserve(100), 150); // used half as much again
+    const next = await quota.reserve(100);
+    assert.equal(next.start.units, 150, 'reserved at 1.5 times the estimate');
+    await quota.settle(next, 90);
+    assert.equal(next.start.units, 90, 'corrected to what it used');
+    await clock.advance(1100); // the window (1.02 s with the margin) is empty again
+    const huge = await quota.reserve(900);
+    assert.equal(huge.start.units, 1000, 'scaled no further than the limits admit at once');
+  });
+
+  it('shares its limits through a store under a key: a fleet on one API key', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore();
+    const a = new TokenQuota({ tokens: '1000/1s', store, key: 'tpm', clock });
+    const b = new TokenQuota({ tokens: '1000/1s', store, key: 'tpm', clock });
+    await a.reserve(700);
+    assert.equal((await b.limiter.tryAcquire(301)).granted, false, "b sees a's 700");
+    assert.equal((await b.limiter.tryAcquire(300)).granted, true);
+  });
+
   it('refuses a store that cannot charge, before any call: an under-estimate could not be recorded', () => {
     const memory = new MemoryStore();
     const store = { reserve: memory.reserve.bind(memory), refund: memory.refund.bind(memory) };
