@@ -17,6 +17,7 @@ interface WorkerOptions {
   tpm: number;
   rpm: number;
   windowMs: number;
+  margin: number;
   workers: number;
   /** Each call is estimated at this share of the default estimate: answers often use more. */
   estimateShare: number;
@@ -31,6 +32,7 @@ const store = new RedisStore(client, { prefix: o.prefix });
 const f = llmFetch({
   tokens: { limit: o.tpm, interval: o.windowMs },
   requests: { limit: o.rpm, interval: o.windowMs },
+  margin: o.margin,
   store,
   key: 'bench',
   retry: false,
