@@ -50,7 +50,7 @@ export class GcraState implements LimitState {
   }
 
   take(now: number, cost: number): void {
-    this.last = Math.max(this.lastStart(now), now);
+    this.last = now;
     this.tat = Math.max(this.tat, now) + cost * this.emission;
   }
 
@@ -59,7 +59,7 @@ export class GcraState implements LimitState {
     const after = Math.max(this.tat, now) + cost * this.emission;
     const wait = after - now - this.tolerance;
     if (wait > EPSILON_MS) return wait;
-    if (this.tat <= now || now > this.last) this.last = now; // lastStart, then the newer
+    this.last = now; // the newest: a Clock never goes back (Redis TIME may: lua/gcra.ts keeps the later)
     this.tat = after;
     return 0;
   }
