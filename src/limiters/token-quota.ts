@@ -123,8 +123,8 @@ export class TokenQuota {
  * Limits as a server counts a quota (LLM requests or tokens) — `input` as TokenQuotaOptions
  * takes it, ConfigErrors naming `field` — each a window `margin` longer and, unless set,
  * with `burst` its whole limit: a server counting in windows admits all of it at once, and
- * pacing it would hold calls back for nothing (30 small calls paced one token at a time took
- * 12 times what the quota allowed).
+ * pacing it would hold calls back for nothing (30 small calls that fit at once, paced one
+ * token at a time, took 30 times longer: BENCHMARKS.md, LLM quotas at full speed).
  */
 export function quotaLimits(input: LimitInput | readonly LimitInput[], margin: number, field: string): LimitInput[] {
   const list: readonly LimitInput[] = Array.isArray(input) ? input : [input as LimitInput];
