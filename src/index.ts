@@ -12,7 +12,7 @@ export {
   StoreUnavailableError,
   isAbortError,
 } from './core/errors.js';
-export { RateLimiter, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './limiters/rate-limiter.js';
+export { RateLimiter, Reservation, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './limiters/rate-limiter.js';
 export {
   ConcurrencyLimiter,
   type ConcurrencyLimiterOptions,
@@ -24,7 +24,7 @@ export {
 // one by name (`algorithm`) and reaches it through a limiter or a store.
 export { type Algorithm, type LimitInput, type LimitSpec, toLimitSpecs } from './algorithms/limit-spec.js';
 export { MemoryStore } from './store/memory.js';
-export { type RateStore } from './store/store.js';
+export { type RateStore, type StartStamp } from './store/store.js';
 export {
   parseFeedback,
   DEFAULT_MAX_RETRY_AFTER_MS,

@@ -56,8 +56,14 @@ export class FixedWindowState implements LimitState {
     return wait;
   }
 
-  refund(now: number, cost: number): void {
-    if (Math.floor(now / this.interval) === this.window) this.used = Math.max(0, this.used - cost);
+  refund(now: number, cost: number, at?: number): void {
+    // A start of a window that has ended is no longer counted: nothing to give back.
+    if (Math.floor((at ?? now) / this.interval) === this.window) this.used = Math.max(0, this.used - cost);
+  }
+
+  charge(now: number, cost: number, at: number): void {
+    // Counted in the window it was used in, if that window is still the current one.
+    if (Math.floor(at / this.interval) === Math.floor(now / this.interval)) this.take(now, cost);
   }
 
   idleAt(): number {

@@ -4,7 +4,7 @@
 // Change both, or neither.
 import { gcraWait } from './gcra.js';
 import type { LimitSpec } from './limit-spec.js';
-import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
+import { EPSILON_MS, refundedTat, rescaleTat, type LimitState } from './limit-state.js';
 
 /**
  * Sliding window log, paced: the exact record of recent starts, plus GCRA pacing so the
@@ -20,6 +20,13 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  * exactly, whatever the timers do; and for unit costs at most
  * `burst + floor((t + slackMs) * limit / interval)` starts in any interval of length t.
  * `burst = limit` turns pacing off: the classic sliding window, `limit` at once.
+ *
+ * A start is known by the instant it was recorded (`at`, its stamp): a refund of it takes
+ * its units from the entry that holds it, so the window frees them when the start leaves,
+ * as the server's does, whatever started since; a charge adds units to that entry, counted
+ * where they were used. Cost is counted net of refunds, and a charge — usage that already
+ * happened — may push a window past `limit` (later starts then wait until it drains): the
+ * guarantees hold at every admission for the units known then.
  *
  * Memory: the log merges starts into buckets of `intervalMs / 10000` (see QUANTUM_SHARE), so
  * it holds at most ~10,000 entries whatever the rate, and at most `limit` for unit costs.
@@ -40,6 +47,10 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  * the same rule.
  */
 export const QUANTUM_SHARE = 10_000;
+
+/** entryOf's answers besides a ring slot: the open (newest) entry, or none. */
+const OPEN = -1;
+const NOT_IN_LOG = -2;
 
 export class SlidingWindowState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
@@ -64,6 +75,8 @@ export class SlidingWindowState implements LimitState {
   private sum = 0;
   /** The first start in the open entry. */
   private bucketStart = Number.NEGATIVE_INFINITY;
+  /** entryOf's second answer: the cost in the entry found and every newer one. */
+  private fromFound = 0;
   /** The bucket length: a start this close after `bucketStart` joins the open entry. */
   private quantum: number;
   /**
@@ -197,8 +210,9 @@ export class SlidingWindowState implements LimitState {
     this.hasOpen = false;
   }
 
-  refund(now: number, cost: number): void {
-    this.tat = Math.max(now, this.tat - cost * this.emission);
+  refund(now: number, cost: number, at?: number): void {
+    if (at !== undefined) return this.refundAt(now, cost, at);
+    this.tat = refundedTat(this.tat, now, cost, this.emission, Number.NEGATIVE_INFINITY);
     this.expire(now);
     // Take it back from the newest entries: the refunded start is the most recent one.
     if (this.hasOpen) {
@@ -215,6 +229,70 @@ export class SlidingWindowState implements LimitState {
       this.sum -= back;
       cost -= back;
     }
+  }
+
+  /**
+   * Gives back `cost` of the start recorded at `at`, from the entry that holds it, while that
+   * start is still counted: the window then frees exactly what the server's does, whatever
+   * started since. The pacer gets back what the starts after it leave (refundedTat), bounded
+   * by the log: they began no later than the newest entry and hold at most the cost from the
+   * refunded entry on.
+   */
+  private refundAt(now: number, cost: number, at: number): void {
+    this.expire(now);
+    // Once that start has left the window nothing of it is counted (its entry may have gone,
+    // and a newer one must keep its cost).
+    const found = this.leavesAt(at) > now ? this.entryOf(at) : NOT_IN_LOG;
+    if (found === NOT_IN_LOG) return;
+    let back: number;
+    if (found === OPEN) {
+      back = Math.min(cost, this.openCost);
+      this.openCost -= back;
+    } else {
+      back = Math.min(cost, this.costs[found]!);
+      this.costs[found]! -= back;
+    }
+    this.sum -= back;
+    const newest = this.hasOpen ? this.openTime : this.times[(this.head + this.count - 1) & (this.times.length - 1)]!;
+    const later = at >= newest ? Number.NEGATIVE_INFINITY : newest + (this.fromFound - back) * this.emission;
+    this.tat = refundedTat(this.tat, now, back, this.emission, later);
+  }
+
+  charge(now: number, cost: number, at: number): void {
+    this.expire(now);
+    const counted = this.leavesAt(at) > now;
+    const found = counted ? this.entryOf(at) : NOT_IN_LOG;
+    if (counted && found === NOT_IN_LOG) {
+      // Still counted, but not in this log (it was made afresh since): counted from now.
+      this.record(now, cost);
+      return;
+    }
+    this.tat = Math.max(this.tat, now) + cost * this.emission;
+    if (found === NOT_IN_LOG) return; // it has left the window: only the pacer counts it
+    if (found === OPEN) this.openCost += cost;
+    else this.costs[found]! += cost;
+    this.sum += cost;
+  }
+
+  /**
+   * The entry holding the start recorded at `at`, a start still in the window: the oldest
+   * entry whose time is at or after `at` (an entry's time is its latest start, and times
+   * increase along the log), found from the newest end; NOT_IN_LOG if no entry is that
+   * recent. Sets `fromFound`, the cost in that entry and every newer one.
+   */
+  private entryOf(at: number): number {
+    this.fromFound = 0;
+    if (!this.hasOpen || this.openTime < at) return NOT_IN_LOG;
+    let found = OPEN;
+    this.fromFound = this.openCost;
+    const mask = this.times.length - 1;
+    for (let i = this.count - 1; i >= 0; i--) {
+      const slot = (this.head + i) & mask;
+      if (this.times[slot]! < at) break;
+      found = slot;
+      this.fromFound += this.costs[slot]!;
+    }
+    return found;
   }
 
   idleAt(): number {

@@ -119,10 +119,19 @@ export class SmoothingState implements LimitState {
     return wait;
   }
 
-  refund(now: number, cost: number): void {
+  charge(now: number, cost: number, _at: number): void {
+    // As a start now: every start after the charged one would count from more units, which
+    // only a start now does without moving them (and it is the stricter of the two).
+    this.take(now, cost);
+  }
+
+  refund(now: number, cost: number, at?: number): void {
     // The refunded units are the newest: later starts count from fewer units. A start whose
-    // units are all given back leaves the ring.
+    // units are all given back leaves the ring. Units of an older start are not given back:
+    // every start after it would count from fewer units, and the ring keeps no record of
+    // which of them it could move (kept, the rule is only stricter).
     this.freshen(now);
+    if (at !== undefined && at < this.lastAt) return;
     this.units = Math.max(0, this.units - cost);
     const mask = this.marks.length - 1;
     while (this.count > 0 && this.marks[(this.head + this.count - 1) & mask]! >= this.units) {
@@ -204,9 +213,14 @@ export class SmoothedState implements LimitState {
     return inner;
   }
 
-  refund(now: number, cost: number): void {
-    this.inner.refund(now, cost);
-    this.smoothing.refund(now, cost);
+  refund(now: number, cost: number, at?: number): void {
+    this.inner.refund(now, cost, at);
+    this.smoothing.refund(now, cost, at);
+  }
+
+  charge(now: number, cost: number, at: number): void {
+    this.inner.charge(now, cost, at);
+    this.smoothing.charge(now, cost, at);
   }
 
   idleAt(): number {

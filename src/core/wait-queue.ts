@@ -30,6 +30,8 @@ export interface Waiter {
   queue?: WaitQueue;
   /** Set once the waiter has left the queue (admitted, rejected or aborted). */
   done: boolean;
+  /** Where the store writes the instant it recorded this waiter's start (a RateLimiter reservation's stamp), if asked for. */
+  stamp?: { at: number };
 }
 
 export type Entry = Resolve | Waiter;

@@ -72,7 +72,9 @@ export class QuotaHold implements Policy {
  * sent — outside the per-attempt timeout, so hearing is not cut short, and inside the
  * concurrency slot, which is held until then: the server's feedback goes to the pace, the
  * quota ticket is settled with the response (or with undefined when none came: the server
- * may have counted the request), and the event is reported.
+ * may have counted the request), and the event is reported. A settlement that fails is
+ * reported as a `quota` event, not thrown: accounting must not turn an answer into a
+ * failure (a retry would send it twice).
  */
 export class Answer implements Policy {
   constructor(
@@ -94,15 +96,22 @@ export class Answer implements Policy {
       const step = this.pace.observe(response, sentAt);
       const ticket = unsettled;
       unsettled = undefined;
-      // Accounting must not turn an answer into a failure (a retry would send it twice): if the
-      // store cannot take the correction now, the window keeps the estimate.
-      await ticket?.settle(response).catch(() => {});
+      if (ticket) await this.settle(ticket, response, inner.attempt);
       onEvent?.({ type: 'response', ...this.label, attempt: inner.attempt, status: response.status, throttled: step.throttled, ...step.detail });
       return result;
     } catch (error) {
       onEvent?.({ type: 'error', ...this.label, attempt: inner.attempt, error: describe(error) });
-      await unsettled?.settle(undefined).catch(() => {});
+      if (unsettled) await this.settle(unsettled, undefined, inner.attempt);
       throw error;
+    }
+  }
+
+  /** Settles `ticket`; a failure is reported, never thrown (see the class comment). */
+  private async settle(ticket: QuotaTicket, response: Response | undefined, attempt: number): Promise<void> {
+    try {
+      await ticket.settle(response);
+    } catch (error) {
+      this.parts.onEvent?.({ type: 'quota', ...this.label, attempt, error: describe(error) });
     }
   }
 }

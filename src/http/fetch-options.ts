@@ -21,6 +21,12 @@ export type SluiceFetchEvent =
   | { type: 'response'; method: string; url: string; attempt: number; status: number; throttled: boolean; rate?: number; pauseMs?: number }
   | { type: 'error'; method: string; url: string; attempt: number; error: string }
   | { type: 'retry'; attempt: number; delayMs: number; status?: number; url?: string }
+  /**
+   * The extra quota (LLM tokens) could not be corrected from this attempt's answer — its store
+   * failed (RedisStore unreachable): the window keeps what it held, which may be less than was
+   * used if the answer used more than estimated. The answer itself is returned as usual.
+   */
+  | { type: 'quota'; method: string; url: string; attempt: number; error: string }
   /** Adaptive rate lost (`'local'`: adapting in this process alone) or regained (`'shared'`) the fleet's shared state. */
   | { type: 'sharing'; sharing: 'shared' | 'local'; error?: string };
 

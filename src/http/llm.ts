@@ -1,20 +1,25 @@
 import { RateLimiter } from '../limiters/rate-limiter.js';
-import { TokenQuota, withMargin } from '../limiters/token-quota.js';
+import { quotaLimits, TokenQuota } from '../limiters/token-quota.js';
+import type { LimitInput } from '../algorithms/limit-spec.js';
+import type { RateStore } from '../store/store.js';
 import { systemClock } from '../core/clock.js';
-import type { RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
-import { untilAborted } from '../core/until-aborted.js';
 import { sluiceFetch, type SluiceFetch } from './fetch.js';
 import type { FetchQuota, QuotaTicket, SluiceFetchOptions } from './fetch-options.js';
 
 export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quota'> {
-  /** Requests per window (RPM): `'60/1m'`, or a RateLimiter to share. Default: none. */
-  requests?: RateInput | RateLimiter;
   /**
-   * Tokens per window (TPM): `'10000/1m'`, several, or a RateLimiter. Share the llmFetch, not
-   * the token limiter: refunds are exact only while this llmFetch alone takes from it.
+   * Requests per window (RPM): `'60/1m'`, a limit with options (`{ rate: '500/1m', burst: 50 }`),
+   * several, or a RateLimiter to share. Given as rates they are sliding windows whose
+   * `burst` is the whole limit unless set, as the server counts them. Default: none.
    */
-  tokens: RateInput | readonly RateInput[] | RateLimiter;
+  requests?: LimitInput | readonly LimitInput[] | RateLimiter;
+  /**
+   * Tokens per window (TPM), as `requests`: `'10000/1m'`, `{ rate: '90000/1m', burst: 5000 }`,
+   * several (`['90000/1m', '2000000/1d']`, every one enforced), or a RateLimiter (see
+   * TokenQuotaOptions.tokens).
+   */
+  tokens: LimitInput | readonly LimitInput[] | RateLimiter;
   /**
    * The tokens a request will use at most, from its parsed JSON body. Default
    * `estimateChatTokens`: prompt characters / 4 plus `max_completion_tokens` or `max_tokens`.
@@ -24,56 +29,41 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
   defaultMaxTokens?: number;
   /** `requests` and `tokens` windows (given as rates) are made this much longer, against jitter. Default 0.02. */
   margin?: number;
+  /**
+   * Where `requests` and `tokens` given as rates live. Default: a MemoryStore each. A
+   * RedisStore shares them with every process using the same `key`: a fleet on one API key.
+   */
+  store?: RateStore;
+  /** Their name in `store`: `${key}:requests` and `${key}:tokens`. Default `'llm'`. */
+  key?: string;
 }
 
 /**
  * llmFetch: sluiceFetch for an LLM API with RPM and TPM limits together. Each attempt takes
  * a request from `requests` and reserves its estimated tokens from `tokens`; the answer's
- * `usage.total_tokens` then corrects the reservation — the excess refunded, a shortfall
- * charged — so the token window holds what was really used, as the server's does. A 429
+ * `usage.total_tokens` then corrects that very reservation — the excess given back, a
+ * shortfall charged where the call started — so the token window holds what was really
+ * used, when it was used, as the server's does, however many calls are in flight. A 429
  * gives all its tokens back (a refused request uses none), as does an attempt aborted
- * before it was sent; any other answer without a
- * usage block (an error, a stream) keeps the estimate, the safe side. Adaptive rate is off
- * unless asked for: the limits are known.
+ * before it was sent; any other answer without a usage block (an error, a stream) keeps the
+ * estimate, the safe side. Calls made before the first answer are counted from their
+ * answers (TokenQuota `coldCalls: 'answer'`): a cold first request can reach the server
+ * late. Adaptive rate is off unless asked for: the limits are known.
  */
 export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-  const { requests, tokens, estimate, defaultMaxTokens, margin, ...rest } = options;
+  const { requests, tokens, estimate, defaultMaxTokens, margin, store, key, ...rest } = options;
   const m = margin ?? 0.02;
   const clock = rest.clock ?? systemClock;
+  const name = key ?? 'llm';
+  if (typeof name !== 'string' || name === '') throw new ConfigError('key', key, 'must be a non-empty string');
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
-  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, firstCallAlone: true }), estimate, defaultMaxTokens ?? 1024);
-  const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: withMargin(requests, m, 'requests'), clock });
-  return firstCallAlone(sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota }));
-}
-
-/**
- * The first call goes alone, before it takes anything: the others wait for its answer
- * without holding a request slot meanwhile (a slot taken then would be counted from before
- * its request left, and freed that much before the server frees it). The token quota counts
- * that call from its answer (TokenQuota firstCallAlone). A first call that fails lets the
- * next go alone in its place.
- */
-function firstCallAlone(fetch: SluiceFetch): SluiceFetch {
-  let answered = false;
-  let first: Promise<void> | undefined;
-  return async (input, init) => {
-    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-    while (!answered && first !== undefined) await untilAborted(first, signal);
-    if (answered) return fetch(input, init);
-    const call = fetch(input, init);
-    first = call.then(
-      () => undefined,
-      () => undefined,
-    );
-    try {
-      const response = await call;
-      answered = true;
-      return response;
-    } finally {
-      first = undefined;
-    }
-  };
+  const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, coldCalls: 'answer', store, key: `${name}:tokens` }), estimate, defaultMaxTokens ?? 1024);
+  const rate =
+    requests === undefined || requests instanceof RateLimiter
+      ? requests
+      : new RateLimiter({ limits: quotaLimits(requests, m, 'requests'), clock, store, key: `${name}:requests` });
+  return sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota });
 }
 
 /** ChatTokenQuota: a TokenQuota as sluiceFetch's per-attempt quota, reading OpenAI-shaped bodies. */

@@ -12,7 +12,7 @@ export class InOrderBatch {
 
   constructor(
     /** The store's reserveInOrder for the queue's key and limits. */
-    readonly ask: (costs: readonly number[], now: number) => Promise<number[]>,
+    readonly ask: (costs: readonly number[], now: number, stamps: readonly ({ at: number } | undefined)[]) => Promise<number[]>,
   ) {}
 
   /** Every waiter asked about was admitted: ask about more next time. */

@@ -1,19 +1,20 @@
 import { ConfigError } from '../core/errors.js';
 import type { LimitSpec } from '../algorithms/limit-spec.js';
-import type { RateStore } from '../store/store.js';
+import type { RateStore, StartStamp } from '../store/store.js';
 
 /**
  * LimitKey: a limiter's key in its store — the store's operations with the key bound, the
  * one way a limiter reaches its store. The limits are passed on each call, as to the store.
  */
 export interface LimitKey {
-  /** RateStore.reserve: 0 if `cost` was taken, else the wait. */
-  reserve(limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number>;
+  /** RateStore.reserve: 0 if `cost` was taken, else the wait; `stamp` set to the start's instant. */
+  reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number>;
   /** RateStore.reserveInOrder; absent when the store does not decide in order. */
-  readonly reserveInOrder?: (limits: readonly LimitSpec[], costs: readonly number[], now: number) => Promise<number[]>;
-  refund(limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
-  /** RateStore.charge; a ConfigError naming `store` if the store cannot charge. */
-  charge(limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+  readonly reserveInOrder?: (limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]) => Promise<number[]>;
+  /** RateStore.refund: from the start stamped `at`, or the newest. */
+  refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
+  /** RateStore.charge: used by the start stamped `at`, or now; a ConfigError naming `store` if the store cannot charge. */
+  charge(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
 }
 
 /**
@@ -36,19 +37,19 @@ class AskedKey implements LimitKey {
     private readonly key: string,
   ) {
     // Whether the store decides in order is fixed for the limiter's life; the method is read per call.
-    if (store.reserveInOrder) this.reserveInOrder = (limits, costs, now) => this.store.reserveInOrder!(this.key, limits, costs, now);
+    if (store.reserveInOrder) this.reserveInOrder = (limits, costs, now, stamps) => this.store.reserveInOrder!(this.key, limits, costs, now, stamps);
   }
 
-  reserve(limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
-    return this.store.reserve(this.key, limits, cost, now);
+  reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number> {
+    return this.store.reserve(this.key, limits, cost, now, stamp);
   }
 
-  refund(limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void> {
-    return this.store.refund(this.key, limits, cost, now);
+  refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void> {
+    return this.store.refund(this.key, limits, cost, now, at);
   }
 
-  charge(limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void> {
+  charge(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void> {
     if (!this.store.charge) throw new ConfigError('store', this.store, 'does not support charge()');
-    return this.store.charge(this.key, limits, cost, now);
+    return this.store.charge(this.key, limits, cost, now, at);
   }
 }

@@ -3,22 +3,25 @@ import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, type Task } from '../core/wait-queue.js';
 import { MemoryStore } from '../store/memory.js';
-import type { RateStore } from '../store/store.js';
+import type { RateStore, StartStamp } from '../store/store.js';
 import { capacityOf, describeSpec, toLimitSpecs, type LimitInput, type LimitSpec } from '../algorithms/limit-spec.js';
 import { limitKeyIn, type LimitKey } from './limit-key.js';
 import { checkAmount, invalidOption, type AcquireOptions, type Decision, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter-options.js';
 import { RateQueue } from './rate-queue.js';
+import { Reservation, type Corrections } from './reservation.js';
 import { refusalError, STARTED, verdictOn, waitOrRefuse, type Refused, type Verdict } from './verdict.js';
 
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
+export { Reservation } from './reservation.js';
 
 /**
  * RateLimiter: admits calls no faster than its limits allow, and as fast as they allow.
  *
- * Every caller — tryAcquire, acquire, run — goes through one decision, `reserve` (Go's
- * `reserveN`): it starts now, waits in the queue, or is refused; tryAcquire is the caller
- * that may not wait. Callers that wait are served FIFO within a priority by a single timer
- * that fires when the head of the queue may start (RateQueue).
+ * Every caller — tryAcquire, acquire, run, reserve — goes through one decision, `decide`
+ * (Go's `reserveN`): it starts now, waits in the queue, or is refused; tryAcquire is the
+ * caller that may not wait, reserve the one that keeps a handle on its start. Callers that
+ * wait are served FIFO within a priority by a single timer that fires when the head of the
+ * queue may start (RateQueue).
  */
 export class RateLimiter {
   /** Where the limit state lives (a MemoryStore unless one was given). */
@@ -36,6 +39,11 @@ export class RateLimiter {
   private readonly inOrder: boolean;
   private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
+  /** What a Reservation corrects its start through. */
+  private readonly corrections: Corrections = {
+    refund: (units, at) => this.correct(units, at, false),
+    charge: (units, at) => this.correct(units, at, true),
+  };
 
   constructor(options: RateLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
@@ -57,7 +65,7 @@ export class RateLimiter {
   /** Admits `cost` now if the limits allow it and nobody is queued ahead; never waits. */
   async tryAcquire(cost = 1): Promise<Decision> {
     this.checkCost(cost);
-    const verdict = await this.reserve(cost, 0, false, this.clock.now());
+    const verdict = await this.decide(cost, 0, false, this.clock.now(), undefined);
     if (verdict.kind === 'start') {
       this.counters.admitted++;
       return { granted: true, retryAfterMs: 0 };
@@ -89,6 +97,21 @@ export class RateLimiter {
   }
 
   /**
+   * Waits for admission as `acquire(cost, options)` does, then resolves with the start's
+   * Reservation: a handle that gives back units this start did not use, or records units it
+   * used beyond `cost`, on this start — exact whatever was admitted since (an LLM call
+   * reserved at its estimate, corrected from its answer's usage; see Reservation).
+   */
+  async reserve(cost = 1, options?: Omit<AcquireOptions, 'cost'>): Promise<Reservation> {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new ConfigError('options', options, 'must be an object such as { signal, priority, maxWaitMs }');
+    }
+    const stamp = { at: Number.NaN };
+    await this.enter(undefined, { ...options, cost }, stamp);
+    return new Reservation(cost, stamp.at, this.corrections);
+  }
+
+  /**
    * Replaces the limits at runtime (adaptive rate uses this). State carries over for limits
    * whose algorithm is unchanged. Waiters whose cost the new limits can never admit are
    * rejected with ConfigError.
@@ -106,29 +129,33 @@ export class RateLimiter {
   }
 
   /**
-   * Gives `cost` units back to every limit — a start that did not happen after all, or an
-   * estimate that turned out too high (LLM tokens). Waiters may start sooner.
+   * Gives `cost` units back to every limit from the newest start — a start that did not
+   * happen after all, when it is the latest one admitted. Waiters may start sooner.
    *
-   * The units are taken from the newest start: exact when the refunded start is the latest
-   * one admitted. Refunding an older start while later ones stand leaves the older units in
-   * the window and removes newer ones, so the window frees capacity before the service sees
-   * it free — TokenQuota skips such refunds for that reason (its `skippedRefunds`).
+   * Refunding an older start this way would leave its units in the window and remove newer
+   * ones, so the window would free capacity before the service sees it free: to correct a
+   * particular start, take it with `reserve` and use its Reservation.
    */
   async refund(cost: number): Promise<void> {
     checkAmount(cost, 'cost');
-    const done = this.limitKey.refund(this.specs, cost, this.clock.now());
-    if (done !== undefined) await done;
-    this.waiting.reschedule();
+    await this.correct(cost, undefined, false);
   }
 
   /**
-   * Records `cost` units that were used without asking — an estimate that turned out too
-   * low. Limits may go past full; later callers wait until they have drained. A store
-   * without `charge` (RateStore) makes it a ConfigError naming `store`.
+   * Records `cost` units used now without asking (usage of the moment). Limits may go past
+   * full; later callers wait until they have drained. Usage of a particular start is counted
+   * where it started by its Reservation's `charge`. A store without `charge` (RateStore)
+   * makes it a ConfigError naming `store`.
    */
   async charge(cost: number): Promise<void> {
     checkAmount(cost, 'cost');
-    const done = this.limitKey.charge(this.specs, cost, this.clock.now());
+    await this.correct(cost, undefined, true);
+  }
+
+  /** refund and charge, of the start stamped `at` (undefined: the newest, or now), then the queue served again. */
+  private async correct(units: number, at: number | undefined, charge: boolean): Promise<void> {
+    const now = this.clock.now();
+    const done = charge ? this.limitKey.charge(this.specs, units, now, at) : this.limitKey.refund(this.specs, units, now, at);
     if (done !== undefined) await done;
     this.waiting.reschedule();
   }
@@ -148,7 +175,7 @@ export class RateLimiter {
   }
 
   /**
-   * reserve: the one decision of this limiter, for a caller not yet in the queue. `cost`
+   * decide: the one decision of this limiter, for a caller not yet in the queue. `cost`
    * starts now if nobody waits ahead and the store admits it (taking it from the limits);
    * otherwise the caller waits its turn in the queue, or is refused when the wait would be
    * longer than `maxWaitMs`. `mayQueue` false is tryAcquire: it never joins the queue, and
@@ -160,24 +187,25 @@ export class RateLimiter {
    * estimate of their wait. Over a store that decides in order (Redis) a caller goes
    * through the queue instead, so the callers of one tick are asked about in one round trip
    * and none overtakes another — unless the queue is full: then it is asked about alone, to
-   * be refused only if it must wait.
+   * be refused only if it must wait. `stamp` (a reservation's) is set by the store when it
+   * records the start.
    */
-  private reserve(cost: number, maxWaitMs: number, mayQueue: boolean, now: number): Verdict | Promise<Verdict> {
+  private decide(cost: number, maxWaitMs: number, mayQueue: boolean, now: number, stamp: StartStamp | undefined): Verdict | Promise<Verdict> {
     const queued = this.waiting.size;
     if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) return this.behindQueue(cost, maxWaitMs, queued);
-    const wait = this.limitKey.reserve(this.specs, cost, now);
+    const wait = this.limitKey.reserve(this.specs, cost, now, stamp);
     return typeof wait === 'number' ? verdictOn(wait, maxWaitMs) : answeredLater(wait, maxWaitMs);
   }
 
-  /** reserve for a caller that goes into the queue without asking the store: judged on an estimate of the wait. */
+  /** decide for a caller that goes into the queue without asking the store: judged on an estimate of the wait. */
   private behindQueue(cost: number, maxWaitMs: number, queued: number): Verdict {
     const estimate = this.estimateWait(cost);
     // Into an empty queue of an in-order store: its maxWaitMs is judged when it is the head.
     return queued === 0 ? { kind: 'wait', waitMs: estimate } : waitOrRefuse(estimate, maxWaitMs);
   }
 
-  /** acquire and run: validates the options, then reserve — answered at once, or later by an asynchronous store. */
-  private enter(task: Task, options: AcquireOptions | undefined): Promise<unknown> {
+  /** acquire, run and reserve: validates the options, then decide — answered at once, or later by an asynchronous store. */
+  private enter(task: Task, options: AcquireOptions | undefined, stamp?: StartStamp): Promise<unknown> {
     let cost = 1;
     let maxWaitMs = Number.POSITIVE_INFINITY;
     if (options !== undefined) {
@@ -186,12 +214,12 @@ export class RateLimiter {
       cost = options.cost ?? 1;
       maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     }
-    const verdict = this.reserve(cost, maxWaitMs, true, this.clock.now());
+    const verdict = this.decide(cost, maxWaitMs, true, this.clock.now(), stamp);
     // The verdict of a limit that does not bind, told apart first: carried out without the
     // checks below, it keeps the whole decision within what V8 inlines into run.
     if (verdict === STARTED) return this.start(task) ?? RESOLVED;
-    if (verdict instanceof Promise) return verdict.then((v) => this.carryOut(v, task, options));
-    return this.carryOut(verdict, task, options) ?? RESOLVED;
+    if (verdict instanceof Promise) return verdict.then((v) => this.carryOut(v, task, options, stamp));
+    return this.carryOut(verdict, task, options, stamp) ?? RESOLVED;
   }
 
   /** The rejection for options a caller cannot be served with — invalid (ConfigError), or a signal already aborted — else undefined. */
@@ -206,9 +234,9 @@ export class RateLimiter {
   }
 
   /** Carries out the verdict for a caller of acquire or run: undefined when it started with no task to run. */
-  private carryOut(verdict: Verdict, task: Task, options: AcquireOptions | undefined): Promise<unknown> | undefined {
+  private carryOut(verdict: Verdict, task: Task, options: AcquireOptions | undefined, stamp: StartStamp | undefined): Promise<unknown> | undefined {
     if (verdict.kind === 'start') return this.start(task);
-    return verdict.kind === 'refuse' ? this.refuse(verdict) : this.join(task, options);
+    return verdict.kind === 'refuse' ? this.refuse(verdict) : this.join(task, options, stamp);
   }
 
   /** A caller of acquire or run admitted: undefined when it has no task to run. */
@@ -223,7 +251,7 @@ export class RateLimiter {
   }
 
   /** Queues a caller told to wait, if it still wants to and the queue has room. */
-  private join(task: Task, options: AcquireOptions | undefined): Promise<unknown> {
+  private join(task: Task, options: AcquireOptions | undefined, stamp: StartStamp | undefined): Promise<unknown> {
     // An asynchronous store answered later: the caller may have given up meanwhile.
     if (options?.signal?.aborted) return Promise.reject(abortReason(options.signal));
     const cost = options?.cost ?? 1;
@@ -231,7 +259,7 @@ export class RateLimiter {
       this.counters.rejected++;
       return Promise.reject(new QueueFullError(`rate limiter queue is full (${this.queueSize} waiting)`, this.estimateWait(cost)));
     }
-    return this.waiting.add(task, cost, options);
+    return this.waiting.add(task, cost, options, stamp);
   }
 
   /**

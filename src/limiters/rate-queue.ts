@@ -65,7 +65,7 @@ export class RateQueue {
     private readonly counts: AdmissionCounts,
   ) {
     const inOrder = key.reserveInOrder;
-    this.batch = inOrder === undefined ? undefined : new InOrderBatch((costs, now) => inOrder(this.limiter.limits, costs, now));
+    this.batch = inOrder === undefined ? undefined : new InOrderBatch((costs, now, stamps) => inOrder(this.limiter.limits, costs, now, stamps));
   }
 
   /** Callers waiting now. */
@@ -81,17 +81,18 @@ export class RateQueue {
   /**
    * Queues a caller of `cost`: resolves once it starts (with `task`'s result; undefined for
    * a bare acquire), rejects if it is refused or aborted. The limiter has checked queueSize.
+   * `stamp`: set by the store to the instant it records the start (a reservation's).
    */
-  add(task: Task, cost: number, options: AcquireOptions | undefined): Promise<unknown> {
+  add(task: Task, cost: number, options: AcquireOptions | undefined, stamp?: { at: number }): Promise<unknown> {
     return new Promise((resolve) => {
       // While a timer is set for the head, a newcomer that does not outrank it queues behind
       // it and changes neither the next start nor its instant: no need to ask the store.
       const head = this.timer === undefined ? undefined : this.waiters.head();
       const priority = options?.priority ?? 0;
-      if (options === undefined || (cost === 1 && options.signal === undefined && options.maxWaitMs === undefined && options.priority === undefined)) {
+      if (stamp === undefined && (options === undefined || (cost === 1 && options.signal === undefined && options.maxWaitMs === undefined && options.priority === undefined))) {
         this.waiters.push(resolve, task);
       } else {
-        this.waiters.push(this.waiterFor(resolve, cost, options), task);
+        this.waiters.push(this.waiterFor(resolve, cost, options ?? {}, stamp), task);
       }
       if (head === undefined || priority > priorityOf(head.entries[head.head]!)) {
         if (this.batch !== undefined) this.serveAtTickEnd();
@@ -113,7 +114,7 @@ export class RateQueue {
     this.serve();
   }
 
-  private waiterFor(resolve: (value: unknown) => void, cost: number, options: AcquireOptions): Waiter {
+  private waiterFor(resolve: (value: unknown) => void, cost: number, options: AcquireOptions, stamp: { at: number } | undefined): Waiter {
     const { signal, maxWaitMs } = options;
     const waiter: Waiter = {
       resolve,
@@ -123,6 +124,7 @@ export class RateQueue {
       signal,
       onAbort: undefined,
       done: false,
+      stamp,
     };
     if (signal) {
       if (signal.aborted) {
@@ -157,7 +159,7 @@ export class RateQueue {
       }
       const entry = ring.entries[ring.head]!;
       const now = this.clock.now();
-      const wait = this.key.reserve(this.limiter.limits, costOf(entry), now);
+      const wait = this.key.reserve(this.limiter.limits, costOf(entry), now, stampOf(entry));
       if (typeof wait !== 'number') {
         this.service = 'answer';
         wait.then(
@@ -200,15 +202,17 @@ export class RateQueue {
   private askInOrder(ring: Ring, batch: InOrderBatch): void {
     const entries: Entry[] = [];
     const costs: number[] = [];
+    const stamps: ({ at: number } | undefined)[] = [];
     const mask = ring.entries.length - 1;
     for (let i = 0; i < ring.length && entries.length < batch.size; i++) {
       const entry = ring.entries[(ring.head + i) & mask]!;
       if (isWaiter(entry) && entry.done) continue;
       entries.push(entry);
       costs.push(costOf(entry));
+      stamps.push(stampOf(entry));
     }
     this.service = 'answer';
-    batch.ask(costs, this.clock.now()).then(
+    batch.ask(costs, this.clock.now(), stamps).then(
       (waits) => this.afterAnswer(entries, waits),
       (error: unknown) => this.afterFailure(entries[0]!, error),
     );
@@ -262,9 +266,9 @@ export class RateQueue {
     process.nextTick(this.onTickEnd);
   }
 
-  /** Gives back what the store admitted for a waiter that left meanwhile (best effort). */
+  /** Gives back what the store admitted for a waiter that left meanwhile (best effort): its own start if it was stamped, else the newest. */
   private giveBack(entry: Entry): void {
-    void Promise.resolve(this.key.refund(this.limiter.limits, costOf(entry), this.clock.now())).catch(() => {});
+    void Promise.resolve(this.key.refund(this.limiter.limits, costOf(entry), this.clock.now(), stampOf(entry)?.at)).catch(() => {});
   }
 
   private admit(entry: Entry, task: Task): void {
@@ -299,6 +303,10 @@ export class RateQueue {
 function detach(waiter: Waiter): void {
   if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
   waiter.onAbort = undefined;
+}
+
+function stampOf(entry: Entry): { at: number } | undefined {
+  return isWaiter(entry) ? entry.stamp : undefined;
 }
 
 function priorityOf(entry: Entry): number {

@@ -1,4 +1,4 @@
-// Twin: src/store/lua/rate.ts — RedisStore's reserve, reserveMany and refund decide as this
+// Twin: src/store/lua/rate.ts — RedisStore's reserve, reserveMany, refund and charge decide as this
 // store does, over the same algorithms in Lua; parity proven by
 // test/store/redis/memory-vs-redis.test.ts and the conformance tables (test/store/).
 import { FixedWindowState } from '../algorithms/fixed-window.js';
@@ -8,7 +8,7 @@ import type { LimitSpec } from '../algorithms/limit-spec.js';
 import type { LimitState } from '../algorithms/limit-state.js';
 import { SlidingWindowState } from '../algorithms/sliding-window.js';
 import { SmoothedState } from '../algorithms/smoothing.js';
-import type { KeyHandle, RateStore } from './store.js';
+import type { KeyHandle, RateStore, StartStamp } from './store.js';
 
 /**
  * KeyState: the limits of one key. A MemoryStore keeps one per key, and hands it out as the
@@ -28,9 +28,10 @@ class KeyState implements KeyHandle {
     this.states = limits.map((spec) => createLimitState(spec, startLagMs));
   }
 
-  /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. */
-  reserve(limits: readonly LimitSpec[], cost: number, now: number): number {
+  /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. A start is stamped `now`. */
+  reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number {
     if (limits !== this.specs) this.reconcile(limits, now);
+    if (stamp !== undefined) stamp.at = now;
     return this.states.length === 1 ? this.states[0]!.reserve(now, cost) : this.reserveAll(cost, now);
   }
 
@@ -44,14 +45,16 @@ class KeyState implements KeyHandle {
     return 0;
   }
 
-  refund(limits: readonly LimitSpec[], cost: number, now: number): void {
+  refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void {
+    if (Number.isNaN(at)) return; // recorded elsewhere (StartStamp)
     this.reconcile(limits, now);
-    for (const state of this.states) state.refund(now, cost);
+    for (const state of this.states) state.refund(now, cost, at);
   }
 
-  charge(limits: readonly LimitSpec[], cost: number, now: number): void {
+  charge(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void {
     this.reconcile(limits, now);
-    for (const state of this.states) state.take(now, cost);
+    const when = at === undefined || Number.isNaN(at) ? now : at;
+    for (const state of this.states) state.charge(now, cost, when);
   }
 
   /**
@@ -124,16 +127,16 @@ export class MemoryStore implements RateStore {
     }
   }
 
-  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number {
-    return this.entry(key, limits, now).reserve(limits, cost, now);
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number {
+    return this.entry(key, limits, now).reserve(limits, cost, now, stamp);
   }
 
-  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    this.entry(key, limits, now).refund(limits, cost, now);
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): void {
+    this.entry(key, limits, now).refund(limits, cost, now, at);
   }
 
-  charge(key: string, limits: readonly LimitSpec[], cost: number, now: number): void {
-    this.entry(key, limits, now).charge(limits, cost, now);
+  charge(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): void {
+    this.entry(key, limits, now).charge(limits, cost, now, at);
   }
 
   /** RateStore.stateFor: `key`'s state, kept from now on (never swept) and shared with every other user of the key. */

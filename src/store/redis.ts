@@ -10,6 +10,7 @@ import {
   decisionTime,
   item,
   itemCount,
+  chargeArgv,
   refundArgv,
   reserveArgv,
   reserveManyArgv,
@@ -23,7 +24,7 @@ import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
 import { redisTime, ScriptRunner, UNAVAILABLE, type RedisClient } from './redis-runner.js';
-import type { RateStore } from './store.js';
+import type { RateStore, StartStamp } from './store.js';
 
 /** What a RedisStore does while Redis cannot decide (see RedisStoreOptions.onUnavailable). */
 export type UnavailablePolicy = 'wait' | 'reject' | 'local';
@@ -81,6 +82,7 @@ interface Entry extends RateScripts {
 interface Ask {
   cost: number;
   now: number;
+  stamp: StartStamp | undefined;
   retries: number;
   resolve: (wait: number | Promise<number>) => void;
   reject: (error: unknown) => void;
@@ -98,6 +100,8 @@ const MAX_BATCH = 128;
 const MIN_WAIT_MS = 0.001;
 /** TTL floor under unsafeCallerClockForTests. */
 const TEST_TTL_FLOOR_MS = 60_000;
+/** Each part's key layout version, by its letter (lua/rate.ts's sequence); see `entry`. */
+const KEY_VERSION: Record<string, number> = { g: 3, s: 3, f: 2, w: 2 };
 
 /**
  * RedisStore: limit state shared by every process that uses the same Redis and prefix.
@@ -109,8 +113,11 @@ const TEST_TTL_FLOOR_MS = 60_000;
  * encodeKeyPart), each with a TTL that ends when its state is back to fresh — idle keys
  * cost nothing.
  *
+ * A start is known by its decision's Redis time (the stamp `reserve` sets): `refund` and
+ * `charge` at that time act on that start, whatever other processes started since.
  * `refund` is best effort: while Redis is unavailable it is dropped, which can only leave
- * the limit stricter for a while, never looser.
+ * the limit stricter for a while, never looser. `charge` is not: it rejects when Redis
+ * cannot record it (StoreUnavailableError), so the caller knows the limit undercounts.
  *
  * It also keeps a fleet's adaptive rate (`sharedAdaptation`): an AdaptiveRate over a
  * limiter on this store shares its adapted rate with every process using the same key.
@@ -162,8 +169,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    * travel together as one script call (reserveMany) that decides each in order, as if
    * sent one after another: one round trip, one script and one `TIME` for the lot.
    */
-  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
-    return this.ask(key, limits, cost, now, 0);
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number> {
+    return this.ask(key, limits, cost, now, stamp, 0);
   }
 
   /**
@@ -171,12 +178,12 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    * and stops at the first that must wait. Answers 0 for each admitted, then that one's
    * wait; nothing is recorded for the requests after it.
    */
-  reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
-    if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now);
+  reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]): Promise<number[]> {
+    if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now, stamps);
     const entry = this.entry(key, limits);
     const argv = reserveManyArgv(this.rateArgs(entry, now), 'fifo', costs);
     return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then((reply) => {
-      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now);
+      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now, stamps);
       const waits: number[] = [];
       for (let i = 0; i < itemCount(reply); i++) {
         const answer = item(reply, i);
@@ -192,14 +199,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
           waits.push(MIN_WAIT_MS);
           return waits;
         }
+        const stamp = stamps?.[i];
+        if (stamp !== undefined) stamp.at = redisTime(decisionTime(reply));
         waits.push(0);
       }
       return waits;
     });
   }
 
-  private ask(key: string, limits: readonly LimitSpec[], cost: number, now: number, retries: number): number | Promise<number> {
-    if (!this.runner.ready) return this.unavailable(key, limits, cost, now);
+  private ask(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp: StartStamp | undefined, retries: number): number | Promise<number> {
+    if (!this.runner.ready) return this.unavailable(key, limits, cost, now, stamp);
     const entry = this.entry(key, limits);
     return new Promise((resolve, reject) => {
       let batch = entry.batch;
@@ -213,7 +222,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         // After every promise reaction queued now has run: callers resumed by one reply ask again in this tick.
         process.nextTick(this.flush, entry);
       }
-      batch.push({ cost, now, retries, resolve, reject });
+      batch.push({ cost, now, stamp, retries, resolve, reject });
     });
   }
 
@@ -225,7 +234,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private send(entry: Entry, batch: Ask[]): void {
     if (entry.batch === batch) entry.batch = undefined;
     if (!this.runner.ready) {
-      for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+      for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
       return;
     }
     if (batch.length === 1) {
@@ -233,7 +242,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
       this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
         if (reply === UNAVAILABLE) {
-          ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+          ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
         } else {
           ask.resolve(this.answer(item(reply, 0), decisionTime(reply), entry, ask));
         }
@@ -245,7 +254,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, batch[0]!.now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
-          for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now));
+          for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
           return;
         }
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
@@ -272,9 +281,26 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return { ...this.counters };
   }
 
-  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): Promise<void> {
-    if (!this.runner.ready) return Promise.resolve();
-    return this.giveBack(this.entry(key, limits), cost, now, undefined);
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): Promise<void> {
+    // NaN: admitted by the local fallback, never recorded in Redis (StartStamp)
+    if (!this.runner.ready || Number.isNaN(at)) return Promise.resolve();
+    return this.giveBack(this.entry(key, limits), cost, now, at);
+  }
+
+  /**
+   * RateStore.charge: `cost` used by the start decided at Redis time `at` (undefined or NaN:
+   * usage of the moment, counted from Redis's now). Sent without a staleness deadline — a
+   * charge that runs late is still true — and rejected with StoreUnavailableError when Redis
+   * cannot take it: dropped, it would leave the fleet's limit below what was really used.
+   */
+  async charge(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): Promise<void> {
+    const unavailable = (): StoreUnavailableError =>
+      new StoreUnavailableError(`Redis is unavailable; ${cost} units used were not recorded`, this.runner.retryDelay());
+    if (!this.runner.ready) throw unavailable();
+    const entry = this.entry(key, limits);
+    const argv = chargeArgv(this.rateArgs(entry, now), cost, at === undefined || Number.isNaN(at) ? undefined : at);
+    const reply = await this.runner.run(entry.charge, entry.keys, argv, undefined, false);
+    if (reply === UNAVAILABLE) throw unavailable();
   }
 
   /**
@@ -308,13 +334,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       // Only where it can matter ('0!': a sliding window is at least half full,
       // LATE_CHECK_FILL in lua/rate.ts): a window at most half full cannot be pushed over its
       // limit by a late start; checking there would only add load to a process already behind.
-      if (!mustCheckLate(answer) || !this.isLate(decidedAt)) return 0;
+      if (!mustCheckLate(answer) || !this.isLate(decidedAt)) {
+        if (ask.stamp !== undefined) ask.stamp.at = redisTime(decidedAt);
+        return 0;
+      }
       this.counters.late++;
       void this.giveBack(entry, ask.cost, ask.now, redisTime(decidedAt));
       // Retried here: a wait would send this caller, and every later one, through the
       // limiter's queue. Past MAX_LATE_RETRIES the process is too stalled to start anything
       // on time, and it waits like any refused caller.
-      return ask.retries < MAX_LATE_RETRIES ? this.ask(entry.key, entry.specs, ask.cost, ask.now, ask.retries + 1) : this.runner.retryDelay();
+      return ask.retries < MAX_LATE_RETRIES ? this.ask(entry.key, entry.specs, ask.cost, ask.now, ask.stamp, ask.retries + 1) : this.runner.retryDelay();
     }
     return this.refusal(answer, decidedAt);
   }
@@ -332,10 +361,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   /** reserveInOrder while Redis cannot decide: the policy's answer for the first request. */
-  private unavailableInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]> {
+  private unavailableInOrder(
+    key: string,
+    limits: readonly LimitSpec[],
+    costs: readonly number[],
+    now: number,
+    stamps: readonly (StartStamp | undefined)[] | undefined,
+  ): Promise<number[]> {
     const waits: number[] = [];
-    for (const cost of costs) {
-      const wait = this.unavailable(key, limits, cost, now);
+    for (const [i, cost] of costs.entries()) {
+      const wait = this.unavailable(key, limits, cost, now, stamps?.[i]);
       if (typeof wait !== 'number') return wait.then((w) => [...waits, w]);
       waits.push(wait);
       if (wait !== 0) break;
@@ -343,8 +378,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     return Promise.resolve(waits);
   }
 
-  private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number> {
+  private unavailable(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp: StartStamp | undefined): number | Promise<number> {
     this.counters.unavailable++;
+    // Whatever is admitted here is not in Redis: a refund of it gives nothing back there.
+    if (stamp !== undefined) stamp.at = Number.NaN;
     const delay = this.runner.retryDelay();
     switch (this.policy) {
       case 'wait':
@@ -394,8 +431,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const base = taggedKey(this.prefix, key);
     // `2`: the second key layout (packed state, one key per limit); a key of the first (hashes,
     // a text log) is never read as one. Sliding windows are at `3` (bucketed log, a 7-double
-    // header; lua/sliding-window.ts), so a version-2 log is never read as one either
-    const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${alg === 's' ? 3 : 2}`);
+    // header; lua/sliding-window.ts), and so is GCRA (its newest start kept; lua/gcra.ts), so
+    // a version-2 state is never read as one either
+    const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${KEY_VERSION[alg]}`);
     const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs) };
     const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, ...rateScripts(sequence) };
     this.entries.set(key, entry);

@@ -13,25 +13,44 @@ export interface RateStore {
    * If every limit admits `cost` for `key` now, records the start in all of them and
    * returns 0. Otherwise records nothing and returns the milliseconds until all of them
    * could admit it (`Infinity` if none ever will). `now` is the caller's clock; a store
-   * with its own time source (Redis `TIME`) may ignore it.
+   * with its own time source (Redis `TIME`) may ignore it. `stamp`, given by a caller that
+   * will correct the start later: set to the instant the start was recorded, on the
+   * store's clock — the start's identity for `refund` and `charge`.
    */
-  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number): number | Promise<number>;
+  reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number>;
   /**
    * Optional, for a store that answers asynchronously: decides `costs` for `key` one after
    * another at one instant and stops at the first that must wait — 0 for each admitted,
    * then that one's wait (the list is shorter than `costs` when one is refused). Nothing is
    * recorded for the costs after a refusal. A limiter serves its queue with it, several
-   * waiters per round trip and never one behind another.
+   * waiters per round trip and never one behind another. `stamps[i]`, if given, is set as
+   * reserve's `stamp` for the `i`th cost when it is admitted.
    */
-  reserveInOrder?(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number): Promise<number[]>;
-  /** Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected estimate). */
-  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+  reserveInOrder?(
+    key: string,
+    limits: readonly LimitSpec[],
+    costs: readonly number[],
+    now: number,
+    stamps?: readonly (StartStamp | undefined)[],
+  ): Promise<number[]>;
+  /**
+   * Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected
+   * estimate). `at`: the stamp of the start to give it back from — exact whatever started
+   * since, while that start is still counted, and never as credit a later start has used
+   * (each algorithm, src/algorithms/, says how); `NaN` gives nothing back (the start was not
+   * recorded here). Undefined: from the newest start, exact only while it is the newest.
+   */
+  refund(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
   /**
    * Records `cost` in every limit of `key` without asking: usage that already happened
    * (an LLM answer that used more tokens than estimated). It may push a limit past full;
-   * later callers then wait until it has drained. Optional while a store lacks it.
+   * later callers then wait until it has drained. `at`: the stamp of the start that used it
+   * — windows count it there, where the server counted it (a pacer from now); undefined or
+   * `NaN`: usage of the moment, counted from now. A store that cannot record it rejects
+   * (never drops it: the limit would be looser than the truth). Optional while a store
+   * lacks it.
    */
-  charge?(key: string, limits: readonly LimitSpec[], cost: number, now: number): void | Promise<void>;
+  charge?(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
   /**
    * Optional, for a store that decides synchronously (MemoryStore): the state of `key`, to
    * be called directly — one key lookup for the caller's whole life instead of one per
@@ -53,11 +72,20 @@ export interface RateStore {
 }
 
 /**
+ * StartStamp: where a store writes the instant it recorded an admitted start, on its own
+ * clock (RateStore.reserve's `stamp`). `NaN` until then, and for a start recorded where
+ * refunds cannot reach it (a RedisStore's local fallback).
+ */
+export interface StartStamp {
+  at: number;
+}
+
+/**
  * KeyHandle: one key of a store, held (RateStore.stateFor): the store's reserve, refund
  * and charge for that key, answered synchronously.
  */
 export interface KeyHandle {
-  reserve(limits: readonly LimitSpec[], cost: number, now: number): number;
-  refund(limits: readonly LimitSpec[], cost: number, now: number): void;
-  charge(limits: readonly LimitSpec[], cost: number, now: number): void;
+  reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number;
+  refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void;
+  charge(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void;
 }

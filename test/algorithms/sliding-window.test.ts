@@ -136,6 +136,31 @@ describe('SlidingWindowState: a log of quantum buckets', () => {
   });
 });
 
+describe('SlidingWindowState: refunds and charges of a start known by its stamp', () => {
+  it('gives the pacer back what the starts after the refunded one left, no more', () => {
+    // 4 per second, burst 2, no slack: a unit is 250 ms of the pacer, which holds 500 ms.
+    const [spec] = toLimitSpecs({ rate: { limit: 4, interval: 1000 }, algorithm: 'sliding-window', burst: 2, slack: 0 }, {});
+    const state = new SlidingWindowState(spec!);
+    assert.equal(state.reserve(0, 1), 0);
+    assert.equal(state.reserve(10, 1), 0);
+    state.refund(20, 1, 0); // the start at 0 did not happen after all
+    // As if only the start at 10 had happened: room for one more now, then 250 ms apart.
+    assert.equal(state.reserve(20, 1), 0);
+    assert.equal(state.reserve(20, 1), 240);
+  });
+
+  it('charges the units where the start was: they leave with it', () => {
+    const [spec] = toLimitSpecs({ rate: { limit: 4, interval: 1000 }, algorithm: 'sliding-window', burst: 4 }, {});
+    const state = new SlidingWindowState(spec!);
+    assert.equal(state.reserve(0, 1), 0);
+    assert.equal(state.reserve(500, 1), 0);
+    state.charge(600, 2, 0); // the start at 0 used 3
+    assert.equal(state.reserve(600, 1), 400, 'full until the start at 0 leaves, at 1000');
+    state.charge(1200, 1, 0); // that start has left: nothing more to count in the window
+    assert.equal(state.reserve(1200, 3), 0);
+  });
+});
+
 describe('SlidingWindowState: the instant a start leaves', () => {
   it('holds the window whether it is read as time + T <= now or as now − time >= T (float rounding)', async () => {
     // Found by the limiter's property test: 31.33…33 + 100 rounds to 131.33…31, whose

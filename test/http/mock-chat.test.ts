@@ -79,6 +79,23 @@ describe('mock API: OpenAI-compatible chat completions', () => {
     });
   });
 
+  it("chat.admit 'usage': a request needs room only for the tokens its answer uses", async () => {
+    const clock = new ManualClock();
+    await withMock({ chat: { requests: '1000/1m', tokens: '2000/1m', admit: 'usage' }, clock }, async (mock) => {
+      let charged = 0;
+      let pastMaxTokens = false;
+      for (let i = 0; i < 20; i++) {
+        const { status, body } = await post(mock.url, ask(40, 300)); // uses 10 + 90..300
+        if (status !== 200) continue;
+        if (charged + 310 > 2000) pastMaxTokens = true; // 'max_tokens' would have refused it
+        charged += (body as Completion).usage.total_tokens;
+      }
+      assert.ok(charged <= 2000, `${charged} charged`);
+      assert.ok(pastMaxTokens, 'admitted on its usage');
+      assert.ok(mock.stats().violations.byLimit['chat:tokens']! > 0);
+    });
+  });
+
   it('a request larger than the whole TPM is refused without a Retry-After', async () => {
     await withMock({ chat: { tokens: '1000/1m' } }, async (mock) => {
       const { status, headers } = await post(mock.url, ask(400, 2000));

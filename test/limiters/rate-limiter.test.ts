@@ -224,4 +224,45 @@ describe('RateLimiter refund and charge (estimate corrections)', () => {
     assert.deepEqual(starts, [60_000]); // the window must drain below 90 first
     await assert.rejects(l.charge(-1), (e: unknown) => e instanceof ConfigError && e.field === 'cost');
   });
+
+  it('reserve: a Reservation gives back units of its own start, whatever started since — freed when that start leaves', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ limits: { rate: '100/1s', burst: 100 }, clock });
+    const a = await l.reserve(60); // at 0
+    await clock.advance(400);
+    await l.reserve(40); // at 400: full
+    await a.refund(50); // a used 10
+    assert.equal(a.units, 10);
+    assert.equal((await l.tryAcquire(50)).granted, true, '10 + 40 + 50');
+    await clock.advance(600);
+    assert.equal((await l.tryAcquire(10)).granted, true, "at 1000 a's 10 have left the window");
+  });
+
+  it('reserve: a waiter is stamped when the queue admits it, and its refund comes back to it', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ limits: { rate: '2/1s', burst: 2 }, clock });
+    await l.reserve(2); // at 0: full
+    const waiting = l.reserve(1, { priority: 1 });
+    await clock.advance(1000);
+    const late = await waiting; // admitted at 1000
+    await l.reserve(1); // at 1000: full again
+    await clock.advance(500);
+    await late.refund();
+    assert.equal(late.units, 0);
+    assert.equal((await l.tryAcquire(1)).granted, true, 'its unit came back');
+    await assert.rejects(late.refund(-1), (e: unknown) => e instanceof ConfigError && e.field === 'units');
+    await assert.rejects(late.charge(Number.NaN), (e: unknown) => e instanceof ConfigError && e.field === 'units');
+    await assert.rejects(l.reserve(3), (e: unknown) => e instanceof ConfigError && e.field === 'cost');
+  });
+
+  it('reserve: a charge counts the extra units where the start was, so they leave with it', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ limits: { rate: '100/1s', burst: 100 }, clock });
+    const a = await l.reserve(10); // at 0
+    await clock.advance(300);
+    await a.charge(80); // a used 90
+    assert.equal((await l.tryAcquire(11)).granted, false, '90 + 11 > 100');
+    await clock.advance(700);
+    assert.equal((await l.tryAcquire(100)).granted, true, 'at 1000 all of a has left, not at 1300');
+  });
 });

@@ -16,6 +16,13 @@ export interface MockChatOptions {
   tokens?: RateInput;
   /** `max_tokens` when a request sets none. Default 256. */
   defaultMaxTokens?: number;
+  /**
+   * What a request needs room for in the token window: `'max_tokens'` (default) its prompt
+   * plus `max_tokens`, as OpenAI reserves them; `'usage'` the tokens its answer will use — a
+   * server that counts only what was used, where a request arriving without room for them
+   * is a violation (a client whose estimates are often short is judged on what it used).
+   */
+  admit?: 'max_tokens' | 'usage';
   /** `'openai'` (default) sends OpenAI's headers; `'none'` hides the limits. */
   headers?: 'openai' | 'none';
 }
@@ -73,7 +80,7 @@ export interface ResolvedOptions {
   graceMs: number;
   latency: LatencyModel;
   faults: Required<FaultRates>;
-  chat: { limits: MockLimit[]; defaultMaxTokens: number; headers: 'openai' | 'none' };
+  chat: { limits: MockLimit[]; defaultMaxTokens: number; headers: 'openai' | 'none'; admit: 'max_tokens' | 'usage' };
   timeScale: number;
   clock: Clock;
   startEpochMs: number;
@@ -89,6 +96,8 @@ export function resolveOptions(options: MockApiOptions): ResolvedOptions {
   if (!HEADER_DIALECTS.includes(headers)) throw new ConfigError('headers', headers, `must be one of ${HEADER_DIALECTS.join(', ')}`);
   const chatHeaders = chat.headers ?? 'openai';
   if (chatHeaders !== 'openai' && chatHeaders !== 'none') throw new ConfigError('chat.headers', chatHeaders, "must be 'openai' or 'none'");
+  const chatAdmit = chat.admit ?? 'max_tokens';
+  if (chatAdmit !== 'max_tokens' && chatAdmit !== 'usage') throw new ConfigError('chat.admit', chatAdmit, "must be 'max_tokens' or 'usage'");
   const limitBy = options.limitBy ?? 'global';
   if (limitBy !== 'global' && limitBy !== 'key') throw new ConfigError('limitBy', limitBy, "must be 'global' or 'key'");
   const xReset = options.xReset ?? 'epoch';
@@ -121,6 +130,7 @@ export function resolveOptions(options: MockApiOptions): ResolvedOptions {
       ],
       defaultMaxTokens: integer(chat.defaultMaxTokens ?? 256, 'chat.defaultMaxTokens', 1),
       headers: chatHeaders,
+      admit: chatAdmit,
     },
     timeScale,
     clock: options.clock ?? systemClock,

@@ -188,7 +188,7 @@ class MockHandler {
     const completion = completionTokensFor(request, this.chatRandom);
     const estimate = request.promptTokens + request.maxTokens;
     const actual = request.promptTokens + completion;
-    const admission = this.chatLimits.admit(this.keyOf(req), now, [1, estimate], [1, actual]);
+    const admission = this.chatLimits.admit(this.keyOf(req), now, [1, this.config.chat.admit === 'usage' ? actual : estimate], [1, actual]);
     const dialect: HeaderDialect = this.config.chat.headers;
     const ctx = this.headerContext(now);
     const headers = {

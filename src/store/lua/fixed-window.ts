@@ -18,6 +18,16 @@ const INDEX = `local k = math.floor(now / iv$)
 /** Writes the state; at least 1 ms of TTL, for a refund that comes after its window ended. */
 const STORE = `redis.call('SET', KEYS[$], struct.pack('<ddd', win$, used$, iv$), 'PX', math.max(1, ttl((win$ + 1) * iv$ - now)))`;
 
+/** Records `cost` in window `k` (INDEX) and stores the state. */
+const TAKE = `if k ~= win$ then
+    win$ = k
+    used$ = 0
+  end
+  used$ = used$ + cost
+  ${STORE}
+  -- written afresh: a refusal later in the same script (reserveMany) must not delete it
+  stale$ = false`;
+
 export const FIXED_WINDOW: LimitLua = {
   params: [
     { name: 'limit', about: 'units per window' },
@@ -51,14 +61,7 @@ end`,
   save: `if stale$ then redis.call('DEL', KEYS[$]) end`,
   take: `do
   ${INDEX}
-  if k ~= win$ then
-    win$ = k
-    used$ = 0
-  end
-  used$ = used$ + cost
-  ${STORE}
-  -- written afresh: a refusal later in the same script (reserveMany) must not delete it
-  stale$ = false
+  ${TAKE}
 end`,
   refund: `if stale$ then
   -- counted with another interval: gone, as FixedWindowState.update resets it (else a later
@@ -67,5 +70,14 @@ end`,
 elseif win$ ~= -INF and math.floor((at or now) / iv$) == win$ then
   used$ = math.max(0, used$ - cost)
   ${STORE}
+end`,
+  // counted in the window it was used in, if that is still the current one (FixedWindowState.charge)
+  charge: `do
+  ${INDEX}
+  if math.floor(at / iv$) == k then
+    ${TAKE.replace(/\n {2}/g, '\n    ')}
+  elseif stale$ then
+    redis.call('DEL', KEYS[$])
+  end
 end`,
 };

@@ -1,7 +1,7 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
-// Twin: src/algorithms/gcra.ts (GcraState, gcraWait) and rescaleTat in
+// Twin: src/algorithms/gcra.ts (GcraState, gcraWait) and rescaleTat and refundedTat in
 // src/algorithms/limit-state.ts — the same math; parity proven by
 // test/store/redis/memory-vs-redis.test.ts and test/store/redis/conformance.test.ts.
 
@@ -18,17 +18,25 @@ export function rescaleTat(out: string, tat: string, from: string, to: string): 
   return `if ${tat} - now > EPS and ${from} ~= ${to} then ${out} = now + ((${tat} - now) / ${from}) * ${to} else ${out} = ${tat} end`;
 }
 
+/** Lua for `refundedTat` in limit-state.ts: `tat` after `units` of one start come back, `later` bounding the starts after it. */
+export function refundedTat(tat: string, units: string, emission: string, later: string): string {
+  return `${tat} = math.max(now, ${tat} - ${units} * ${emission}, math.min(${tat}, ${later}))`;
+}
+
 /**
- * GCRA in Lua: the same math as src/algorithms/gcra.ts. State: a string key holding two
- * packed doubles {tat, emission} — the theoretical arrival time and the emission interval
- * it was counted in (so a changed rate carries the debt over in units, as rescaleTat does).
- * A missing key is a fresh limit, and a full bucket deletes its key. TTL: until tat.
+ * GCRA in Lua: the same math as src/algorithms/gcra.ts. State: a string key holding three
+ * packed doubles {tat, emission, last} — the theoretical arrival time, the emission interval
+ * it was counted in (so a changed rate carries the debt over in units, as rescaleTat does),
+ * and when the newest start was recorded (a refund of it is exact; of an older one, none).
+ * A missing key is a fresh limit, and a full bucket deletes its key — and with it `last`,
+ * which GcraState.lastStart forgets then too. TTL: until tat. Key layout version 3 (redis.ts:
+ * `:g3`): a version-2 key has no `last`, and is never read as one.
  */
 const STORE = `if tat$ <= now then
   -- tat <= now is a full bucket: the same as no key at all
   redis.call('DEL', KEYS[$])
 else
-  redis.call('SET', KEYS[$], struct.pack('<dd', tat$, e$), 'PX', ttl(tat$ - now))
+  redis.call('SET', KEYS[$], struct.pack('<ddd', tat$, e$, last$), 'PX', ttl(tat$ - now))
 end`;
 
 export const GCRA: LimitLua = {
@@ -42,12 +50,15 @@ export const GCRA: LimitLua = {
     const emission = spec.intervalMs / spec.limit;
     return [emission, spec.burst * emission + spec.slackMs, spec.burst];
   },
-  load: `local tat$, changed$ = -INF, false
+  load: `local tat$, last$, changed$ = -INF, -INF, false
 do
   local s = redis.call('GET', KEYS[$])
   if s then
-    local old_tat, old_e = struct.unpack('<dd', s)
+    local old_tat, old_e
+    old_tat, old_e, last$ = struct.unpack('<ddd', s)
     ${rescaleTat('tat$', 'old_tat', 'old_e', 'e$')}
+    -- a full bucket forgets its newest start (GcraState.lastStart)
+    if tat$ <= now then last$ = -INF end
     -- a changed rate changes tat: keep it even if this request is refused
     changed$ = old_e ~= e$
   end
@@ -59,9 +70,16 @@ end`,
   ${indented(STORE)}
 end`,
   take: `tat$ = math.max(tat$, now) + cost * e$
+if now > last$ then last$ = now end
 ${STORE}`,
   refund: `if tat$ ~= -INF then
-  tat$ = math.max(now, tat$ - cost * e$)
+  -- the newest start's units come back whole; an older one's, none (GcraState.refund)
+  local later = -INF
+  if at and at < last$ then later = tat$ end
+  ${refundedTat('tat$', 'cost', 'e$', 'later')}
   ${indented(STORE)}
 end`,
+  charge: `tat$ = math.max(tat$, now) + cost * e$
+if at > last$ then last$ = at end
+${STORE}`,
 };

@@ -12,7 +12,8 @@ import type { LimitSpec } from '../../algorithms/limit-spec.js';
  * Each fragment runs with `now`, `cost`, `EPS`, `INF` and `ttl(ms)` in scope (preamble.ts,
  * rate.ts);
  * `wait` sets the local `w`; `refund` may read `at` (the decision time of the start to give
- * back, or nil for the newest). `load` runs for every limit before any other fragment.
+ * back, or nil for the newest), and `charge` reads it (the start that used the units; `now`
+ * for usage of the moment). `load` runs for every limit before any other fragment.
  */
 export interface LimitLua {
   /**
@@ -33,8 +34,10 @@ export interface LimitLua {
    * may run `wait` and `take` again, and `save`, in the same script.
    */
   readonly take: string;
-  /** Gives `cost` back and stores the state. */
+  /** Gives `cost` back (LimitState.refund) and stores the state. */
   readonly refund: string;
+  /** Records `cost` used by the start decided at `at` (LimitState.charge) and stores the state. */
+  readonly charge: string;
 }
 
 /** `lua` indented by two spaces, to paste inside a block. */

@@ -9,11 +9,11 @@ import { SLIDING_WINDOW } from './sliding-window.js';
 import { SMOOTHING } from './smoothing.js';
 
 /**
- * The rate scripts — reserve, reserveMany and refund — for one list of limits: each limit's
+ * The rate scripts — reserve, reserveMany, refund and charge — for one list of limits: each limit's
  * algorithm (LimitLua) pasted in at its position, so a script holds only what its requests
  * run.
  *
- * Twin: MemoryStore's reserve and refund (src/store/memory.ts) over the state classes of
+ * Twin: MemoryStore's reserve, refund and charge (src/store/memory.ts) over the state classes of
  * src/algorithms/, line for line; parity proven by test/store/redis/memory-vs-redis.test.ts
  * (random schedules), test/store/redis/conformance.test.ts (the tables) and
  * test/store/redis/sliding-window-log.test.ts.
@@ -53,6 +53,7 @@ function at(fragment: string, position: number): string {
 
 const COST: Field = { name: 'cost', about: 'the units this request takes', number: true };
 const AT: Field = { name: 'at', about: "the Redis time, ms, the start to give back was decided at; '' = the newest start", number: true };
+const USED_AT: Field = { name: 'at', about: "the Redis time, ms, the start that used the units was decided at; '' = now (usage of the moment)", number: true };
 const ORDER: Field = { name: 'order', about: "'fifo': stop at the first refusal (a queue served in order: nobody behind it may start first); '': decide each on its own" };
 const COSTS: Field = { name: 'costs', about: 'one cost per request, in order', number: true };
 const ITEM = "item: '0' admitted | '0!' admitted, a sliding window at least LATE_CHECK_FILL full after it (check it is not late) | the wait in ms ('inf' = never)";
@@ -168,6 +169,31 @@ function refundScript(sequence: string): Script {
   return contractScript(contract, `${loads(lua, sequence)}\n\n${lua.map((l, i) => at(l.refund, i + 1)).join('\n')}\nreturn 'ok,' .. clock\n`);
 }
 
+/**
+ * charge — records `cost` used by the start decided at `at` in every limit of one key,
+ * without asking (MemoryStore.charge): windows count it where it was used, pacers from now.
+ */
+function chargeScript(sequence: string): Script {
+  const lua = [...sequence].map((c) => BY_CODE[c]!);
+  const sliding = lua.includes(SLIDING_WINDOW);
+  const contract = partsContract(
+    sequence,
+    'charge',
+    ['records `cost` used by the start decided at `at` in every limit of one key, without asking', '(MemoryStore.charge): windows count it where it was used, pacers from now.'],
+    [COST, USED_AT],
+    ["'ok,time' | 'stale,time'"],
+  );
+  return contractScript(
+    contract,
+    `${loads(lua, sequence)}
+
+if not at then at = now end
+${sliding ? '-- read by the sliding window\'s take, which a charge may run\nlocal FILL = 0\n' : ''}${lua.map((l, i) => at(l.charge, i + 1)).join('\n')}
+return 'ok,' .. clock
+`,
+  );
+}
+
 /** One letter per part of a request, in order: the script it needs ('g', 's', 'f'; 'w' after a smoothed limit). */
 export function sequenceOf(limits: readonly LimitSpec[]): string {
   return partsOf(limits)
@@ -184,6 +210,7 @@ export interface RateScripts {
   reserve: Script;
   reserveMany: Script;
   refund: Script;
+  charge: Script;
 }
 
 const cache = new Map<string, RateScripts>();
@@ -192,7 +219,7 @@ const cache = new Map<string, RateScripts>();
 export function rateScripts(sequence: string): RateScripts {
   let scripts = cache.get(sequence);
   if (scripts === undefined) {
-    scripts = { reserve: reserveScript(sequence), reserveMany: reserveManyScript(sequence), refund: refundScript(sequence) };
+    scripts = { reserve: reserveScript(sequence), reserveMany: reserveManyScript(sequence), refund: refundScript(sequence), charge: chargeScript(sequence) };
     cache.set(sequence, scripts);
   }
   return scripts;
@@ -229,6 +256,11 @@ export function refundArgv(rate: RateArgs, cost: number, at: number | undefined)
   argv.push(String(cost), at === undefined ? '' : String(at));
   for (const value of rate.params) argv.push(value);
   return argv;
+}
+
+/** charge's ARGV: the preamble's, `cost`, `at` (undefined: now), then the limits' numbers. */
+export function chargeArgv(rate: RateArgs, cost: number, at: number | undefined): string[] {
+  return refundArgv(rate, cost, at);
 }
 
 /**

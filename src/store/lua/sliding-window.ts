@@ -1,6 +1,6 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
 import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
-import { gcraWait, rescaleTat } from './gcra.js';
+import { gcraWait, refundedTat, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
 // Twin: src/algorithms/sliding-window.ts — the same math; parity proven by
@@ -104,6 +104,55 @@ if oldest$ == INF then
   first$ = -INF
 end`;
 
+/**
+ * entryOf in sliding-window.ts, for a start still in the window: from the newest entry (list
+ * index -2; the header is -1), the oldest whose time is at or after `at` — its index `found`
+ * (nil if none), time `ft` and cost `fc` — and `from_found`, the cost from it to the newest.
+ * The four are declared by the fragment that pastes it.
+ */
+const ENTRY_OF = `local j = -2
+local x = redis.call('LINDEX', KEYS[$], j)
+while x and #x == 16 do
+  local t, c = struct.unpack('<dd', x)
+  if t < at then break end
+  found, ft, fc = j, t, c
+  from_found = from_found + c
+  j = j - 1
+  x = redis.call('LINDEX', KEYS[$], j)
+end`;
+
+/** record in sliding-window.ts: a start of `cost` at `now` into the pacer and the log, leaving the locals true to the state. */
+const TAKE = `tat$ = math.max(tat$, now) + cost * e$
+sum$ = sum$ + cost
+do
+  if now < first$ + q$ or now <= last$ then
+    -- less than q after the newest entry's first start (or not after its time): add to
+    -- that entry, the one before the header; its time becomes the latest start
+    local _, c = struct.unpack('<dd', redis.call('LINDEX', KEYS[$], -2))
+    if now > last$ then
+      -- times increase along the log: the newest entry is also the oldest only when alone
+      if oldest$ == last$ then oldest$ = now end
+      last$ = now
+    end
+    redis.call('LSET', KEYS[$], -2, struct.pack('<dd', last$, c + cost))
+    redis.call('LSET', KEYS[$], -1, ${HEADER})
+  else
+    last$ = now
+    first$ = now
+    if oldest$ == INF then oldest$ = now end
+    -- the entry goes where the old header was, the new header after it (RPOP and RPUSH
+    -- cost Redis less than an LSET)
+    if exists$ then redis.call('RPOP', KEYS[$]) end
+    redis.call('RPUSH', KEYS[$], struct.pack('<dd', now, cost), ${HEADER})
+    -- the list exists now: a second take in the same script (reserveMany) must replace its header
+    exists$ = true
+  end
+  redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, last$ + span$) - now))
+  -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
+  local fill = sum$ / limit$
+  if fill > FILL then FILL = fill end
+end`;
+
 export const SLIDING_WINDOW: LimitLua = {
   params: [
     { name: 'limit', about: 'most units in any window' },
@@ -164,67 +213,30 @@ end`,
   save: `if exists$ and changed$ then
   ${indented(store('last$'))}
 end`,
-  take: `tat$ = math.max(tat$, now) + cost * e$
-sum$ = sum$ + cost
-do
-  if now < first$ + q$ or now <= last$ then
-    -- less than q after the newest entry's first start (or not after its time): add to
-    -- that entry, the one before the header; its time becomes the latest start
-    local _, c = struct.unpack('<dd', redis.call('LINDEX', KEYS[$], -2))
-    if now > last$ then
-      -- times increase along the log: the newest entry is also the oldest only when alone
-      if oldest$ == last$ then oldest$ = now end
-      last$ = now
-    end
-    redis.call('LSET', KEYS[$], -2, struct.pack('<dd', last$, c + cost))
-    redis.call('LSET', KEYS[$], -1, ${HEADER})
-  else
-    last$ = now
-    first$ = now
-    if oldest$ == INF then oldest$ = now end
-    -- the entry goes where the old header was, the new header after it (RPOP and RPUSH
-    -- cost Redis less than an LSET)
-    if exists$ then redis.call('RPOP', KEYS[$]) end
-    redis.call('RPUSH', KEYS[$], struct.pack('<dd', now, cost), ${HEADER})
-    -- the list exists now: a second take in the same script (reserveMany) must replace its header
-    exists$ = true
-  end
-  redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, last$ + span$) - now))
-  -- how full the window is now (FILL, declared by rate.ts), for the client's start-lag check
-  local fill = sum$ / limit$
-  if fill > FILL then FILL = fill end
-end`,
+  take: TAKE,
   refund: `if exists$ then
-  tat$ = math.max(now, tat$ - cost * e$)
   ${indented(EXPIRE)}
-  -- entries from the newest: list index -2 (the header is -1) down to the oldest
-  local j = -2
-  local x = redis.call('LINDEX', KEYS[$], j)
   if at then
-    -- the start decided at \`at\`: its bucket is the oldest entry whose time is >= at (an
-    -- entry's time is the latest start in it, and times increase along the log), found
-    -- from the newest end (it is recent). Once it has left (leavesAt) that start is out of the
-    -- window and nothing is given back: its bucket may have gone too, and the oldest entry
-    -- >= at would then be a newer bucket, which must keep its cost.
+    -- the start decided at \`at\` (SlidingWindowState.refundAt): while it is still counted,
+    -- from the entry that holds it (entryOf), the pacer bounded by the log
     ${indented(indented(leaves('at_leaves', 'at')))}
     if at_leaves > now then
-      local found, ft, fc = nil, 0, 0
-      while x and #x == 16 do
-        local t, c = struct.unpack('<dd', x)
-        if t < at then break end
-        found, ft, fc = j, t, c
-        j = j - 1
-        x = redis.call('LINDEX', KEYS[$], j)
-      end
-      local back = 0
-      if found then back = math.min(cost, fc) end
-      if back > 0 then
-        redis.call('LSET', KEYS[$], found, struct.pack('<dd', ft, fc - back))
+      local found, ft, fc, from_found = nil, 0, 0, 0
+      ${indented(indented(indented(ENTRY_OF)))}
+      if found then
+        local back = math.min(cost, fc)
+        if back > 0 then redis.call('LSET', KEYS[$], found, struct.pack('<dd', ft, fc - back)) end
         sum$ = sum$ - back
+        local later = -INF
+        if at < last$ then later = last$ + (from_found - back) * e$ end
+        ${refundedTat('tat$', 'back', 'e$', 'later')}
       end
     end
   else
     -- take it back from the newest starts: the refunded start is the most recent one
+    ${refundedTat('tat$', 'cost', 'e$', '-INF')}
+    local j = -2
+    local x = redis.call('LINDEX', KEYS[$], j)
     local left = cost
     while left > 0 and x and #x == 16 do
       local t, c = struct.unpack('<dd', x)
@@ -237,5 +249,34 @@ end`,
     end
   end
   ${indented(store('last$'))}
+end`,
+  charge: `do
+  ${indented(EXPIRE)}
+  ${indented(leaves('at_leaves', 'at'))}
+  local found, ft, fc, from_found = nil, 0, 0, 0
+  if at_leaves > now and exists$ then
+    ${indented(indented(ENTRY_OF))}
+  end
+  if at_leaves > now and not found then
+    -- still counted, but not in this log (made afresh since): counted from now
+    ${indented(indented(TAKE))}
+  else
+    -- paced from now; in the window where it was used, unless that start has left it
+    tat$ = math.max(tat$, now) + cost * e$
+    if found then
+      redis.call('LSET', KEYS[$], found, struct.pack('<dd', ft, fc + cost))
+      sum$ = sum$ + cost
+    end
+    if exists$ then
+      ${indented(indented(indented(store('last$'))))}
+    else
+      -- no log, only the pacer: a list of the header alone
+      ${indented(indented(indented(leaves('gone', 'last$'))))}
+      if math.max(tat$, gone) > now then
+        redis.call('RPUSH', KEYS[$], ${HEADER})
+        redis.call('PEXPIRE', KEYS[$], ttl(math.max(tat$, gone) - now))
+      end
+    end
+  end
 end`,
 };

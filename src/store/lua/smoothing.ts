@@ -46,6 +46,42 @@ const SETTLE = `while exists$ do
   changed$ = true
 end`;
 
+/** take in smoothing.ts: records a start of `cost` at `now` and stores the state. */
+const TAKE = `if now ~= last$ then
+  local lag = now + lag$ - units$ * e$
+  if lag > top$ then top$ = lag end
+  local entry = struct.pack('<dd', units$, lag)
+  if exists$ then
+    -- the entry goes where the header was, the header after it
+    redis.call('RPOP', KEYS[$])
+    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
+  else
+    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
+    exists$ = true
+  end
+  last$ = now
+end
+units$ = units$ + cost
+${STORE}`;
+
+/** refund in smoothing.ts: the newest start's units come back; an older start's, none. */
+const REFUND = `if exists$ and (not at or at >= last$) then
+  -- an older start's units are not given back (SmoothingState.refund)
+  units$ = math.max(0, units$ - cost)
+  -- starts whose units are all given back leave, newest first (index -2: the header is -1)
+  while true do
+    local h = redis.call('LINDEX', KEYS[$], -2)
+    if not h or #h ~= 16 then break end
+    local mark = struct.unpack('<d', h)
+    if not (mark >= units$) then break end
+    local header = redis.call('RPOP', KEYS[$])
+    redis.call('RPOP', KEYS[$])
+    redis.call('RPUSH', KEYS[$], header)
+    last$ = -INF
+  end
+  ${indented(STORE)}
+end`;
+
 export const SMOOTHING: LimitLua = {
   params: [
     { name: 'e', about: 'emission: ms per unit' },
@@ -82,35 +118,8 @@ end`,
   save: `if changed$ then
   ${indented(STORE)}
 end`,
-  take: `if now ~= last$ then
-  local lag = now + lag$ - units$ * e$
-  if lag > top$ then top$ = lag end
-  local entry = struct.pack('<dd', units$, lag)
-  if exists$ then
-    -- the entry goes where the header was, the header after it
-    redis.call('RPOP', KEYS[$])
-    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
-  else
-    redis.call('RPUSH', KEYS[$], entry, ${HEADER})
-    exists$ = true
-  end
-  last$ = now
-end
-units$ = units$ + cost
-${STORE}`,
-  refund: `if exists$ then
-  units$ = math.max(0, units$ - cost)
-  -- starts whose units are all given back leave, newest first (index -2: the header is -1)
-  while true do
-    local h = redis.call('LINDEX', KEYS[$], -2)
-    if not h or #h ~= 16 then break end
-    local mark = struct.unpack('<d', h)
-    if not (mark >= units$) then break end
-    local header = redis.call('RPOP', KEYS[$])
-    redis.call('RPOP', KEYS[$])
-    redis.call('RPUSH', KEYS[$], header)
-    last$ = -INF
-  end
-  ${indented(STORE)}
-end`,
+  take: TAKE,
+  // as a start now (SmoothingState.charge: take, which settles first)
+  charge: `${SETTLE}\n${TAKE}`,
+  refund: REFUND,
 };

@@ -104,6 +104,22 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     }
   });
 
+  it('gcra: a full bucket forgets its newest start, as Redis forgets it with the key', async () => {
+    // Starts at 0, 5 and 10 have drained by 200. A charge of the start at 0 then makes it
+    // the newest the bucket knows of, so a refund of the start at 5 comes back whole in both
+    // stores (safe: every debt of the starts after it had drained).
+    const memory = new MemoryStore();
+    const redis = new RedisStore(client, { prefix: `${prefix}gcra-last:`, unsafeCallerClockForTests: true });
+    const limits = toLimitSpecs({ rate: { limit: 3, interval: 100 }, algorithm: 'gcra', burst: 3, slack: 0 }, {});
+    const t = 1_000_000;
+    for (const store of [memory, redis]) {
+      for (const at of [0, 5, 10]) assert.equal(await store.reserve('k', limits, 1, t + at), 0);
+      await store.charge('k', limits, 1, t + 200, t + 0);
+      await store.refund('k', limits, 1, t + 200, t + 5);
+      assert.equal(await store.reserve('k', limits, 3, t + 200), 0, `${store.constructor.name}: the refund came back whole`);
+    }
+  });
+
   it('fixed window: a refund under another interval forgets the old count, as memory does', async () => {
     const memory = new MemoryStore();
     const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true });
@@ -115,6 +131,79 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     await redis.refund('k', long, 1, now + 1);
     // found by the random schedules above: Redis kept the 10 ms count and refused (8 ms)
     assert.equal(await redis.reserve('k', short, 1, now + 2), memory.reserve('k', short, 1, now + 2));
+  });
+
+  // A reservation's start is known by its stamp: refunds and charges of that start, made
+  // long after other starts, must change both stores alike.
+  type OwnOp =
+    | { kind: 'reserve'; cost: number }
+    | { kind: 'refund-own'; pick: number; cost: number }
+    | { kind: 'charge-own'; pick: number; cost: number }
+    | { kind: 'charge-now'; cost: number }
+    | { kind: 'refund'; cost: number }
+    | { kind: 'advance'; ms: number }
+    | { kind: 'switch' };
+  /** Which admitted start a refund or charge is of, counted back from the newest: mostly recent ones, still counted. */
+  const pickArb = fc.oneof(fc.nat({ max: 3 }), fc.nat({ max: 1000 }));
+  const ownOpArb: fc.Arbitrary<OwnOp> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('reserve' as const), cost: fc.constantFrom(1, 1, 1, 2, 0.5, 3) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('refund-own' as const), pick: pickArb, cost: fc.constantFrom(1, 0.5, 2, 0.25) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('charge-own' as const), pick: pickArb, cost: fc.constantFrom(1, 0.5, 2) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('charge-now' as const), cost: fc.constantFrom(1, 0.5) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('refund' as const), cost: fc.constantFrom(1, 0.5) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.double({ min: 0, max: 300, noNaN: true }), fc.constantFrom(0, 1, 250)) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'switch' as const }) },
+  );
+
+  it('gives the same answers after refunds and charges of a start of its own, made whatever started since (reservations)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(ownOpArb, { minLength: 1, maxLength: 60, size: 'max' }), async (limits, ops) => {
+        const memory = new MemoryStore();
+        const redis = new RedisStore(client, { prefix: `${prefix}own${run++}:`, unsafeCallerClockForTests: true });
+        const both = [specsOf(limits, false), specsOf(limits, true)];
+        let which = 0;
+        /** The stamps of the starts admitted so far, oldest first: each store's, which must agree. */
+        const stamps: number[] = [];
+        await replayAlike(memory, redis, ops, () => both[which]!, async (op, now, at) => {
+          const specs = both[which]!;
+          switch (op.kind) {
+            case 'switch':
+              which = 1 - which;
+              return;
+            case 'reserve': {
+              const mine = { at: Number.NaN };
+              const theirs = { at: Number.NaN };
+              const expected = asRedisReports(memory.reserve('k', specs, op.cost, now, mine));
+              const actual = await redis.reserve('k', specs, op.cost, now, theirs);
+              assert.equal(actual, expected, `${at}: reserve(${op.cost})`);
+              if (actual === 0) {
+                assert.equal(theirs.at, mine.at, `${at}: the stamps agree`);
+                stamps.push(mine.at);
+              }
+              return;
+            }
+            case 'charge-now':
+              memory.charge('k', specs, op.cost, now);
+              await redis.charge('k', specs, op.cost, now);
+              return;
+            default: {
+              if (stamps.length === 0) return;
+              const stamp = stamps[stamps.length - 1 - (op.pick % stamps.length)]!;
+              if (op.kind === 'refund-own') {
+                memory.refund('k', specs, op.cost, now, stamp);
+                await redis.refund('k', specs, op.cost, now, stamp);
+              } else {
+                memory.charge('k', specs, op.cost, now, stamp);
+                await redis.charge('k', specs, op.cost, now, stamp);
+              }
+            }
+          }
+        });
+      }),
+      { numRuns: 200 },
+    );
+    for (const [key, ttl] of await keysWithTtl(client, prefix)) assert.ok(ttl > 0, `${key} has no TTL`);
   });
 
   // RedisStore sends the reserves of one tick as one script call (reserveMany), and a
