@@ -56,6 +56,8 @@ export class SlidingWindowState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
   private emission: number;
   private burst: number;
+  /** burst < limit: starts are paced (see the class comment); read on every reserve. */
+  private paced: boolean;
   private tolerance: number;
   /**
    * The log, oldest first: closed entries in a ring, then the open (newest) entry in fields.
@@ -103,6 +105,7 @@ export class SlidingWindowState implements LimitState {
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = spec.intervalMs / spec.limit;
     this.burst = spec.burst;
+    this.paced = spec.burst < spec.limit;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
   }
 
@@ -114,13 +117,14 @@ export class SlidingWindowState implements LimitState {
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = emission;
     this.burst = spec.burst;
+    this.paced = spec.burst < spec.limit;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
     this.expireAt = this.oldestLeavesAt(); // the interval changed
   }
 
   waitMs(now: number, cost: number): number {
     if (cost > this.limit) return Number.POSITIVE_INFINITY;
-    const pace = this.burst >= this.limit ? 0 : gcraWait(this.tat, now, Math.min(cost, this.burst), this.emission, this.tolerance);
+    const pace = !this.paced ? 0 : gcraWait(this.tat, now, Math.min(cost, this.burst), this.emission, this.tolerance);
     return Math.max(pace, this.windowWait(now, cost));
   }
 
@@ -154,7 +158,7 @@ export class SlidingWindowState implements LimitState {
     // cost above the limit needs no test of its own here — it cannot fit (within the
     // drift tolerance), and reserveLater answers it with an infinite wait.
     if (now >= this.expireAt) this.expire(now);
-    if (this.sum + cost <= this.limit + EPSILON_MS && (this.burst >= this.limit || this.paceFits(now, cost))) {
+    if (this.sum + cost <= this.limit + EPSILON_MS && (!this.paced || this.paceFits(now, cost))) {
       this.record(now, cost);
       return 0;
     }

@@ -9,7 +9,7 @@ import { limitKeyIn, type LimitKey } from './limit-key.js';
 import { checkAmount, invalidOption, type AcquireOptions, type Decision, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter-options.js';
 import { RateQueue } from './rate-queue.js';
 import { Reservation, type Corrections } from './reservation.js';
-import { refusalError, STARTED, verdictOn, waitOrRefuse, type Refused, type Verdict } from './verdict.js';
+import { refusalError, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
 
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
 export { Reservation } from './reservation.js';
@@ -83,17 +83,17 @@ export class RateLimiter {
   /** `acquire({ ...options, cost })`: `acquire(250)`, `acquire(250, { priority: 1 })`. */
   acquire(cost: number, options?: Omit<AcquireOptions, 'cost'>): Promise<void>;
   acquire(costOrOptions?: number | AcquireOptions, options?: AcquireOptions): Promise<void> {
-    if (typeof costOrOptions !== 'number') return this.enter(undefined, costOrOptions) as Promise<void>;
+    if (typeof costOrOptions !== 'number') return this.enter(undefined, costOrOptions, undefined) as Promise<void>;
     if (options?.cost !== undefined) {
       return Promise.reject(new ConfigError('cost', options.cost, `given twice (${costOrOptions} as the first argument)`));
     }
-    return this.enter(undefined, { ...options, cost: costOrOptions }) as Promise<void>;
+    return this.enter(undefined, { ...options, cost: costOrOptions }, undefined) as Promise<void>;
   }
 
   /** Waits for admission as `acquire` does, then calls `fn` and returns its result. */
   run<T>(fn: () => T | PromiseLike<T>, options?: AcquireOptions): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new ConfigError('fn', fn, 'must be a function'));
-    return this.enter(fn, options) as Promise<T>;
+    return this.enter(fn, options, undefined) as Promise<T>;
   }
 
   /**
@@ -204,57 +204,41 @@ export class RateLimiter {
     return queued === 0 ? { kind: 'wait', waitMs: estimate } : waitOrRefuse(estimate, maxWaitMs);
   }
 
-  /** acquire, run and reserve: validates the options, then decide — answered at once, or later by an asynchronous store. */
-  private enter(task: Task, options: AcquireOptions | undefined, stamp?: StartStamp): Promise<unknown> {
+  /**
+   * enter: a caller of acquire, run or reserve admitted end to end — its options checked,
+   * the decision (decide), and the decision carried out: started, refused, or queued. An
+   * asynchronous store's answer comes back here as `answered`, so both answers go one way.
+   *
+   * One function on purpose: V8 optimises it as a unit (it is over the 460 bytes of bytecode
+   * up to which V8 inlines a function into its caller), and the decision it calls — clock,
+   * store, algorithm — then fits the budget V8 spends inlining into one function. Split into
+   * small functions, it was inlined into run instead, the store's state became a call per
+   * request, and a never-binding limiter cost 5–10 % more (bench/history/overhead.md).
+   */
+  private enter(task: Task, options: AcquireOptions | undefined, stamp: StartStamp | undefined, answered?: Verdict): Promise<unknown> {
     let cost = 1;
     let maxWaitMs = Number.POSITIVE_INFINITY;
     if (options !== undefined) {
-      const unusable = this.unusable(options);
-      if (unusable !== undefined) return unusable;
+      if (typeof options !== 'object' || options === null) {
+        return Promise.reject(new ConfigError('options', options, 'must be an object such as { cost, signal, priority, maxWaitMs }'));
+      }
+      const invalid = this.invalidCost(options.cost) ?? invalidOption(options);
+      if (invalid) return Promise.reject(invalid);
+      // Checked again when a store answers later: the caller may have given up meanwhile.
+      if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
       cost = options.cost ?? 1;
       maxWaitMs = options.maxWaitMs ?? Number.POSITIVE_INFINITY;
     }
-    const verdict = this.decide(cost, maxWaitMs, true, this.clock.now(), stamp);
-    // The verdict of a limit that does not bind, told apart first: carried out without the
-    // checks below, it keeps the whole decision within what V8 inlines into run.
-    if (verdict === STARTED) return this.start(task) ?? RESOLVED;
-    if (verdict instanceof Promise) return verdict.then((v) => this.carryOut(v, task, options, stamp));
-    return this.carryOut(verdict, task, options, stamp) ?? RESOLVED;
-  }
-
-  /** The rejection for options a caller cannot be served with — invalid (ConfigError), or a signal already aborted — else undefined. */
-  private unusable(options: AcquireOptions): Promise<never> | undefined {
-    if (typeof options !== 'object' || options === null) {
-      return Promise.reject(new ConfigError('options', options, 'must be an object such as { cost, signal, priority, maxWaitMs }'));
+    const verdict = answered ?? this.decide(cost, maxWaitMs, true, this.clock.now(), stamp);
+    if (verdict instanceof Promise) return verdict.then((v) => this.enter(task, options, stamp, v));
+    if (verdict.kind === 'start') {
+      this.counters.admitted++;
+      return task === undefined ? RESOLVED : invoke(task);
     }
-    const invalid = this.invalidCost(options.cost) ?? invalidOption(options);
-    if (invalid) return Promise.reject(invalid);
-    if (options.signal?.aborted) return Promise.reject(abortReason(options.signal));
-    return undefined;
-  }
-
-  /** Carries out the verdict for a caller of acquire or run: undefined when it started with no task to run. */
-  private carryOut(verdict: Verdict, task: Task, options: AcquireOptions | undefined, stamp: StartStamp | undefined): Promise<unknown> | undefined {
-    if (verdict.kind === 'start') return this.start(task);
-    return verdict.kind === 'refuse' ? this.refuse(verdict) : this.join(task, options, stamp);
-  }
-
-  /** A caller of acquire or run admitted: undefined when it has no task to run. */
-  private start(task: Task): Promise<unknown> | undefined {
-    this.counters.admitted++;
-    return task === undefined ? undefined : invoke(task);
-  }
-
-  private refuse(verdict: Refused): Promise<never> {
-    this.counters.rejected++;
-    return Promise.reject(refusalError(verdict));
-  }
-
-  /** Queues a caller told to wait, if it still wants to and the queue has room. */
-  private join(task: Task, options: AcquireOptions | undefined, stamp: StartStamp | undefined): Promise<unknown> {
-    // An asynchronous store answered later: the caller may have given up meanwhile.
-    if (options?.signal?.aborted) return Promise.reject(abortReason(options.signal));
-    const cost = options?.cost ?? 1;
+    if (verdict.kind === 'refuse') {
+      this.counters.rejected++;
+      return Promise.reject(refusalError(verdict));
+    }
     if (this.waiting.size >= this.queueSize) {
       this.counters.rejected++;
       return Promise.reject(new QueueFullError(`rate limiter queue is full (${this.queueSize} waiting)`, this.estimateWait(cost)));

@@ -17,6 +17,8 @@ import type { KeyHandle, RateStore, StartStamp } from './store.js';
 class KeyState implements KeyHandle {
   private specs: readonly LimitSpec[];
   private states: LimitState[];
+  /** The state when there is one limit (the common case), read first in reserve; else undefined. */
+  private single: LimitState | undefined;
   /** Handed out by stateFor: never swept, so whoever else uses the key shares it. */
   pinned = false;
 
@@ -26,13 +28,15 @@ class KeyState implements KeyHandle {
   ) {
     this.specs = limits;
     this.states = limits.map((spec) => createLimitState(spec, startLagMs));
+    this.single = this.states.length === 1 ? this.states[0] : undefined;
   }
 
   /** Admits `cost` at `now` if every limit has room, taking it from each; else the wait. A start is stamped `now`. */
   reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number {
     if (limits !== this.specs) this.reconcile(limits, now);
     if (stamp !== undefined) stamp.at = now;
-    return this.states.length === 1 ? this.states[0]!.reserve(now, cost) : this.reserveAll(cost, now);
+    const single = this.single;
+    return single !== undefined ? single.reserve(now, cost) : this.reserveAll(cost, now);
   }
 
   /** reserve for several limits: every one must admit `cost` before it is taken from any. */
@@ -72,6 +76,7 @@ class KeyState implements KeyHandle {
       }
       return createLimitState(spec, this.startLagMs);
     });
+    this.single = this.states.length === 1 ? this.states[0] : undefined;
     this.specs = limits;
   }
 
