@@ -32,6 +32,8 @@ output:
   --json              the summary as one JSON object (on stdout with --out, else on stderr)
   --quiet             no progress line or summary (errors still print)
 
-exit codes: 0 every page written; 1 some page failed or the run stopped on an error;
-2 a bad option or template (nothing was fetched); 130 interrupted.
+exit codes: 0 complete; 1 stopped on an error (run again to resume); 2 a bad option,
+template or path (nothing was fetched); 3 incomplete: records are known to be missing (the
+last lines say what and how to get them); 4 another harvest is writing --out; 5 the state
+file or output cannot be trusted; 130 interrupted; 141 stdout was closed by its reader.
 `;

@@ -11,6 +11,7 @@ import type { SendLatencyLimit } from './auto-concurrency.js';
 import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { HarvestMonitor } from './monitor.js';
 import { PageShapeError, readPage, type PageContent } from './page-reader.js';
+import { mayLeadTo } from './page-urls.js';
 import { MAX_PAUSE_MS, namedWait, QuotaPause, type Refusal } from './quota-pause.js';
 import { scrub } from './secrets.js';
 import { harvestTransport, RefusedError, type ReadBody } from './transport.js';
@@ -62,6 +63,7 @@ export class PageFetcher {
         maxBodyBytes: config.maxBodyBytes,
         maxRedirects: DEFAULTS.maxRedirects,
         userHeaders: Object.keys(config.headers),
+        mayFollow: (origin) => mayLeadTo(config, origin),
         onSample: ({ rttMs, dropped }) => deps.limit?.observe({ rttMs, dropped, inflight: this.sending + 1 }),
         onBody: (bytes) => deps.limit?.observeBytes(bytes),
       },
@@ -135,7 +137,7 @@ export class PageFetcher {
     const read = this.bodies.get(response);
     if (read !== undefined) {
       try {
-        return { ok: true, content: readPage(read.body, response.headers, this.config), url: read.url, headers: response.headers };
+        return { ok: true, content: readPage(read.body, read.text, response.headers, this.config), url: read.url, headers: response.headers };
       } catch (error) {
         return { ok: false, reason: this.reasonOf(error) };
       }

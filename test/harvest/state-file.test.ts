@@ -20,11 +20,11 @@ async function load(config: typeof OFFSET, file: Record<string, unknown>): Promi
 const v1 = { version: 1, bytes: 42, records: 4, pages: 2, nextIndex: 0, done: false, failed: [] };
 
 describe('harvest state file', () => {
-  it('version 2 is the state as it is, and reads back the same', async () => {
+  it('version 3 is the state as it is, and reads back the same', async () => {
     const state: HarvestState = { paginate: 'cursor', bytes: 9, records: 1, pages: 1, next: { at: 'url', url: `${ORIGIN}/cursor?cursor=abc` }, stopped: { url: `${ORIGIN}/cursor?cursor=abc`, reason: 'HTTP 500' } };
     const path = join(tempDir(), 'out.ndjson.state.json');
     writeFileSync(path, serializeState(state, CURSOR));
-    assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 2);
+    assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 3);
     assert.deepEqual(await loadState(path, CURSOR), state);
   });
 
@@ -59,7 +59,7 @@ describe('harvest state file', () => {
   });
 
   it('a version it does not know, or a record that is not a state, is refused with the way out', async () => {
-    await assert.rejects(load(OFFSET, { ...v1, version: 3 }), /not a harvest state file this version reads; remove it to start over/);
-    await assert.rejects(load(OFFSET, { version: 2, paginate: 'offset', bytes: 0 }), /not a harvest state file this version reads/);
+    await assert.rejects(load(OFFSET, { ...v1, version: 4 }), /not a harvest state file this version reads \(version 4\); remove it to start over/);
+    await assert.rejects(load(OFFSET, { version: 2, paginate: 'offset', bytes: 0 }), /field records must be a whole number >= 0 \(got undefined\)/);
   });
 });
