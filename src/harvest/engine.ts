@@ -21,7 +21,7 @@ import { DurableFile, ndjsonOf, StreamSink, type RecordSink } from './output.js'
 import { CommitBatch } from './commit-batch.js';
 import { expectedRecords, fitsExpected, learnFromFirstPage } from './page-count.js';
 import { PageFetcher, type PageResult } from './page-fetcher.js';
-import { linkNext } from './page-reader.js';
+import { linkNext, type PageContent } from './page-reader.js';
 import { firstUrl, nextUrlOf, urlForIndex } from './page-urls.js';
 import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, pageSizeOf, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
 import { failedPathOf, loadState, serializeState, statePathOf } from './state-file.js';
@@ -221,7 +221,8 @@ class HarvestRun {
     while (!isDone(state)) {
       this.signal.throwIfAborted();
       if (this.reachedMaxPages()) await this.save(false);
-      else if (isIndexed(state) && state.total !== undefined) {
+      // The first page goes alone (it teaches the page size), however its total is known.
+      else if (isIndexed(state) && state.total !== undefined && state.nextIndex > 0) {
         if (!(await this.runParallel(state, state.total.pages))) break;
       } else if (!(await (isIndexed(state) ? this.stepByIndex(state) : this.stepByNext(state)))) break;
     }
@@ -247,26 +248,25 @@ class HarvestRun {
    */
   private async stepByIndex(state: IndexedState): Promise<boolean> {
     const index = state.nextIndex;
-    let page = await this.fetchIndexed(state, index);
-    if (page.ok) {
-      const hadTotal = state.total !== undefined;
-      learnFromFirstPage(state, this.config, index, page.content);
-      if (!hadTotal && state.total !== undefined) this.reportTotals();
-      page = await this.recount(state, index, page);
-    }
+    const hadTotal = state.total !== undefined;
+    const page = await this.recount(state, index, await this.fetchIndexed(state, index), (content) => learnFromFirstPage(state, this.config, index, content));
+    if (!hadTotal && state.total !== undefined) this.reportTotals();
     return this.commitByIndex(state, [{ index, page }], 'one-at-a-time');
   }
 
   /**
    * A page whose record count the stated total contradicts — short, empty, or longer than a
    * page — asked again, up to `recountAsks` times: a server may answer a page short once
-   * (a replica behind, a timeout inside it) and whole the next time.
+   * (a replica behind, a timeout inside it) and whole the next time. `learn` reads what
+   * each answer says of the data set (its total; the first page, its page size).
    */
-  private async recount(state: IndexedState, index: number, page: PageResult): Promise<PageResult> {
-    for (let ask = 0; ask < DEFAULTS.recountAsks && page.ok && !fitsExpected(state, this.config, index, page.content.lines.length); ask++) {
+  private async recount(state: IndexedState, index: number, page: PageResult, learn?: (content: PageContent) => void): Promise<PageResult> {
+    for (let ask = 0; ; ask++) {
+      if (!page.ok) return page;
+      learn?.(page.content);
+      if (ask >= DEFAULTS.recountAsks || fitsExpected(state, this.config, index, page.content.lines.length)) return page;
       page = await this.fetchIndexed(state, index);
     }
-    return page;
   }
 
   private fetchIndexed(state: IndexedState, index: number, signal = this.signal): Promise<PageResult> {
@@ -285,7 +285,7 @@ class HarvestRun {
     const url = next.at === 'first' ? firstUrl(this.config) : next.url;
     this.guard.fetching(url);
     const page = await this.fetcher.fetch(url, this.signal);
-    if (!page.ok) return this.stopAt(state, url, page.reason, 'failed');
+    if (!page.ok) return this.stopAt(state, url, page.reason, page.refused ? 'refused' : 'failed');
     if (state.total === undefined && page.content.totalRecords !== undefined) {
       state.total = page.content.totalRecords;
       this.monitor.totals(this.clock.now(), { records: state.total });
@@ -315,7 +315,7 @@ class HarvestRun {
   }
 
   /** Stops a cursor/link run at the page at `url`, not written: the next run starts there. */
-  private async stopAt(state: FollowedState, url: string, reason: string, cause: 'failed' | 'loop'): Promise<false> {
+  private async stopAt(state: FollowedState, url: string, reason: string, cause: 'failed' | 'refused' | 'loop'): Promise<false> {
     state.stopped = { url: redactUrl(url), reason, cause };
     this.monitor.pageFailed(this.clock.now(), reason);
     await this.save(true);

@@ -28,7 +28,8 @@ export interface Placement {
  * - A failed page is skipped, listed in `failed`, when pages go in parallel (the total says
  *   more follow); one at a time it stops the run there.
  * - A page whose records were all written already is a loop: the run stops there.
- * - An empty page ends the data when there is no total. With a total, it is suspect
+ * - An empty page ends the data when there is no total. With a total, an empty first page
+ *   stops the run (it sets the page size, so nothing after it can be placed); a later one is suspect
  *   (`emptyFrom`): a later page with records makes it a gap, listed in `failed`;
  *   `emptyPagesToEnd` of them in a row, or the total's end, make them the early end of the
  *   data — short of the total, which the outcome reports.
@@ -53,7 +54,7 @@ export function placeIndexedPages(state: IndexedState, config: HarvestConfig, gu
     if (!page.ok) {
       placement.failures.push(page.reason);
       if (pace === 'one-at-a-time') {
-        state.stopped = { url: urlOf(index), reason: page.reason, cause: 'failed' };
+        state.stopped = { url: urlOf(index), reason: page.reason, cause: page.refused ? 'refused' : 'failed' };
         placement.failedChanged = true;
         break;
       }
@@ -65,6 +66,14 @@ export function placeIndexedPages(state: IndexedState, config: HarvestConfig, gu
     if (lines.length === 0 && state.total === undefined) {
       delete state.short; // the short page before it was the last
       endHere(state);
+      break;
+    }
+    if (lines.length === 0 && index === 0) {
+      // The first page teaches the page size every other page's place depends on: without it, nothing after it can be placed.
+      const reason = `empty, while the server states ${state.total?.records} records; the first page sets the page size, so the harvest goes no further without it`;
+      state.stopped = { url: urlOf(index), reason, cause: 'failed' };
+      placement.failures.push(reason);
+      placement.failedChanged = true;
       break;
     }
     if (lines.length === 0) {
@@ -82,7 +91,9 @@ export function placeIndexedPages(state: IndexedState, config: HarvestConfig, gu
     }
     // Records after empty or short pages: those were gaps, not the end.
     if (state.emptyFrom !== undefined) {
-      for (let i = state.emptyFrom; i < index; i++) fail(i, `empty, while the stated total (${state.total?.records}) puts records on it and page ${index} had some`);
+      // Among them, pages that failed outright are listed already.
+      const listed = new Set(state.failed.map((f) => f.index));
+      for (let i = state.emptyFrom; i < index; i++) if (!listed.has(i)) fail(i, `empty, while the stated total (${state.total?.records}) puts records on it and page ${index} had some`);
       delete state.emptyFrom;
     }
     if (state.short !== undefined) {

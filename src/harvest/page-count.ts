@@ -21,9 +21,9 @@ export function learnFromFirstPage(state: IndexedState, config: HarvestConfig, i
     const last = (content.totalRecords !== undefined && served >= content.totalRecords) || (config.next !== undefined && content.next === undefined);
     if (!last) state.pageSize = served;
   }
-  if (state.total === undefined && content.totalRecords !== undefined) {
-    state.total = { records: content.totalRecords, pages: Math.ceil(content.totalRecords / pageSizeOf(state, config)) };
-  }
+  if (state.total === undefined && content.totalRecords !== undefined) state.total = { records: content.totalRecords, pages: 0 };
+  // The page count follows the page size, learned from this page or the same first page asked again.
+  if (state.total !== undefined) state.total.pages = Math.ceil(state.total.records / pageSizeOf(state, config));
 }
 
 /**

@@ -16,8 +16,12 @@ import { MAX_PAUSE_MS, namedWait, QuotaPause, type Refusal } from './quota-pause
 import { scrub } from './secrets.js';
 import { harvestTransport, RefusedError, type ReadBody } from './transport.js';
 
-/** One page's outcome after retries and quota pauses: its content, or why it failed (redacted). */
-export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string };
+/**
+ * One page's outcome after retries and quota pauses: its content, or why it failed
+ * (redacted) — `refused` when harvest would not make the request (a redirect it may not
+ * follow, a body over the cap): asking again will not help, an option might.
+ */
+export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string; refused?: boolean };
 
 /** A pause sluiceFetch takes on its own (its adaptive rate's) this long or longer is followed by the quota pause, and shown. */
 const VISIBLE_PAUSE_MS = 1000;
@@ -132,7 +136,8 @@ export class PageFetcher {
       // sluice's own refusal naming its wait: the Redis store out of reach, or a Retry-After
       // on a fault past the retry's longest delay.
       const waitMs = error instanceof RejectedError && Number.isFinite(error.retryAfterMs) && error.retryAfterMs > 0 ? error.retryAfterMs : undefined;
-      return waitMs === undefined ? { ok: false, reason } : { status: undefined, waitMs, reason };
+      if (waitMs !== undefined) return { status: undefined, waitMs, reason };
+      return error instanceof RefusedError ? { ok: false, reason, refused: true } : { ok: false, reason };
     }
     const read = this.bodies.get(response);
     if (read !== undefined) {

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { redactUrlInText } from '../core/redact.js';
 import { redactUrl } from '../http/redact.js';
 
 const REDACTED = '[redacted]';
@@ -60,7 +61,7 @@ export function redactTemplate(template: string): string {
  * URL redacted and every known secret value replaced, in case a library echoed one.
  */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  let out = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, redactUrlInText);
   for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, REDACTED);
   return out;
 }

@@ -56,16 +56,16 @@ export function serializeState(state: HarvestState, config: HarvestConfig): stri
 
 /**
  * Reads a state file; undefined when there is none. Throws StateRefusedError naming the
- * file (and the field) when it is not a state file, is damaged, or is another command's.
+ * file (and the field) when it is not a state file, is damaged, or is another command's;
+ * the file system's error when it cannot be read at all.
  */
 export async function loadState(path: string, config: HarvestConfig): Promise<HarvestState | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new StateRefusedError(path, `cannot be read (${code ?? String(error)})`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error; // a path problem (a directory, no permission): the caller names the file
   }
   let file: StateFile | StateFileV1 | ({ version: 2; fingerprint: string; source: string } & HarvestState);
   try {
