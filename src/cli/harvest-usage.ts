@@ -22,11 +22,12 @@ pace and retries:
 
 requests:
   --header 'N: V'     a request header; $VAR and \${VAR} are taken from the environment (repeatable)
-  --allow-origin O    an origin next links may lead to besides the template's (repeatable)
+  --allow-origin O    an origin next links and redirects may lead to besides the template's (repeatable)
   --max-body SIZE     largest response body, e.g. 32mb (default 32mb)
 
 output:
-  --out FILE          NDJSON output, resumable; state in FILE.state.json (default: stdout, no resume)
+  --out FILE          NDJSON output, resumable; state in FILE.state.json, one writer at a time (FILE.lock)
+                      (default: stdout, no resume)
   --retry-failed      fetch the pages listed in FILE.failed.ndjson again
   --report FILE       a self-contained HTML report with charts
   --json              the summary as one JSON object (on stdout with --out, else on stderr)

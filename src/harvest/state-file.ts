@@ -88,10 +88,18 @@ export async function loadState(path: string, config: HarvestConfig): Promise<Ha
   return state;
 }
 
-/** The state itself: a version 2 or 3 file without its header (version 2 lacks only fields that are optional). */
+/** The fields each shape of state has; anything else in a file (a hand edit) is left behind. */
+const FIELDS = {
+  indexed: ['paginate', 'bytes', 'records', 'pages', 'stopped', 'nextIndex', 'pageSize', 'total', 'end', 'emptyFrom', 'short', 'failed'],
+  followed: ['paginate', 'bytes', 'records', 'pages', 'stopped', 'next', 'total'],
+} as const;
+
+/** The state itself: a version 2 or 3 file's fields of its shape (version 2 lacks only fields that are optional). */
 function withoutHeader(file: { version: 2 | 3; fingerprint: string; source: string } & HarvestState): HarvestState {
-  const { version: _version, fingerprint: _fingerprint, source: _source, ...state } = file;
-  return state;
+  const from = file as unknown as Record<string, unknown>;
+  const state: Record<string, unknown> = {};
+  for (const field of FIELDS[isIndexed(file) ? 'indexed' : 'followed']) if (from[field] !== undefined) state[field] = from[field];
+  return state as unknown as HarvestState;
 }
 
 /** A version 1 record in the shape of its pagination; the same command goes on from it as version 1 did. */
