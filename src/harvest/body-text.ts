@@ -1,3 +1,4 @@
+import { Buffer, isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { PageShapeError } from './page-reader.js';
 
@@ -11,6 +12,13 @@ import { PageShapeError } from './page-reader.js';
 export function decodeBody(bytes: Uint8Array, contentType: string | null): string {
   const declared = charsetOf(contentType);
   const label = declared ?? sniff(bytes);
+  if (label === 'utf-8' || label === 'utf8') {
+    // The common case, kept on Buffer's own decoder: an ASCII body stays a one-byte string
+    // (TextDecoder gives two bytes a character), half the memory for the pages held.
+    if (!isUtf8(bytes)) throw new PageShapeError(`the body is not valid utf-8${declared === undefined ? ' (the server declared no charset)' : ''}`);
+    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    return Buffer.from(bytes.buffer, bytes.byteOffset + bom, bytes.byteLength - bom).toString('utf8');
+  }
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(label, { fatal: true });

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { EXIT } from '../../../src/cli/harvest-exit.js';
 import { Harvest } from '../../../src/harvest/engine.js';
 import { OutputLockedError } from '../../../src/harvest/harvest-errors.js';
@@ -51,6 +52,23 @@ describe('hostile: two runs on one --out', () => {
     await first.close();
     const again = await Harvest.open(config);
     await again.close();
+  });
+
+  it('of any number of harvests opening one output at once, exactly one gets it (a property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 6 }), fc.boolean(), async (runs, staleFirst) => {
+        const out = join(tempDir(), 'out.ndjson');
+        if (staleFirst) writeFileSync(`${out}.lock`, JSON.stringify({ pid: deadPid(), host: hostname(), since: '2026-01-01T00:00:00Z' }));
+        const config = configOf(['http://127.0.0.1:9/x?offset={offset}', '--out', out]);
+        const opened = await Promise.allSettled(Array.from({ length: runs }, () => Harvest.open(config)));
+        const won = opened.filter((o) => o.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const o of opened) if (o.status === 'rejected') assert.ok(o.reason instanceof OutputLockedError, String(o.reason));
+        await (won[0] as PromiseFulfilledResult<Harvest>).value.close();
+        assert.equal(existsSync(`${out}.lock`), false);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('a lock left by a process that died (kill -9) on this host is taken over', async () => {
