@@ -22,16 +22,19 @@ pace and retries:
 
 requests:
   --header 'N: V'     a request header; $VAR and \${VAR} are taken from the environment (repeatable)
-  --allow-origin O    an origin next links may lead to besides the template's (repeatable)
+  --allow-origin O    an origin next links and redirects may lead to besides the template's (repeatable)
   --max-body SIZE     largest response body, e.g. 32mb (default 32mb)
 
 output:
-  --out FILE          NDJSON output, resumable; state in FILE.state.json (default: stdout, no resume)
+  --out FILE          NDJSON output, resumable; state in FILE.state.json, one writer at a time (FILE.lock)
+                      (default: stdout, no resume)
   --retry-failed      fetch the pages listed in FILE.failed.ndjson again
   --report FILE       a self-contained HTML report with charts
   --json              the summary as one JSON object (on stdout with --out, else on stderr)
   --quiet             no progress line or summary (errors still print)
 
-exit codes: 0 every page written; 1 some page failed or the run stopped on an error;
-2 a bad option or template (nothing was fetched); 130 interrupted.
+exit codes: 0 complete; 1 stopped on an error (run again to resume); 2 a bad option,
+template or path (nothing was fetched); 3 incomplete: records are known to be missing (the
+last lines say what and how to get them); 4 another harvest is writing --out; 5 the state
+file or output cannot be trusted; 130 interrupted; 141 stdout was closed by its reader.
 `;

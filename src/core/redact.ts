@@ -111,6 +111,23 @@ export function redactHeaders(headers: ConstructorParameters<typeof Headers>[0])
 }
 
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+
+/**
+ * redactUrlInText: a URL found in free text, as redactText shows it. Punctuation that ends
+ * the sentence rather than the URL (`(see https://x/a).`) stays outside it, and a URL with
+ * nothing to redact is left as written rather than normalised (`http://h:1` keeps no `/`).
+ */
+export function redactUrlInText(found: string): string {
+  const [, url = found, tail = ''] = /^(.*?)([),.;:!?\]]*)$/s.exec(found) ?? [];
+  const redacted = redactUrl(url);
+  let normal: string | undefined;
+  try {
+    normal = new URL(url).href;
+  } catch {
+    normal = undefined;
+  }
+  return (redacted === normal ? url : redacted) + tail;
+}
 /** `Bearer <token>` and `Basic <base64>`, wherever they appear: the value of an Authorization header. */
 const AUTH_SCHEME = /\b(Bearer)\s+[\w.~+/-]+=*|\b(Basic)\s+[A-Za-z0-9+/]{8,}=*/gi;
 /** Tokens whose shape gives them away whatever they are called: JWTs, and OpenAI/Stripe, GitHub, Slack and AWS keys. */
@@ -136,7 +153,7 @@ export function redactText(text: string): string {
   // quote, a header name and colon): every sluice error's message passes through here, and
   // most have none. The two anchored on literal words are cheap enough to run always.
   let out = text;
-  if (out.includes('://')) out = out.replace(URL_IN_TEXT, (url) => redactUrl(url));
+  if (out.includes('://')) out = out.replace(URL_IN_TEXT, redactUrlInText);
   out = out.replace(AUTH_SCHEME, (_match, bearer: string | undefined, basic: string | undefined) => `${bearer ?? basic} ${REDACTED}`).replace(KNOWN_TOKEN, REDACTED);
   if (out.includes('=')) out = out.replace(ASSIGNMENT, (match, name: string, sep: string) => (isSecretName(name) ? `${name}${sep}${REDACTED}` : match));
   if (out.includes('"')) out = out.replace(JSON_MEMBER, (match, name: string, sep: string) => (isSecretName(name) ? `"${name}"${sep}"${REDACTED}"` : match));

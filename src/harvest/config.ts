@@ -63,4 +63,8 @@ export const DEFAULTS = {
    */
   maxQuotaPauses: 10,
   maxRedirects: 5,
+  /** Times a page whose record count the stated total contradicts (short, empty, too long) is asked again before it counts as such. */
+  recountAsks: 2,
+  /** Empty pages in a row, each asked again, that end the data before a stated total (a total that overstates, or records deleted). */
+  emptyPagesToEnd: 2,
 };

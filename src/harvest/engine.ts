@@ -1,4 +1,5 @@
 import { stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -8,16 +9,21 @@ import type { FetchFn } from '../http/fetch-options.js';
 import { redactUrl } from '../http/redact.js';
 import { writeAtomically, removeStaleTemp } from './atomic-file.js';
 import { autoLimit, type SendLatencyLimit } from './auto-concurrency.js';
-import type { HarvestConfig } from './config.js';
+import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { CrashHook } from './crash-points.js';
+import { gapsOf, type Gap } from './gaps.js';
+import { StateRefusedError } from './harvest-errors.js';
+import { placeIndexedPages, type Placed } from './indexed-pages.js';
+import { LoopGuard } from './loop-guard.js';
 import type { HarvestMonitor } from './monitor.js';
+import { OutputLock } from './output-lock.js';
 import { DurableFile, ndjsonOf, StreamSink, type RecordSink } from './output.js';
 import { CommitBatch } from './commit-batch.js';
+import { expectedRecords, fitsExpected, learnFromFirstPage } from './page-count.js';
 import { PageFetcher, type PageResult } from './page-fetcher.js';
-import { linkNext } from './page-reader.js';
+import { linkNext, type PageContent } from './page-reader.js';
 import { firstUrl, nextUrlOf, urlForIndex } from './page-urls.js';
-import { restoreSecrets } from './secrets.js';
-import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
+import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, pageSizeOf, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
 import { failedPathOf, loadState, serializeState, statePathOf } from './state-file.js';
 import { RefusedError } from './transport.js';
 
@@ -42,6 +48,8 @@ export interface HarvestOutcome {
   complete: boolean;
   /** The state said so before this run started, and there was nothing to retry. */
   alreadyComplete: boolean;
+  /** What the harvest knows is missing from the output (gaps.ts); empty when it holds every record the server offered. */
+  gaps: readonly Gap[];
 }
 
 /** Counts from earlier runs that this one resumes from. */
@@ -51,9 +59,13 @@ export interface Resumed {
   bytes: number;
 }
 
+/** The most bytes at the end of the output read on resume, for the loop guard to recognise its last records. */
+const TAIL_BYTES = 32 * 1024 * 1024;
+
 /**
- * Harvest: one `sluice harvest` run. `open` reads the state file and cuts the output back
- * to what it vouches for, without any request; `run` fetches what is left.
+ * Harvest: one `sluice harvest` run. `open` takes the output's lock, reads and checks the
+ * state file and cuts the output back to what it vouches for, without any request; `run`
+ * fetches what is left; `close` releases the lock.
  *
  * Durability: each page's records are appended and fsynced, then the state file is
  * replaced atomically (temp, fsync, rename, directory fsync) with the new output length
@@ -67,32 +79,56 @@ export class Harvest {
     private readonly deps: HarvestDeps,
     private readonly state: HarvestState,
     private readonly sink: RecordSink,
+    private readonly guard: LoopGuard,
+    private readonly lock: OutputLock | undefined,
     readonly resumed: Resumed | undefined,
   ) {}
 
+  /**
+   * Opens the harvest. Throws ConfigError for an `--out` that cannot be a harvest's output
+   * (a directory, a device, a missing directory, someone else's file), OutputLockedError when
+   * another harvest writes it, StateRefusedError when its state cannot be trusted.
+   */
   static async open(config: HarvestConfig, deps: HarvestDeps = {}): Promise<Harvest> {
     if (config.out === undefined) {
-      return new Harvest(config, deps, freshState(config), new StreamSink(deps.stdout ?? process.stdout), undefined);
+      return new Harvest(config, deps, freshState(config), new StreamSink(deps.stdout ?? process.stdout), new LoopGuard(), undefined, undefined);
     }
-    const statePath = statePathOf(config.out);
-    await removeStaleTemp(statePath);
-    const saved = await loadState(statePath, config);
-    const state = saved ?? freshState(config);
-    if (saved === undefined) {
-      // A file with no state beside it is not ours to overwrite; an empty one is what a
-      // crash before the first commit leaves. The state is written before the first record.
-      const size = await stat(config.out).then((s) => s.size, () => 0);
-      if (size > 0) throw new ConfigError('--out', config.out, 'exists and has no state file beside it, so it is not a harvest to resume; remove it or choose another file');
-      await writeAtomically(statePath, serializeState(state, config), deps.crash);
+    const out = config.out;
+    await checkOutPath(out);
+    const lock = await OutputLock.take(out).catch((error: unknown) => {
+      throw asPathProblem(error, out);
+    });
+    try {
+      const statePath = statePathOf(out);
+      await removeStaleTemp(statePath);
+      const saved = await loadState(statePath, config);
+      const state = saved ?? freshState(config);
+      if (saved === undefined) {
+        // A file with no state beside it is not ours to overwrite; an empty one is what a
+        // crash before the first commit leaves. The state is written before the first record.
+        const size = await stat(out).then((s) => s.size, () => 0);
+        if (size > 0) throw new ConfigError('--out', out, 'exists and has no state file beside it, so it is not a harvest to resume; remove it or choose another file');
+        await writeAtomically(statePath, serializeState(state, config), deps.crash);
+      }
+      const sink = await DurableFile.open(out, state.bytes, deps.crash);
+      const guard = new LoopGuard();
+      try {
+        guard.written(await lastRecords(sink, out, state.bytes));
+      } catch (error) {
+        await sink.close();
+        throw error;
+      }
+      const resumed = saved && saved.pages > 0 ? { records: saved.records, pages: saved.pages, bytes: saved.bytes } : undefined;
+      return new Harvest(config, deps, state, sink, guard, lock, resumed);
+    } catch (error) {
+      await lock.release();
+      throw asPathProblem(error, out);
     }
-    const sink = await DurableFile.open(config.out, state.bytes, deps.crash);
-    const resumed = saved && saved.pages > 0 ? { records: saved.records, pages: saved.pages, bytes: saved.bytes } : undefined;
-    return new Harvest(config, deps, state, sink, resumed);
   }
 
   /** Fetches what is left. Rejects with the signal's reason on abort (the state stays consistent), or on an I/O error. */
   async run(monitor: HarvestMonitor, signal: AbortSignal = new AbortController().signal): Promise<HarvestOutcome> {
-    const run = new HarvestRun(this.config, this.deps, this.state, this.sink, monitor, signal);
+    const run = new HarvestRun(this.config, this.deps, this.state, this.sink, this.guard, monitor, signal);
     try {
       return await run.execute();
     } finally {
@@ -101,8 +137,49 @@ export class Harvest {
   }
 
   async close(): Promise<void> {
-    await this.sink.close();
+    try {
+      await this.sink.close();
+    } finally {
+      await this.lock?.release();
+    }
   }
+}
+
+/** The records at the end of the output, for the loop guard; the last must be JSON, or the output is not what the state says. */
+async function lastRecords(sink: DurableFile, out: string, bytes: number): Promise<string[]> {
+  if (bytes === 0) return [];
+  const lines = await sink.tail(LoopGuard.tailRecords, TAIL_BYTES);
+  try {
+    JSON.parse(lines.at(-1) ?? '');
+  } catch {
+    throw new StateRefusedError(out, `its last line before byte ${bytes} (where its state file says the records end) is not a JSON record: the output or the state was changed since; remove both to start over`);
+  }
+  return lines;
+}
+
+/** Checks `--out` is a path a harvest can write and resume, before the lock or any request. */
+async function checkOutPath(out: string): Promise<void> {
+  const info = await stat(out).catch(() => undefined);
+  if (info?.isDirectory()) throw new ConfigError('--out', out, 'is a directory; give the path of a file, e.g. --out records.ndjson');
+  if (info !== undefined && !info.isFile()) throw new ConfigError('--out', out, 'is not a regular file (a device or a pipe cannot be cut back on resume); leave --out out to write to stdout');
+  const dir = await stat(dirname(out)).catch(() => undefined);
+  if (dir === undefined || !dir.isDirectory()) throw new ConfigError('--out', out, `is in a directory that does not exist (${dirname(out)})`);
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of its path is not a directory',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'it does not exist',
+};
+
+/** A file system error on one of the output's files while opening: a ConfigError naming the file, not a raw Node error. */
+function asPathProblem(error: unknown, out: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || typeof e.code !== 'string' || !(e.code in ERRNO_WORDS)) return error;
+  return new ConfigError('--out', e.path ?? out, `cannot be used: ${ERRNO_WORDS[e.code]} (${e.code})`);
 }
 
 class HarvestRun {
@@ -115,6 +192,7 @@ class HarvestRun {
     private readonly deps: HarvestDeps,
     private readonly state: HarvestState,
     private readonly sink: RecordSink,
+    private readonly guard: LoopGuard,
     private readonly monitor: HarvestMonitor,
     private readonly signal: AbortSignal,
   ) {
@@ -138,13 +216,15 @@ class HarvestRun {
     delete state.stopped;
     this.reportTotals();
     await this.writeFailedFile();
-    const retry = this.config.retryFailed && isIndexed(state) && state.failed.length > 0;
+    const retry = this.config.retryFailed && isIndexed(state) && (state.failed.length > 0 || state.emptyFrom !== undefined);
     if (retry) await this.retryFailed(state);
     while (!isDone(state)) {
       this.signal.throwIfAborted();
       if (this.reachedMaxPages()) await this.save(false);
-      else if (isIndexed(state) && state.total !== undefined) await this.runParallel(state, state.total.pages);
-      else if (!(await (isIndexed(state) ? this.stepByIndex(state) : this.stepByNext(state)))) break;
+      // The first page goes alone (it teaches the page size), however its total is known.
+      else if (isIndexed(state) && state.total !== undefined && state.nextIndex > 0) {
+        if (!(await this.runParallel(state, state.total.pages))) break;
+      } else if (!(await (isIndexed(state) ? this.stepByIndex(state) : this.stepByNext(state)))) break;
     }
     return {
       records: state.records,
@@ -153,6 +233,7 @@ class HarvestRun {
       failed: failuresOf(state),
       complete: isDone(state),
       alreadyComplete: wasComplete && !retry,
+      gaps: gapsOf(state, this.config),
     };
   }
 
@@ -167,61 +248,85 @@ class HarvestRun {
    */
   private async stepByIndex(state: IndexedState): Promise<boolean> {
     const index = state.nextIndex;
-    const page = await this.fetcher.fetch(urlForIndex(this.config, index), this.signal);
-    if (page.ok && page.content.items.length > 0 && page.content.totalRecords !== undefined && state.total === undefined) {
-      state.total = { records: page.content.totalRecords, pages: Math.ceil(page.content.totalRecords / this.config.pageSize) };
-      this.reportTotals();
+    const hadTotal = state.total !== undefined;
+    const page = await this.recount(state, index, await this.fetchIndexed(state, index), (content) => learnFromFirstPage(state, this.config, index, content));
+    if (!hadTotal && state.total !== undefined) this.reportTotals();
+    return this.commitByIndex(state, [{ index, page }], 'one-at-a-time');
+  }
+
+  /**
+   * A page whose record count the stated total contradicts — short, empty, or longer than a
+   * page — asked again, up to `recountAsks` times: a server may answer a page short once
+   * (a replica behind, a timeout inside it) and whole the next time. `learn` reads what
+   * each answer says of the data set (its total; the first page, its page size).
+   */
+  private async recount(state: IndexedState, index: number, page: PageResult, learn?: (content: PageContent) => void): Promise<PageResult> {
+    for (let ask = 0; ; ask++) {
+      if (!page.ok) return page;
+      learn?.(page.content);
+      if (ask >= DEFAULTS.recountAsks || fitsExpected(state, this.config, index, page.content.lines.length)) return page;
+      page = await this.fetchIndexed(state, index);
     }
-    await this.commitByIndex(state, [{ index, page }], 'one-at-a-time');
-    return page.ok;
+  }
+
+  private fetchIndexed(state: IndexedState, index: number, signal = this.signal): Promise<PageResult> {
+    return this.fetcher.fetch(urlForIndex(this.config, index, pageSizeOf(state, this.config)), signal);
   }
 
   /**
    * One cursor/link page: the page at the state's next, then where it points. A failed page,
-   * or a next that must not be followed, stops the run. A page already written (its next was
-   * refused last time) is fetched for its next only. False: stop this run.
+   * a next that must not be followed, and a loop stop the run. A page already written (its
+   * next was refused last time) is fetched for its next only. An empty page that names a
+   * next is followed: some APIs answer empty pages mid-listing. False: stop this run.
    */
   private async stepByNext(state: FollowedState): Promise<boolean> {
     const { next } = state;
     if (next.at === 'end') return false;
-    const url = next.at === 'first' ? firstUrl(this.config) : restoreSecrets(next.url, firstUrl(this.config));
+    const url = next.at === 'first' ? firstUrl(this.config) : next.url;
+    this.guard.fetching(url);
     const page = await this.fetcher.fetch(url, this.signal);
-    if (!page.ok) {
-      state.stopped = { url: redactUrl(url), reason: page.reason };
-      this.monitor.pageFailed(this.clock.now(), page.reason);
-      await this.save(true);
-      return false;
+    if (!page.ok) return this.stopAt(state, url, page.reason, page.refused ? 'refused' : 'failed');
+    if (state.total === undefined && page.content.totalRecords !== undefined) {
+      state.total = page.content.totalRecords;
+      this.monitor.totals(this.clock.now(), { records: state.total });
     }
-    const written = next.at === 'after' ? [] : [page.content.items];
-    if (written[0]?.length === 0) {
-      endHere(state);
-      await this.save(false);
-      return false;
+    const lines = next.at === 'after' ? undefined : page.content.lines;
+    if (lines !== undefined && this.guard.repeats(lines)) {
+      return this.stopAt(state, url, `loop: the ${lines.length} records of this page were all written already, from earlier pages; the server leads back to pages it served before`, 'loop');
     }
-    let refusal: string | undefined;
+    let stop: { reason: string; cause: 'refused' | 'loop' } | undefined;
     try {
-      const target = this.pointerOf(page, url);
+      const target = this.pointerOf(page);
       if (target === undefined) endHere(state);
-      else state.next = { at: 'url', url: redactUrl(target) };
+      else if (this.guard.fetched(target)) stop = { reason: `after this page: loop: ${target === url ? 'the next page is the page itself' : `the next page (${redactUrl(target)}) was fetched already in this run`}`, cause: 'loop' };
+      else state.next = { at: 'url', url: target };
     } catch (error) {
       if (!(error instanceof RefusedError)) throw error;
-      refusal = error.message;
-      // Written, and the harvest cannot go on from here: said as a failure, and where the next run starts.
-      state.next = { at: 'after', url: redactUrl(url) };
-      state.stopped = { url: redactUrl(url), reason: `after this page: ${refusal}` };
+      stop = { reason: `after this page: ${error.message}`, cause: 'refused' };
     }
-    await this.write(written, refusal !== undefined);
-    if (refusal !== undefined) this.monitor.pageFailed(this.clock.now(), refusal);
-    return refusal === undefined;
+    if (stop !== undefined) {
+      // Written (now or before), and the harvest cannot go on from here: where the next run starts.
+      state.next = { at: 'after', url };
+      state.stopped = { url: redactUrl(url), ...stop };
+    }
+    await this.write(lines === undefined ? [] : [lines], stop !== undefined);
+    if (stop !== undefined) this.monitor.pageFailed(this.clock.now(), stop.reason);
+    return stop === undefined;
+  }
+
+  /** Stops a cursor/link run at the page at `url`, not written: the next run starts there. */
+  private async stopAt(state: FollowedState, url: string, reason: string, cause: 'failed' | 'refused' | 'loop'): Promise<false> {
+    state.stopped = { url: redactUrl(url), reason, cause };
+    this.monitor.pageFailed(this.clock.now(), reason);
+    await this.save(true);
+    return false;
   }
 
   /** Where a cursor/link page says the next one is; undefined for none. Throws RefusedError for a next that must not be followed. */
-  private pointerOf(page: Extract<PageResult, { ok: true }>, url: string): string | undefined {
+  private pointerOf(page: Extract<PageResult, { ok: true }>): string | undefined {
     const pointer = this.config.paginate === 'link' ? (linkNext(page.headers.get('link'), page.url) ?? page.content.next) : page.content.next;
     if (pointer === undefined) return undefined;
-    const target = nextUrlOf(this.config, pointer, page.url);
-    if (target === url) throw new RefusedError('the next page is the page itself');
-    return target;
+    return nextUrlOf(this.config, pointer, page.url);
   }
 
   /**
@@ -229,16 +334,17 @@ class HarvestRun {
    * concurrency, written in order. Commits are grouped: the pages that finished while the
    * previous commit was on disk go in one append, one fsync and one state write, since
    * three fsyncs a page hold the flow back on a busy disk (BENCHMARKS.md, harvest).
+   * False: the run stopped (a loop).
    */
-  private async runParallel(state: IndexedState, totalPages: number): Promise<void> {
+  private async runParallel(state: IndexedState, totalPages: number): Promise<boolean> {
     const { config } = this;
     const end = Math.min(totalPages, config.maxPages ?? Number.POSITIVE_INFINITY);
     const controller = new AbortController();
     const stop = (): void => controller.abort(this.signal.reason);
     this.signal.addEventListener('abort', stop, { once: true });
-    const batch = new CommitBatch<Placed>((entries) => this.commitByIndex(state, entries, 'in-parallel'));
+    const batch = new CommitBatch<Placed>(async (entries) => void (await this.commitByIndex(state, entries, 'in-parallel')));
     try {
-      const results = flow(range(state.nextIndex, end), (index: number, context) => this.fetcher.fetch(urlForIndex(config, index), context.signal), {
+      const results = flow(range(state.nextIndex, end), (index: number, context) => this.fetchIndexed(state, index, context.signal), {
         concurrency: this.limit ?? (config.concurrency as number),
         ordered: true,
         clock: this.clock,
@@ -246,10 +352,9 @@ class HarvestRun {
       });
       for await (const result of results) {
         if (!result.ok) throw result.error; // the worker rejects only on abort
-        const page = result.value;
-        const last = page.ok && page.content.items.length === 0;
+        const page = await this.recount(state, result.input, result.value);
         await batch.add({ index: result.input, page });
-        if (last || batch.failed) break;
+        if (batch.failed || isDone(state) || state.stopped !== undefined) break;
       }
       await batch.flush();
     } finally {
@@ -257,45 +362,36 @@ class HarvestRun {
       this.signal.removeEventListener('abort', stop);
       await batch.flush().catch(() => {});
     }
+    return state.stopped === undefined;
+  }
+
+  /** Places a run of offset/page pages in the state (placeIndexedPages) and commits them. False: the run stops here. */
+  private async commitByIndex(state: IndexedState, entries: readonly Placed[], pace: 'one-at-a-time' | 'in-parallel'): Promise<boolean> {
+    const { written, failedChanged, failures } = placeIndexedPages(state, this.config, this.guard, entries, pace);
+    const now = this.clock.now();
+    for (const reason of failures) this.monitor.pageFailed(now, reason);
+    this.reachedMaxPages();
+    await this.write(written, failedChanged);
+    return state.stopped === undefined && entries.every(({ page }) => page.ok);
   }
 
   /**
-   * Records a run of offset/page pages in the state, in order, and commits them. An empty
-   * page ends the harvest there. A failed page is skipped when pages go in parallel (the
-   * total says more follow) and stops the harvest when they go one at a time; so does a page
-   * with no next, when `--next` is given.
+   * --retry-failed: the pages listed in `failed` again, in parallel. A page now whole is
+   * appended (after the rest: the output is then no longer in page order) — only the records
+   * after those a short page already gave. Where the data ran empty before the stated total,
+   * the harvest goes on from there.
    */
-  private async commitByIndex(state: IndexedState, entries: readonly Placed[], pace: 'one-at-a-time' | 'in-parallel'): Promise<void> {
-    const written: (readonly unknown[])[] = [];
-    let failedChanged = false;
-    for (const { index, page } of entries) {
-      if (page.ok && page.content.items.length === 0) {
-        endHere(state);
-        break;
-      }
-      if (!page.ok) {
-        this.monitor.pageFailed(this.clock.now(), page.reason);
-        failedChanged = true;
-        const failure = { url: redactUrl(urlForIndex(this.config, index)), reason: page.reason };
-        if (pace === 'one-at-a-time') {
-          state.stopped = failure;
-          break;
-        }
-        state.failed.push({ index, ...failure });
-      } else {
-        written.push(page.content.items);
-      }
-      state.nextIndex = index + 1;
-      if (pace === 'one-at-a-time' && this.config.next && page.ok && page.content.next === undefined) endHere(state);
-    }
-    this.reachedMaxPages();
-    await this.write(written, failedChanged);
-  }
-
-  /** --retry-failed: the failed offset/page pages again, in parallel; each success is appended (after the rest). */
   private async retryFailed(state: IndexedState): Promise<void> {
+    if (state.emptyFrom !== undefined) {
+      // Nothing was written from there on: those pages are fetched again as the rest of the harvest.
+      const from = state.emptyFrom;
+      state.failed = state.failed.filter((f) => f.index < from);
+      if (state.end === from) delete state.end;
+      delete state.emptyFrom;
+      state.nextIndex = from;
+    }
     const pages = state.failed.map((f) => f.index);
-    const results = flow(pages, (index: number, context) => this.fetcher.fetch(urlForIndex(this.config, index), context.signal), {
+    const results = flow(pages, (index: number, context) => this.fetchIndexed(state, index, context.signal), {
       concurrency: this.limit ?? (this.config.concurrency as number),
       ordered: true,
       clock: this.clock,
@@ -304,16 +400,30 @@ class HarvestRun {
     for await (const result of results) {
       if (!result.ok) throw result.error;
       const at = state.failed.findIndex((f) => f.index === result.input);
+      const failure = state.failed[at]!;
       const page = result.value;
-      if (page.ok) {
-        state.failed.splice(at, 1);
-        await this.write([page.content.items], true);
+      const reason = this.stillMissing(state, failure.index, page);
+      const fresh = page.ok ? page.content.lines.slice(failure.written ?? 0) : [];
+      if (page.ok && fresh.length > 0 && !this.guard.repeats(fresh)) {
+        if (reason === undefined) state.failed.splice(at, 1);
+        else state.failed[at] = { ...failure, reason, written: page.content.lines.length };
+        await this.write([fresh], true);
       } else {
-        this.monitor.pageFailed(this.clock.now(), page.reason);
-        state.failed[at] = { ...state.failed[at]!, reason: page.reason };
+        this.monitor.pageFailed(this.clock.now(), reason ?? 'its records are all written already');
+        state.failed[at] = { ...failure, reason: reason ?? 'its records are all written already' };
         await this.save(true);
       }
     }
+  }
+
+  /** Why a retried page is still not whole, or undefined when it is. */
+  private stillMissing(state: IndexedState, index: number, page: PageResult): string | undefined {
+    if (!page.ok) return page.reason;
+    const expected = expectedRecords(state, this.config, index);
+    const count = page.content.lines.length;
+    if (count === 0) return 'empty again';
+    if (expected !== undefined && count < expected.min) return `${count} of the ${expected.min} records the stated total (${state.total?.records}) puts on this page`;
+    return undefined;
   }
 
   /** --max-pages reached: the harvest ends where it stands, as if the data did. */
@@ -326,19 +436,23 @@ class HarvestRun {
 
   /**
    * The one commit: appends the records of the pages just recorded in the state — in one
-   * write, fsynced — counts them, saves the state, and reports each page done.
+   * write, fsynced — counts them, saves the state, and reports each page done. The loop
+   * guard learns them.
    */
-  private async write(pages: readonly (readonly unknown[])[], failedChanged: boolean): Promise<void> {
+  private async write(pages: readonly (readonly string[])[], failedChanged: boolean): Promise<void> {
     const { state } = this;
-    const chunks = pages.map((items) => ndjsonOf(items));
+    const chunks = pages.map((lines) => ndjsonOf(lines));
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     if (bytes.length > 0) await this.sink.append(bytes);
     state.bytes += bytes.length;
-    for (const items of pages) state.records += items.length;
+    for (const lines of pages) {
+      state.records += lines.length;
+      this.guard.written(lines);
+    }
     state.pages += pages.length;
     await this.save(failedChanged);
     const now = this.clock.now();
-    pages.forEach((items, i) => this.monitor.pageDone(now, items.length, chunks[i]!.length));
+    pages.forEach((lines, i) => this.monitor.pageDone(now, lines.length, chunks[i]!.length));
   }
 
   private async save(failedChanged: boolean): Promise<void> {
@@ -366,12 +480,6 @@ class HarvestRun {
     const { records, pages } = state.total;
     this.monitor.totals(this.clock.now(), { pages: config.maxPages === undefined ? pages : Math.min(pages, config.maxPages), records });
   }
-}
-
-/** An offset/page page's outcome at its index. */
-interface Placed {
-  index: number;
-  page: PageResult;
 }
 
 function* range(from: number, to: number): Generator<number> {

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { CrashHook } from './crash-points.js';
+import { StateRefusedError } from './harvest-errors.js';
 
 /** Where records go: a durable file, or a stream (stdout) with no durability to offer. */
 export interface RecordSink {
@@ -14,6 +15,10 @@ export interface RecordSink {
  * state file vouches for; anything after them is a page written before a crash whose
  * state was never saved, and it will be fetched and written again. Each append is
  * written whole and fsynced before it resolves.
+ *
+ * The output must agree with its state: at least `length` bytes, the last of them the end
+ * of a line. Otherwise the output was changed, or the state edited, and StateRefusedError
+ * says so before anything is cut.
  */
 export class DurableFile implements RecordSink {
   private constructor(
@@ -27,7 +32,10 @@ export class DurableFile implements RecordSink {
     try {
       const { size } = await file.stat();
       if (size < length) {
-        throw new Error(`${path} holds ${size} bytes but its state file records ${length}: the output was changed since; remove both to start over`);
+        throw new StateRefusedError(path, `holds ${size} bytes but its state file records ${length}: the output was changed since; remove both to start over`);
+      }
+      if (length > 0 && (await byteAt(file, length - 1)) !== 0x0a) {
+        throw new StateRefusedError(path, `its state file records ${length} bytes, which do not end a line: the output or the state was changed since; remove both to start over`);
       }
       if (size > length) {
         await file.truncate(length);
@@ -58,6 +66,24 @@ export class DurableFile implements RecordSink {
     await this.file.close();
   }
 
+  /**
+   * The last whole lines before the current end, at most `maxLines` of them and from at most
+   * `maxBytes` bytes back: the records an earlier run wrote last.
+   */
+  async tail(maxLines: number, maxBytes: number): Promise<string[]> {
+    const from = Math.max(0, this.position - maxBytes);
+    const bytes = Buffer.alloc(this.position - from);
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesRead } = await this.file.read(bytes, done, bytes.length - done, from + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    const lines = bytes.toString('utf8').split('\n');
+    lines.pop(); // after the last newline: nothing
+    if (from > 0) lines.shift(); // the line cut by the window's start
+    return lines.slice(-maxLines);
+  }
+
   private async writeAll(bytes: Buffer): Promise<void> {
     for (let done = 0; done < bytes.length; ) {
       const { bytesWritten } = await this.file.write(bytes, done, bytes.length - done, this.position);
@@ -67,22 +93,50 @@ export class DurableFile implements RecordSink {
   }
 }
 
-/** StreamSink: records to a stream such as stdout, honouring its backpressure. */
+async function byteAt(file: FileHandle, position: number): Promise<number | undefined> {
+  const one = Buffer.alloc(1);
+  const { bytesRead } = await file.read(one, 0, 1, position);
+  return bytesRead === 1 ? one[0] : undefined;
+}
+
+/** The reader of the records stream went away (`sluice harvest … | head -1`): the harvest stops. */
+export class OutputClosedError extends Error {
+  override name = 'OutputClosedError';
+}
+
+/**
+ * StreamSink: records to a stream such as stdout, honouring its backpressure. A stream
+ * whose reader has gone (EPIPE) fails the append with OutputClosedError; its error events
+ * are listened to, so none goes unhandled.
+ */
 export class StreamSink implements RecordSink {
-  constructor(private readonly stream: Writable) {}
+  private closed: Error | undefined;
+  private readonly onError = (error: Error): void => {
+    this.closed ??= error;
+  };
+
+  constructor(private readonly stream: Writable) {
+    stream.on('error', this.onError);
+  }
 
   append(bytes: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.stream.write(bytes, (error) => (error ? reject(error) : resolve()));
+      if (this.closed) return reject(closedError(this.closed));
+      this.stream.write(bytes, (error) => (error ? reject(closedError(error)) : resolve()));
     });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    // Left listening: a write already queued may still fail after the harvest ends.
+  }
 }
 
-/** The NDJSON of a page's records: one JSON text per line. */
-export function ndjsonOf(items: readonly unknown[]): Buffer {
-  let text = '';
-  for (const item of items) text += `${JSON.stringify(item) ?? 'null'}\n`;
-  return Buffer.from(text);
+function closedError(error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' ? new OutputClosedError(`the reader of stdout closed it (${code})`, { cause: error }) : error;
+}
+
+/** The NDJSON of a page's records: one line each, as readPage gave them. */
+export function ndjsonOf(lines: readonly string[]): Buffer {
+  return lines.length === 0 ? Buffer.alloc(0) : Buffer.from(`${lines.join('\n')}\n`);
 }

@@ -12,12 +12,17 @@ import type { SendLatencyLimit } from './auto-concurrency.js';
 import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { HarvestMonitor } from './monitor.js';
 import { PageShapeError, readPage, type PageContent } from './page-reader.js';
+import { mayLeadTo } from './page-urls.js';
 import { MAX_PAUSE_MS, namedWait, QuotaPause, type Refusal } from './quota-pause.js';
 import { scrub } from './secrets.js';
 import { harvestTransport, RefusedError, type ReadBody } from './transport.js';
 
-/** One page's outcome after retries and quota pauses: its content, or why it failed (redacted). */
-export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string };
+/**
+ * One page's outcome after retries and quota pauses: its content, or why it failed
+ * (redacted) — `refused` when harvest would not make the request (a redirect it may not
+ * follow, a body over the cap): asking again will not help, an option might.
+ */
+export type PageResult = { ok: true; content: PageContent; url: string; headers: Headers } | { ok: false; reason: string; refused?: boolean };
 
 /** A pause sluiceFetch takes on its own (its adaptive rate's) this long or longer is followed by the quota pause, and shown. */
 const VISIBLE_PAUSE_MS = 1000;
@@ -65,6 +70,7 @@ export class PageFetcher {
         maxBodyBytes: config.maxBodyBytes,
         maxRedirects: DEFAULTS.maxRedirects,
         userHeaders: Object.keys(config.headers),
+        mayFollow: (origin) => mayLeadTo(config, origin),
         onSample: ({ rttMs, dropped }) => deps.limit?.observe({ rttMs, dropped, inflight: this.sending + 1 }),
         onBody: (bytes) => deps.limit?.observeBytes(bytes),
       },
@@ -131,12 +137,13 @@ export class PageFetcher {
       // sluice's own refusal naming its wait: the Redis store out of reach, or a Retry-After
       // on a thrown fault past the retry's longest delay.
       const waitMs = error instanceof RejectedError && Number.isFinite(error.retryAfterMs) && error.retryAfterMs > 0 ? error.retryAfterMs : undefined;
-      return waitMs === undefined ? { ok: false, reason } : { status: undefined, waitMs, reason };
+      if (waitMs !== undefined) return { status: undefined, waitMs, reason };
+      return error instanceof RefusedError ? { ok: false, reason, refused: true } : { ok: false, reason };
     }
     const read = this.bodies.get(response);
     if (read !== undefined) {
       try {
-        return { ok: true, content: readPage(read.body, response.headers, this.config), url: read.url, headers: response.headers };
+        return { ok: true, content: readPage(read.body, read.text, response.headers, this.config), url: read.url, headers: response.headers };
       } catch (error) {
         return { ok: false, reason: this.reasonOf(error) };
       }

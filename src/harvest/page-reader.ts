@@ -1,8 +1,13 @@
 import { formatPath, valueAt, type PathStep } from './json-path.js';
+import { rawAt, rawElements } from './raw-json.js';
 
-/** What one page's body says: its records, the total when stated, and the next cursor or URL. */
+/**
+ * What one page's body says: its records, each as the NDJSON line it becomes (its text as
+ * the server sent it, whitespace outside strings removed), the total when stated, and the
+ * next cursor or URL.
+ */
 export interface PageContent {
-  items: unknown[];
+  lines: string[];
   totalRecords: number | undefined;
   next: string | undefined;
 }
@@ -16,26 +21,25 @@ const ITEM_KEYS = ['results', 'data', 'items', 'records', 'entries'];
 const TOTAL_KEYS = ['count', 'total', 'total_count', 'totalCount'];
 
 /**
- * readPage: the records, total and next pointer of a parsed body. Records are at `items`
- * (or found: the body if an array, else the first array among results/data/items/records/
- * entries); the total at `total` (or count/total/total_count/totalCount, or X-Total-Count);
- * the next at `next`. A next that is null, missing or empty means there is none.
+ * readPage: the records, total and next pointer of a body — `body` parsed from `text`.
+ * Records are at `items` (or found: the body if an array, else the first array among
+ * results/data/items/records/entries); the total at `total` (or count/total/total_count/
+ * totalCount, or X-Total-Count); the next at `next`. A next that is null, missing or empty
+ * means there is none; a number is taken as written (a cursor beyond 2^53 stays exact).
  */
-export function readPage(body: unknown, headers: Headers, paths: { items?: PathStep[]; total?: PathStep[]; next?: PathStep[] }): PageContent {
-  const items = paths.items ? valueAt(body, paths.items) : findItems(body);
-  if (!Array.isArray(items)) {
+export function readPage(body: unknown, text: string, headers: Headers, paths: { items?: PathStep[] | undefined; total?: PathStep[] | undefined; next?: PathStep[] | undefined }): PageContent {
+  const at = paths.items ?? itemsPath(body);
+  const lines = at !== undefined && Array.isArray(valueAt(body, at)) ? rawElements(text, at) : undefined;
+  if (lines === undefined) {
     throw new PageShapeError(paths.items ? `no array at --items ${formatPath(paths.items)}` : 'no records array found in the body; name it with --items');
   }
-  return { items, totalRecords: readTotal(body, headers, paths.total), next: readNext(body, paths.next) };
+  return { lines, totalRecords: readTotal(body, headers, paths.total), next: readNext(body, text, paths.next) };
 }
 
-function findItems(body: unknown): unknown {
-  if (Array.isArray(body)) return body;
-  for (const key of ITEM_KEYS) {
-    const value = valueAt(body, [key]);
-    if (Array.isArray(value)) return value;
-  }
-  return undefined;
+/** Where the records are when --items does not say: the body if an array, else the first array among ITEM_KEYS. */
+function itemsPath(body: unknown): PathStep[] | undefined {
+  if (Array.isArray(body)) return [];
+  return ITEM_KEYS.map((key) => [key]).find((path) => Array.isArray(valueAt(body, path)));
 }
 
 function readTotal(body: unknown, headers: Headers, path: PathStep[] | undefined): number | undefined {
@@ -47,10 +51,10 @@ function readTotal(body: unknown, headers: Headers, path: PathStep[] | undefined
   return undefined;
 }
 
-function readNext(body: unknown, path: PathStep[] | undefined): string | undefined {
+function readNext(body: unknown, text: string, path: PathStep[] | undefined): string | undefined {
   if (!path) return undefined;
   const value = valueAt(body, path);
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number') return rawAt(text, path);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 

@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { redactUrlInText } from '../core/redact.js';
 import { redactUrl } from '../http/redact.js';
 
 const REDACTED = '[redacted]';
@@ -56,29 +57,11 @@ export function redactTemplate(template: string): string {
 }
 
 /**
- * restoreSecrets: a URL saved in redacted form (a next link in the state file) made
- * fetchable again: each `[redacted]` query value is taken from the same parameter of
- * `source` (the first page's URL, built from the template the user gave this run).
- * Throws an Error naming the parameter when the template does not carry it.
- */
-export function restoreSecrets(saved: string, source: string): string {
-  const url = new URL(saved);
-  const from = new URL(source);
-  for (const [name, value] of [...url.searchParams.entries()]) {
-    if (value !== REDACTED) continue;
-    const real = from.searchParams.get(name);
-    if (real === null) throw new Error(`cannot resume: the saved next URL had a secret query parameter '${name}' that the URL template does not carry`);
-    url.searchParams.set(name, real);
-  }
-  return url.href;
-}
-
-/**
  * scrub: text about to be shown or saved (an error message, a failure reason) with every
  * URL redacted and every known secret value replaced, in case a library echoed one.
  */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => redactUrl(url));
+  let out = text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, redactUrlInText);
   for (const secret of secrets) if (secret.length >= 4) out = out.replaceAll(secret, REDACTED);
   return out;
 }

@@ -1,16 +1,25 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { HarvestConfig } from './config.js';
+import { StateRefusedError } from './harvest-errors.js';
 import { formatPath } from './json-path.js';
+import { urlForState, urlFromState } from './saved-url.js';
+import { checkStateFields } from './state-check.js';
 import { isIndexed, type Failure, type HarvestState, type IndexedFailure, type IndexedState, type NextPage } from './state.js';
 
 /**
  * The state file, `<out>.state.json`: the HarvestState as it is, with the version of this
- * format, the fingerprint of the command that wrote it, and its template (redacted).
- * Version 1 — one flat record for every pagination, `done` stored, `nextUrl` undefined /
- * null / a URL — is still read, and written back as version 2 at the next commit.
+ * format, the fingerprint of the command that wrote it, and its template (redacted); the
+ * next page's URL without the user's own secrets (saved-url.ts). Every field is checked
+ * when it is read (state-check.ts).
+ *
+ * Version 3 adds what an incomplete harvest keeps (the served page size, empty and short
+ * pages, a cursor's stated total) and keeps a next URL's cursors as they were; version 2
+ * is read as it is, and version 1 — one flat record for every pagination, `done` stored,
+ * `nextUrl` undefined / null / a URL — is converted. Both are written back as version 3 at
+ * the next commit.
  */
-type StateFile = { version: 2; fingerprint: string; source: string } & HarvestState;
+type StateFile = { version: 3; fingerprint: string; source: string } & HarvestState;
 
 /** The version 1 file: every field for every pagination, whether it applies or not. */
 interface StateFileV1 {
@@ -40,39 +49,57 @@ export function failedPathOf(out: string): string {
 }
 
 export function serializeState(state: HarvestState, config: HarvestConfig): string {
-  const file: StateFile = { version: 2, fingerprint: fingerprintOf(config), source: config.source, ...state };
+  const saved = isIndexed(state) || (state.next.at !== 'url' && state.next.at !== 'after') ? state : { ...state, next: { ...state.next, url: urlForState(state.next.url, config) } };
+  const file: StateFile = { version: 3, fingerprint: fingerprintOf(config), source: config.source, ...saved };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
-/** Reads a state file; undefined when there is none. Throws a clear Error when it is unreadable or from another command. */
+/**
+ * Reads a state file; undefined when there is none. Throws StateRefusedError naming the
+ * file (and the field) when it is not a state file, is damaged, or is another command's;
+ * the file system's error when it cannot be read at all.
+ */
 export async function loadState(path: string, config: HarvestConfig): Promise<HarvestState | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw error; // a path problem (a directory, no permission): the caller names the file
   }
-  let file: StateFile | StateFileV1;
+  let file: StateFile | StateFileV1 | ({ version: 2; fingerprint: string; source: string } & HarvestState);
   try {
     file = JSON.parse(text) as StateFile | StateFileV1;
   } catch {
-    throw new Error(`${path} is not a harvest state file (not JSON); remove it to start over`);
+    throw new StateRefusedError(path, 'is not a harvest state file (not JSON); remove it to start over');
   }
-  if (!readable(file)) throw new Error(`${path} is not a harvest state file this version reads; remove it to start over`);
+  checkStateFields(file, path);
   if (file.fingerprint !== fingerprintOf(config)) {
-    throw new Error(`${path} belongs to a harvest with another URL template or pagination options; use another --out or remove it to start over`);
+    throw new StateRefusedError(path, 'belongs to a harvest with another URL template or pagination options; use another --out or remove it to start over');
   }
-  if (file.version === 1) return fromV1(file, config.paginate);
-  const { version: _version, fingerprint: _fingerprint, source: _source, ...state } = file;
+  const state = file.version === 1 ? fromV1(file, config.paginate) : withoutHeader(file);
+  if (!isIndexed(state) && (state.next.at === 'url' || state.next.at === 'after')) {
+    try {
+      state.next = { ...state.next, url: urlFromState(state.next.url, config) };
+    } catch (error) {
+      throw new StateRefusedError(path, `${(error as Error).message}; remove the output and its state file to start over`);
+    }
+  }
   return state;
 }
 
-function readable(file: StateFile | StateFileV1): boolean {
-  if (typeof file !== 'object' || file === null || typeof file.bytes !== 'number') return false;
-  if (file.version === 1) return Array.isArray(file.failed);
-  if (file.version !== 2) return false;
-  return isIndexed(file) ? Array.isArray(file.failed) && typeof file.nextIndex === 'number' : typeof file.next?.at === 'string';
+/** The fields each shape of state has; anything else in a file (a hand edit) is left behind. */
+const FIELDS = {
+  indexed: ['paginate', 'bytes', 'records', 'pages', 'stopped', 'nextIndex', 'pageSize', 'total', 'end', 'emptyFrom', 'short', 'failed'],
+  followed: ['paginate', 'bytes', 'records', 'pages', 'stopped', 'next', 'total'],
+} as const;
+
+/** The state itself: a version 2 or 3 file's fields of its shape (version 2 lacks only fields that are optional). */
+function withoutHeader(file: { version: 2 | 3; fingerprint: string; source: string } & HarvestState): HarvestState {
+  const from = file as unknown as Record<string, unknown>;
+  const state: Record<string, unknown> = {};
+  for (const field of FIELDS[isIndexed(file) ? 'indexed' : 'followed']) if (from[field] !== undefined) state[field] = from[field];
+  return state as unknown as HarvestState;
 }
 
 /** A version 1 record in the shape of its pagination; the same command goes on from it as version 1 did. */

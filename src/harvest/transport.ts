@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { TimeoutError } from '../core/errors.js';
 import type { FetchFn } from '../http/fetch-options.js';
+import { decodeBody } from './body-text.js';
 import type { HarvestMonitor } from './monitor.js';
 
 /** A request harvest will not make (an unsafe redirect, an oversized body): never retried, the page fails with this reason. */
@@ -16,6 +17,8 @@ export class BadBodyError extends Error {
 /** What the transport learned of a response that sluiceFetch hands back without a body. */
 export interface ReadBody {
   body: unknown;
+  /** The body's text, from which records are written as sent (see raw-json.ts). */
+  text: string;
   /** The URL that answered, after redirects: relative next links resolve against it. */
   url: string;
 }
@@ -28,6 +31,8 @@ export interface TransportOptions {
   maxRedirects: number;
   /** Header names the caller added (--header): all of them are dropped on a redirect to another origin. */
   userHeaders: readonly string[];
+  /** Whether a redirect may lead to this origin: the rule for next links (the template's origin, and --allow-origin). */
+  mayFollow: (origin: string) => boolean;
   /** Each answered or failed attempt, for adaptive concurrency: latency of the send alone, not of the rate wait. */
   onSample?: (sample: { rttMs: number; dropped: boolean }) => void;
   /** The size of each 2xx body read, for a concurrency bounded by memory. */
@@ -51,14 +56,14 @@ export function harvestTransport(options: TransportOptions, bodies: WeakMap<Resp
     monitor.requestStarted(started);
     try {
       const { response, url } = await follow(options, request, signal ?? undefined);
-      let body: unknown;
-      if (response.status >= 200 && response.status < 300) body = await readJson(response, options.maxBodyBytes, options.onBody);
+      let read: { body: unknown; text: string } | undefined;
+      if (response.status >= 200 && response.status < 300) read = await readJson(response, options.maxBodyBytes, options.onBody);
       else void response.body?.cancel().catch(() => {});
       const now = clock.now();
       monitor.responseReceived(now, response.status, now - started);
       options.onSample?.({ rttMs: now - started, dropped: response.status === 429 || response.status === 503 });
       const bare = new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
-      if (body !== undefined) bodies.set(bare, { body, url });
+      if (read !== undefined) bodies.set(bare, { ...read, url });
       return bare;
     } catch (error) {
       const now = clock.now();
@@ -89,6 +94,7 @@ async function follow(options: TransportOptions, first: Request, signal: AbortSi
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new RefusedError(`redirect to a ${target.protocol} URL refused: only http and https are fetched`);
     if (url.protocol === 'https:' && target.protocol === 'http:') throw new RefusedError('redirect from https to http refused');
     if (target.username !== '' || target.password !== '') throw new RefusedError('redirect to a URL with credentials refused');
+    if (!options.mayFollow(target.origin)) throw new RefusedError(`redirect to another origin (${target.origin}) refused; allow it with --allow-origin ${target.origin}`);
     if (target.origin !== url.origin) {
       // Another origin must not see what was meant for this one: credentials, API keys, cookies.
       headers = new Headers(headers);
@@ -99,8 +105,8 @@ async function follow(options: TransportOptions, first: Request, signal: AbortSi
   }
 }
 
-/** Reads and parses a JSON body of at most `max` bytes. */
-async function readJson(response: Response, max: number, onBody: ((bytes: number) => void) | undefined): Promise<unknown> {
+/** Reads, decodes and parses a JSON body of at most `max` bytes. */
+async function readJson(response: Response, max: number, onBody: ((bytes: number) => void) | undefined): Promise<{ body: unknown; text: string }> {
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > max) {
     void response.body?.cancel().catch(() => {});
@@ -128,9 +134,9 @@ async function readJson(response: Response, max: number, onBody: ((bytes: number
     }
   }
   onBody?.(size);
-  const text = Buffer.concat(chunks, size).toString('utf8');
+  const text = decodeBody(Buffer.concat(chunks, size), response.headers.get('content-type'));
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, text };
   } catch {
     throw new BadBodyError(`body is not JSON (${size} bytes${Number.isFinite(declared) && declared !== size ? ` of ${declared} announced` : ''})`);
   }

@@ -69,7 +69,7 @@ describe('sluice harvest (CLI, against the mock)', () => {
     const failing = await runCli(args, { env: { CANARY } });
     const resumed = await runCli([...args, '--retry-failed', '--json'], { env: { CANARY } });
     const encoded = Buffer.from(`user:${CANARY}`).toString('base64');
-    assert.equal(failing.code, 1, 'with 5% faults and no retries some page fails (exit 1)');
+    assert.equal(failing.code, 3, 'with 5% faults and no retries some page fails (exit 3, incomplete)');
     assert.ok(existsSync(`${out}.state.json`));
     const texts: Record<string, string> = {
       stdout: failing.stdout + resumed.stdout,

@@ -51,12 +51,13 @@ describe('harvest paths and pages', () => {
 
   it('finds records, totals and next pointers in the usual places', () => {
     const h = new Headers({ 'x-total-count': '42' });
-    assert.deepEqual(readPage([1, 2], h, {}), { items: [1, 2], totalRecords: 42, next: undefined });
-    assert.deepEqual(readPage({ count: 7, results: [1] }, new Headers(), {}).totalRecords, 7);
-    assert.deepEqual(readPage({ data: [3], meta: { total: '9' } }, new Headers(), { total: ['meta', 'total'] }).totalRecords, 9);
-    assert.equal(readPage({ data: [], next_cursor: 'abc' }, new Headers(), { next: ['next_cursor'] }).next, 'abc');
-    assert.equal(readPage({ data: [], next_cursor: null }, new Headers(), { next: ['next_cursor'] }).next, undefined);
-    assert.throws(() => readPage({ rows: 'no' }, new Headers(), {}), /name it with --items/);
+    const read = (body: unknown, headers: Headers, paths: Parameters<typeof readPage>[3]) => readPage(body, JSON.stringify(body), headers, paths);
+    assert.deepEqual(read([1, 2], h, {}), { lines: ['1', '2'], totalRecords: 42, next: undefined });
+    assert.deepEqual(read({ count: 7, results: [1] }, new Headers(), {}).totalRecords, 7);
+    assert.deepEqual(read({ data: [3], meta: { total: '9' } }, new Headers(), { total: ['meta', 'total'] }).totalRecords, 9);
+    assert.equal(read({ data: [], next_cursor: 'abc' }, new Headers(), { next: ['next_cursor'] }).next, 'abc');
+    assert.equal(read({ data: [], next_cursor: null }, new Headers(), { next: ['next_cursor'] }).next, undefined);
+    assert.throws(() => read({ rows: 'no' }, new Headers(), {}), /name it with --items/);
   });
 
   it('follows rel="next" in a Link header, among others, relative or absolute', () => {

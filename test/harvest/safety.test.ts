@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Harvest } from '../../src/harvest/engine.js';
 import { nullMonitor } from '../../src/harvest/null-monitor.js';
-import { redactTemplate, restoreSecrets, splitCredentials } from '../../src/harvest/secrets.js';
+import { urlForState, urlFromState } from '../../src/harvest/saved-url.js';
+import { redactTemplate, splitCredentials } from '../../src/harvest/secrets.js';
 import { configOf, expectedNdjson, fakeApi, memoryStream, ORIGIN, record } from './helpers.js';
 
 const SECRET = 'canary-5e3c7a1f';
@@ -23,14 +24,14 @@ describe('harvest safety', () => {
     assert.match(outcome.failed[0]!.reason, /https to http refused/);
   });
 
-  it('a redirect to another origin drops every --header and credentials; the same origin keeps them', async () => {
+  it('a redirect to another origin allowed with --allow-origin drops every --header and credentials; the same origin keeps them', async () => {
     const api = fakeApi(5, (url) => {
       if (url.pathname === '/moved') return { status: 301, headers: { location: 'https://other.test/records?offset=0&limit=10' } };
       if (url.pathname === '/same') return { status: 307, headers: { location: '/moved' } };
       if (url.host === 'other.test') return { body: { count: 5, results: [0, 1, 2, 3, 4].map(record) } };
       return undefined;
     });
-    const { text } = await run([`${ORIGIN}/same?offset={offset}`, '--header', 'Authorization: Bearer $TOKEN', '--header', 'X-Custom: ${TOKEN}'], api);
+    const { text } = await run([`${ORIGIN}/same?offset={offset}`, '--header', 'Authorization: Bearer $TOKEN', '--header', 'X-Custom: ${TOKEN}', '--allow-origin', 'https://other.test'], api);
     assert.equal(text, expectedNdjson(5));
     assert.equal(api.headers[0]!.authorization, `Bearer ${SECRET}`);
     assert.equal(api.headers[1]!['x-custom'], SECRET); // /moved is on the same origin
@@ -84,10 +85,13 @@ describe('harvest safety', () => {
     assert.match(outcome.failed[0]!.reason, /\[redacted\]/);
   });
 
-  it('redacted next URLs get their secret query values back from the template on resume', () => {
-    const saved = 'https://api.test/items?cursor=abc&api_key=[redacted]';
-    assert.equal(restoreSecrets(saved, `https://api.test/items?cursor=&api_key=${SECRET}`), `https://api.test/items?cursor=abc&api_key=${SECRET}`);
-    assert.throws(() => restoreSecrets(saved, 'https://api.test/items?cursor='), /secret query parameter 'api_key'/);
+  it("a saved next URL hides the template's secret values and --header values, and gets them back from the options on resume; cursors stay", () => {
+    const config = configOf([`https://api.test/items?cursor={cursor}&api_key=${SECRET}`, '--next', 'next', '--header', 'X-Key: $TOKEN'], { TOKEN: 'header-secret-9f' });
+    const real = `https://api.test/items?cursor=abc&api_key=${SECRET}&token=server-token&echo=header-secret-9f`;
+    const saved = urlForState(real, config);
+    assert.equal(saved, 'https://api.test/items?cursor=abc&api_key=[redacted]&token=server-token&echo=[redacted:header:x-key]');
+    assert.equal(urlFromState(saved, config), real);
+    assert.throws(() => urlFromState(saved, configOf(['https://api.test/items?cursor={cursor}', '--next', 'next'])), /query parameter 'api_key'/);
     assert.deepEqual(splitCredentials('https://api.test/x'), { template: 'https://api.test/x', authorization: undefined });
     assert.equal(redactTemplate('https://api.test/x?page={page}&token=t0k'), 'https://api.test/x?page={page}&token=[redacted]');
   });

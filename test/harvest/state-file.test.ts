@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { StateRefusedError } from '../../src/harvest/harvest-errors.js';
 import { loadState, serializeState } from '../../src/harvest/state-file.js';
 import { isDone, type HarvestState } from '../../src/harvest/state.js';
 import { configOf, ORIGIN, tempDir } from './helpers.js';
@@ -20,11 +22,11 @@ async function load(config: typeof OFFSET, file: Record<string, unknown>): Promi
 const v1 = { version: 1, bytes: 42, records: 4, pages: 2, nextIndex: 0, done: false, failed: [] };
 
 describe('harvest state file', () => {
-  it('version 2 is the state as it is, and reads back the same', async () => {
+  it('version 3 is the state as it is, and reads back the same', async () => {
     const state: HarvestState = { paginate: 'cursor', bytes: 9, records: 1, pages: 1, next: { at: 'url', url: `${ORIGIN}/cursor?cursor=abc` }, stopped: { url: `${ORIGIN}/cursor?cursor=abc`, reason: 'HTTP 500' } };
     const path = join(tempDir(), 'out.ndjson.state.json');
     writeFileSync(path, serializeState(state, CURSOR));
-    assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 2);
+    assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { version: number }).version, 3);
     assert.deepEqual(await loadState(path, CURSOR), state);
   });
 
@@ -59,7 +61,30 @@ describe('harvest state file', () => {
   });
 
   it('a version it does not know, or a record that is not a state, is refused with the way out', async () => {
-    await assert.rejects(load(OFFSET, { ...v1, version: 3 }), /not a harvest state file this version reads; remove it to start over/);
-    await assert.rejects(load(OFFSET, { version: 2, paginate: 'offset', bytes: 0 }), /not a harvest state file this version reads/);
+    await assert.rejects(load(OFFSET, { ...v1, version: 4 }), /not a harvest state file this version reads \(version 4\); remove it to start over/);
+    await assert.rejects(load(OFFSET, { version: 2, paginate: 'offset', bytes: 0 }), /field records must be a whole number >= 0 \(got undefined\)/);
+  });
+
+  it('a state file with any field replaced by any JSON value is refused (StateRefusedError) or read with every count whole and in range: never trusted blindly', async () => {
+    const offset: HarvestState = { paginate: 'offset', bytes: 40, records: 4, pages: 2, nextIndex: 3, failed: [{ index: 1, url: `${ORIGIN}/records?offset=100`, reason: 'HTTP 500' }], total: { records: 300, pages: 3 }, pageSize: 100 };
+    const cursor: HarvestState = { paginate: 'cursor', bytes: 9, records: 1, pages: 1, next: { at: 'url', url: `${ORIGIN}/cursor?cursor=abc` }, total: 10 };
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom([offset, OFFSET] as const, [cursor, CURSOR] as const), fc.constantFrom('version', 'bytes', 'records', 'pages', 'nextIndex', 'failed', 'total', 'pageSize', 'next', 'paginate', 'emptyFrom', 'end', 'stopped'), fc.jsonValue(), async ([state, config], field, value) => {
+        const path = join(tempDir(), 'out.ndjson.state.json');
+        const file = JSON.parse(serializeState(state, config)) as Record<string, unknown>;
+        file[field] = value;
+        writeFileSync(path, JSON.stringify(file));
+        let loaded: HarvestState | undefined;
+        try {
+          loaded = await loadState(path, config);
+        } catch (error) {
+          assert.ok(error instanceof StateRefusedError, `not a clear refusal: ${String(error)}`);
+          return;
+        }
+        assert.ok(loaded !== undefined);
+        for (const count of [loaded.bytes, loaded.records, loaded.pages, ...('nextIndex' in loaded ? [loaded.nextIndex] : [])]) assert.ok(Number.isSafeInteger(count) && count >= 0, `read a count of ${JSON.stringify(count)}`);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

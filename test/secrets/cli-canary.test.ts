@@ -63,7 +63,7 @@ describe('canary: the CLI', () => {
     for (const { template, out } of cases) {
       const report = `${out}.html`;
       const run = await runCli(['harvest', template, ...headers, '--retries', '0', '--page-size', '20', '--out', out, '--report', report, '--json'], { env });
-      assert.equal(run.code, 1, `${out}: ${run.stderr}`);
+      assert.equal(run.code, 3, `${out}: ${run.stderr}`);
       const texts = shown(run, out, report);
       assert.ok('state' in texts && 'report' in texts, `the harvest wrote its state and report: ${Object.keys(texts).join(', ')}`);
       assertNoCanary(`harvest of ${out}`, texts);

@@ -4,3 +4,4 @@ export { HarvestRecorder, type HarvestRecorderOptions } from './recorder.js';
 export { startProgress, type ProgressOptions, type ProgressStream } from './progress.js';
 export { formatSummary, summaryJson, type HarvestSummaryJson, type SummaryMeta } from './summary.js';
 export { renderReport, type ReportInput } from './report.js';
+export { gapLines } from './gaps.js';

@@ -5,8 +5,12 @@ import { formatBytes, formatCount, formatDuration, formatMs, formatPercent, form
 export interface SummaryMeta {
   out?: string;
   failedFile?: string;
-  /** How the run ended when it did not finish: the headline must not say "done". */
-  ended?: 'interrupted' | 'stopped';
+  /** How the run ended when it did not finish, or finished short: the headline must not say "done". */
+  ended?: 'interrupted' | 'stopped' | 'incomplete';
+  /** What the harvest knows is missing, one line each (gapLines); none when it is complete. */
+  incomplete?: readonly string[];
+  /** Whether `--retry-failed` fetches the failed pages again (offset/page); default true. */
+  retryFailed?: boolean;
 }
 
 /**
@@ -14,7 +18,9 @@ export interface SummaryMeta {
  * present (unknown values are null, never missing), rates are per second rounded to
  * 0.01, latencies in ms rounded to 0.1, and new fields are only ever added.
  *
- * - `ok`: no page failed.
+ * - `ok`: no page failed, and nothing is known to be missing (exit 0).
+ * - `incomplete`: what the harvest knows is missing, one line each, as the CLI prints them
+ *   (an empty array when complete).
  * - `records` / `pages`: `total` in the output, `resumed` from earlier runs, `thisRun`.
  * - `requests.total`: attempts sent (retries included); `statuses`: responses by code.
  * - `rateLimit.usedPercent`: the run's average request rate as a percentage of the last
@@ -24,6 +30,7 @@ export interface SummaryMeta {
 export interface HarvestSummaryJson {
   schema: 'sluice.harvest.summary/1';
   ok: boolean;
+  incomplete: string[];
   elapsedMs: number;
   out: string | null;
   failedFile: string | null;
@@ -53,7 +60,8 @@ export function summaryJson(s: HarvestSnapshot, meta: SummaryMeta): HarvestSumma
   const used = quotaUsed(s);
   return {
     schema: 'sluice.harvest.summary/1',
-    ok: s.failedPages === 0,
+    ok: s.failedPages === 0 && (meta.incomplete?.length ?? 0) === 0,
+    incomplete: [...(meta.incomplete ?? [])],
     elapsedMs: Math.round(s.elapsedMs),
     out: meta.out ?? null,
     failedFile: s.failedPages > 0 ? (meta.failedFile ?? null) : null,
@@ -100,7 +108,7 @@ export function summaryRows(s: HarvestSnapshot, meta: SummaryMeta): Array<[strin
   rows.push(['retries', formatCount(s.retries)]);
   if (s.networkErrors > 0) rows.push(['no response', `${formatCount(s.networkErrors)} attempts (network error, timeout or bad body)`]);
   if (s.pausedMs > 0) rows.push(['paused', `${formatDuration(s.pausedMs)} waiting for the quota to reset`]);
-  const where = meta.failedFile !== undefined ? ` → ${meta.failedFile} (--retry-failed runs them again)` : '';
+  const where = meta.failedFile !== undefined ? ` → ${meta.failedFile}${meta.retryFailed === false ? '' : ' (--retry-failed runs them again)'}` : '';
   rows.push(['failures', s.failedPages > 0 ? `${formatCount(s.failedPages)} pages${where}` : 'none']);
   return rows;
 }

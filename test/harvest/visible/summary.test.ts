@@ -55,6 +55,7 @@ describe('summaryJson', () => {
     assert.deepEqual(summaryJson(finishedSnapshot(), { out: 'items.ndjson', failedFile: 'items.ndjson.failed.ndjson' }), {
       schema: 'sluice.harvest.summary/1',
       ok: true,
+      incomplete: [],
       elapsedMs: 252_000,
       out: 'items.ndjson',
       failedFile: null,
