@@ -41,6 +41,18 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  */
 export const QUANTUM_SHARE = 10_000;
 
+/**
+ * How long a start is counted: the interval, plus the larger of the start lag (at most a
+ * thousandth of the interval) and the limit's arrival jitter. Why: the server's arrivals in
+ * any `[t, t + T)` were started within `T + J` of each other (each arrives `d` after its
+ * decision, `d` within `[d0, d0 + J]`), so at most `limit` starts in every window of
+ * `T + J` is at most `limit` arrivals in every window of `T` at the server. The Lua twin
+ * (lua/sliding-window.ts, `span`) counts `T + max(startLagMs, J)` the same way.
+ */
+export function spanOf(spec: LimitSpec, startLagMs: number): number {
+  return spec.intervalMs + Math.max(Math.min(startLagMs, spec.intervalMs / 1000), spec.jitterMs ?? 0);
+}
+
 export class SlidingWindowState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
   private emission: number;
@@ -79,14 +91,17 @@ export class SlidingWindowState implements LimitState {
    * `startLagMs` (default 0) counts every start that much longer than the interval, at most
    * a thousandth of it: a start decided here begins in the caller a little later, and the
    * lag keeps the limit in every window of the callers' own start times too (RedisStore's
-   * `startLagMs` does the same). It can only delay starts, never admit more.
+   * `startLagMs` does the same). The limit's arrival jitter (`spec.jitterMs`) is the same
+   * allowance carried on to the server — the whole spread of decision to arrival, the start
+   * lag part of it — so a start is counted for the interval plus the larger of the two
+   * (spanOf). Either can only delay starts, never admit more.
    */
   constructor(
     spec: LimitSpec,
     private readonly startLagMs = 0,
   ) {
     this.limit = spec.limit;
-    this.interval = spec.intervalMs + Math.min(startLagMs, spec.intervalMs / 1000);
+    this.interval = spanOf(spec, startLagMs);
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = spec.intervalMs / spec.limit;
     this.burst = spec.burst;
@@ -97,7 +112,7 @@ export class SlidingWindowState implements LimitState {
     const emission = spec.intervalMs / spec.limit;
     this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
-    this.interval = spec.intervalMs + Math.min(this.startLagMs, spec.intervalMs / 1000);
+    this.interval = spanOf(spec, this.startLagMs);
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = emission;
     this.burst = spec.burst;

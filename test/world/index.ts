@@ -5,6 +5,8 @@
  * ManualClock (test/algorithms/arrival-jitter.test.ts is the property test of the same
  * guarantee).
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startCountingServer, type Arrival, type CountingServer, type CountingServerOptions } from './counting-server.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
@@ -32,6 +34,53 @@ export async function startWorld(options: CountingServerOptions & { jitterMs: nu
       await proxy.close();
       await server.close();
     },
+  };
+}
+
+/** A world in a child process (world-process.ts): its URL, and its arrivals fetched when asked. */
+export interface RemoteWorld {
+  url: string;
+  /**
+   * The arrivals so far, their times moved onto this process's `performance.now()` (the two
+   * processes' time origins differ; both are read from the same system clock).
+   */
+  arrivals(): Promise<Arrival[]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const WORLD_PROCESS = fileURLToPath(new URL('./world-process.ts', import.meta.url));
+
+/** startWorld in a child process of its own, so the client's stalls are not the server's. */
+export async function spawnWorld(options: CountingServerOptions & { jitterMs: number }): Promise<RemoteWorld> {
+  const child = fork(WORLD_PROCESS, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(message: string, key: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (reply: Record<string, unknown>): void => {
+        if (!(key in reply)) return;
+        child.off('message', onMessage);
+        resolve(reply as T);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new Error(`world process exited with ${code}`)));
+      if (message !== '') child.send(message);
+    });
+  const { url } = await ask<{ url: string }>('', 'url');
+  return {
+    url,
+    async arrivals() {
+      const reply = await ask<{ arrivals: Arrival[]; timeOrigin: number }>('arrivals', 'arrivals');
+      const shift = reply.timeOrigin - performance.timeOrigin;
+      return reply.arrivals.map((a) => ({ ...a, at: a.at + shift }));
+    },
+    async reset() {
+      await ask('reset', 'reset');
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.send('close');
+      }),
   };
 }
 
