@@ -66,11 +66,13 @@ export class ServerPace implements Policy {
   }
 
   observe(response: Response, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
-    const { clock, adaptive, maxRetryAfterMs } = this.parts;
+    const { clock, adaptive, margin, maxRetryAfterMs } = this.parts;
     const now = clock.now();
     const { feedback, signal } = signalOf(response, sentAt, now, Date.now(), maxRetryAfterMs);
+    // A refusal while we used our whole rate is uneven arrivals: the margin widens instead of the rate being cut.
+    const refusal = margin?.observe(sentAt, now, signal.throttled, adaptive?.atLimit ?? true);
     if (adaptive) {
-      const step = adaptive.observe(signal);
+      const step = refusal === 'surprise' ? adaptive.pauseOnly(signal) : adaptive.observe(signal);
       const pauseMs = step.pauseUntil - now;
       return { throttled: feedback.throttled, detail: pauseMs > 0 ? { rate: step.rate, pauseMs } : { rate: step.rate } };
     }

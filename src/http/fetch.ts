@@ -3,6 +3,7 @@ import { bulkhead, rateLimit } from '../policies/limiter-policies.js';
 import { pipeline } from '../policies/pipeline.js';
 import { Answer, describe, MarkOurs, QuotaHold } from './fetch-attempt.js';
 import { ServerPace } from './fetch-feedback.js';
+import { FirstAnswer } from './first-answer.js';
 import { resolveFetchOptions, type SluiceFetchOptions } from './fetch-options.js';
 import { redactUrl } from './redact.js';
 
@@ -15,7 +16,9 @@ export type SluiceFetch = (input: string | URL | Request, init?: RequestInit) =>
  *
  * 1. the retry, then the breaker;
  * 2. waits out a pause the server asked for (Retry-After, a quota at 0 until its reset);
- * 3. takes its turn from the rate limiter (adapted to the server's feedback when `adaptive`);
+ * 3. takes its turn from the rate limiter (adapted to the server's feedback when `adaptive`,
+ *    its arrival margin widened when a 429 comes while the whole rate was in use:
+ *    ArrivalMargin); the first request goes alone and is counted from its answer (FirstAnswer);
  * 4. takes the extra quota (LLM tokens), then a concurrency slot;
  * 5. is sent under the per-attempt timeout, and its answer heard inside the slot.
  *
@@ -34,6 +37,7 @@ export type SluiceFetch = (input: string | URL | Request, init?: RequestInit) =>
 export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   const parts = resolveFetchOptions(options);
   const pace = new ServerPace(parts);
+  const firstAnswer = FirstAnswer.for(parts.limiter);
   const emit = parts.onEvent;
   if (emit && parts.adaptive) {
     parts.adaptive.onSharingChange(({ sharing, error }) => emit(error === undefined ? { type: 'sharing', sharing } : { type: 'sharing', sharing, error: describe(error) }));
@@ -67,6 +71,8 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
     const request = toRequest(input, init);
     const caller = init?.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
     const quota = parts.quota && new QuotaHold(parts.quota, request);
+    // Until the first request has been answered, each goes alone (FirstAnswer).
+    const first = firstAnswer?.waiting && (await firstAnswer.enter(caller)) ? firstAnswer : undefined;
     // Written out, not spread from `shared`: a spread object is slow to build and to read.
     const exchange = pipeline({
       retry: shared.retry,
@@ -74,10 +80,14 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
       breaker: shared.breaker,
       rateLimit: quota ? compose(shared.rateLimit, quota) : shared.rateLimit,
       bulkhead: shared.bulkhead,
-      admitted: new Answer(parts, pace, { method: request.method, url: redactUrl(request.url) }, quota),
+      admitted: new Answer(parts, pace, { method: request.method, url: redactUrl(request.url) }, quota, first),
       timeout: shared.timeout,
     });
-    return exchange.execute((context) => parts.fetch(request.clone(), { signal: context.signal }), caller === undefined ? undefined : { signal: caller });
+    try {
+      return await exchange.execute((context) => parts.fetch(request.clone(), { signal: context.signal }), caller === undefined ? undefined : { signal: caller });
+    } finally {
+      first?.leave();
+    }
   };
 }
 

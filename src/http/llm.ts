@@ -38,12 +38,12 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
  */
 export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-  const { requests, tokens, estimate, defaultMaxTokens, margin, ...rest } = options;
+  const { requests, tokens, estimate, defaultMaxTokens, margin, arrivalJitter, ...rest } = options;
   const m = margin ?? 0.02;
   const clock = rest.clock ?? systemClock;
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
   const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, firstCallAlone: true }), estimate, defaultMaxTokens ?? 1024);
-  const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: withMargin(requests, m, 'requests'), clock });
+  const rate = requests === undefined || requests instanceof RateLimiter ? requests : new RateLimiter({ limits: withMargin(requests, m, 'requests'), clock, ...(arrivalJitter === undefined ? {} : { arrivalJitter }) });
   return firstCallAlone(sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota }));
 }
 
