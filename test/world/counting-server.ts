@@ -45,6 +45,7 @@ export interface Arrival {
   /** `performance.now()` when the request's headers had been read. */
   at: number;
   status: number;
+  /** The request target: path and query. */
   path: string;
 }
 
@@ -110,7 +111,7 @@ export async function startCountingServer(options: CountingServerOptions): Promi
     }
     const waitMs = admit(at);
     const status = waitMs === 0 ? 200 : 429;
-    arrivals.push({ at, status, path: url.pathname });
+    arrivals.push({ at, status, path: url.pathname + url.search });
     const headers: Record<string, string> = {};
     if (options.headers === 'ietf') {
       const { remaining: left, resetS } = remaining(at);
