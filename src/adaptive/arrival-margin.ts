@@ -1,4 +1,4 @@
-import type { LimitSpec } from '../algorithms/limit-spec.js';
+import { defaultArrivalJitterMs, type LimitSpec } from '../algorithms/limit-spec.js';
 import type { RateLimiter } from '../limiters/rate-limiter.js';
 
 /**
@@ -77,7 +77,7 @@ export class ArrivalMargin {
     if (sentAt < this.widenedAt) return 'surprise';
     const cap = pacing.intervalMs * CAP_SHARE;
     if (!atLimit || this.marginMs >= cap || !this.usingAll(sentAt, pacing)) return 'throttle';
-    this.apply(Math.min(cap, Math.max(2 * this.marginMs, this.marginMs + Math.min(20, pacing.intervalMs * 0.02))));
+    this.apply(Math.min(cap, Math.max(2 * this.marginMs, this.marginMs + defaultArrivalJitterMs(pacing.intervalMs))));
     this.widenedAt = now;
     this.quietSince = now;
     return 'surprise';

@@ -53,16 +53,21 @@ export interface LimitSpec {
   readonly jitterMs?: number;
 }
 
-/** The most a default arrival jitter is: 20 ms covers loopback and LAN jitter and a busy event loop. */
-const DEFAULT_JITTER_MS = 20;
-/** …and at most this share of the interval, so short windows keep their rate (98 % at worst). */
+/** The share of the interval a default arrival jitter takes: what it may cost a window's rate (2 %, at most). */
 const DEFAULT_JITTER_SHARE = 0.02;
+/**
+ * The most a default arrival jitter is: the lateness of a request on a new TLS connection
+ * (two round trips more than one on a warm connection), which is where arrivals spread most.
+ */
+const DEFAULT_JITTER_MS = 100;
 
 /**
  * defaultArrivalJitterMs: the arrival jitter a limiter on real time assumes when none is
- * given — `min(20 ms, 2 % of the interval)`: 20 ms for a second or longer (a second's rate
- * then loses 2 %, a minute's 0.03 %), 2 ms for `'10/100ms'`. sluiceFetch, llmFetch and
- * harvest widen it when the server shows it was not enough (ArrivalMargin).
+ * given — 2 % of the interval, at most 100 ms: 20 ms at a second (the rate then loses 2 %),
+ * 100 ms from 5 s on (a minute loses 0.17 %, an hour 0.003 %), 2 ms for `'10/100ms'`. Short
+ * windows would lose too much to a margin the size of a slow handshake; long ones lose
+ * nothing worth keeping a 429 for. sluiceFetch, llmFetch and harvest widen it when the
+ * server shows it was not enough (ArrivalMargin).
  */
 export function defaultArrivalJitterMs(intervalMs: number): number {
   return Math.min(DEFAULT_JITTER_MS, intervalMs * DEFAULT_JITTER_SHARE);

@@ -49,7 +49,7 @@ export interface SluiceFetchOptions {
   adaptive?: boolean | AdaptiveRateOptions;
   /**
    * How unevenly late requests may reach the server (RateLimiterOptions.arrivalJitter), for
-   * the limiter made from `rate`. Default on real time: `min(20 ms, 2 % of the interval)`.
+   * the limiter made from `rate`. Default on real time: 2 % of the interval, at most 100 ms.
    * It is the floor: a 429 that comes while this client used its whole rate widens it
    * (ArrivalMargin). Set it on the RateLimiter when `rate` is one.
    */

@@ -26,7 +26,7 @@ export interface RateLimiterOptions {
    * the event loop, the network, the server's queue). A sliding window counts each start for
    * `interval + J`, so no window of the server's of length `interval` holds more than the
    * limit, given arrivals no more than J apart in their lateness; it costs `J / (T + J)` of
-   * the rate. Default on real time: `min(20 ms, 2 % of each limit's interval)`; on virtual
+   * the rate. Default on real time: 2 % of each limit's interval, at most 100 ms; on virtual
    * time (ManualClock) 0. `0` is exactness on this limiter's clock alone (and its start
    * lag). GCRA and fixed windows: README, "At the server".
    */
