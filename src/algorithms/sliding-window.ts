@@ -16,9 +16,10 @@ import { EPSILON_MS, rescaleTat, type LimitState } from './limit-state.js';
  * gcra.ts). A cost above `burst` waits for a full pacer and then borrows from the
  * following slots, so a large token count is admitted without raising `burst`.
  *
- * Guarantees: in any window `[t, t + interval)` the cost started is at most `limit` —
- * exactly, whatever the timers do; and for unit costs at most
- * `burst + floor((t + slackMs) * limit / interval)` starts in any interval of length t.
+ * Guarantees: in any window `[t, t + interval + J)` the cost started is at most `limit` —
+ * exactly, whatever the timers do (J, the arrival jitter, is 0 unless set: spanOf); and for
+ * unit costs at most `burst + floor((t + slackMs) * limit / (interval + J))` starts in any
+ * interval of length t.
  * `burst = limit` turns pacing off: the classic sliding window, `limit` at once.
  *
  * Memory: the log merges starts into buckets of `intervalMs / 10000` (see QUANTUM_SHARE), so
@@ -51,6 +52,19 @@ export const QUANTUM_SHARE = 10_000;
  */
 export function spanOf(spec: LimitSpec, startLagMs: number): number {
   return spec.intervalMs + Math.max(Math.min(startLagMs, spec.intervalMs / 1000), spec.jitterMs ?? 0);
+}
+
+/**
+ * The pacer's interval per unit: `(T + J) / N`, the window's rate once each start is counted
+ * for `T + J` (spanOf). Paced at `T / N`, N starts would fill a window of the server's
+ * within T and wait J at its end; a server that states `remaining` would show 0 at each
+ * window's end, and a client honouring it (sluiceFetch) pause until the reset — its requests
+ * already admitted then reaching the server a second late. Spread over `T + J`, no window of
+ * T at the server fills, and the rate is the same. The start lag is left out, so that J = 0
+ * paces exactly as without arrival jitter. Lua twin: lua/sliding-window.ts, `e`.
+ */
+export function emissionOf(spec: LimitSpec): number {
+  return (spec.intervalMs + (spec.jitterMs ?? 0)) / spec.limit;
 }
 
 export class SlidingWindowState implements LimitState {
@@ -103,13 +117,13 @@ export class SlidingWindowState implements LimitState {
     this.limit = spec.limit;
     this.interval = spanOf(spec, startLagMs);
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
-    this.emission = spec.intervalMs / spec.limit;
+    this.emission = emissionOf(spec);
     this.burst = spec.burst;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
   }
 
   update(spec: LimitSpec, now: number): void {
-    const emission = spec.intervalMs / spec.limit;
+    const emission = emissionOf(spec);
     this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
     this.interval = spanOf(spec, this.startLagMs);

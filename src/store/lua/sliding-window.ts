@@ -1,5 +1,5 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
-import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
+import { emissionOf, QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
 import { gcraWait, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
@@ -118,7 +118,7 @@ export const SLIDING_WINDOW: LimitLua = {
   values(spec: LimitSpec, startLagMs: number): number[] {
     // as SlidingWindowState's constructor (spanOf): each start is counted the larger of the
     // start lag and the limit's arrival jitter longer; the store's lag is not capped here
-    const emission = spec.intervalMs / spec.limit;
+    const emission = emissionOf(spec);
     return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + Math.max(startLagMs, spec.jitterMs ?? 0), spec.intervalMs / QUANTUM_SHARE];
   },
   load: `local tat$, sum$, last$, oldest$, first$ = -INF, 0, -INF, INF, -INF
