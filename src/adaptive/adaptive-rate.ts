@@ -138,16 +138,6 @@ export class AdaptiveRate {
     return mode === 'stated' || rate >= this.logic.params.ceiling * (1 - 1e-9);
   }
 
-  /**
-   * A refusal that is not the rate's doing (ArrivalMargin's surprise: the arrivals were more
-   * uneven than the margin allowed, and the margin has been widened): its Retry-After is
-   * kept — by this process alone, when shared — and the rate is not cut.
-   */
-  pauseOnly(signal: RateSignal): RateStep {
-    if (signal.retryAfterMs !== undefined) this.logic.hold(signal.now, signal.retryAfterMs);
-    return this.logic.current;
-  }
-
   stats(): AdaptiveRateStats {
     return { sharing: this.sharing, ...this.counters, cuts: this.logic.state.cuts };
   }

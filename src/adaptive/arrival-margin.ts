@@ -29,10 +29,13 @@ export type RefusalKind = 'surprise' | 'throttle';
  * least 90 % of it over the window that ends at the request's start. The limit is then
  * right and the arrivals were spread wider than the margin allows (a slow new connection, a
  * stalled event loop, a congested network): the margin doubles (at least by the default for
- * the interval), up to 10 % of the pacing interval, and the rate stays where it is — a rate
- * cut would cost far more than the margin does (a cut to 80 % and CUBIC's climb back averaged
- * 84–90 % of the limit at 50/s; the margin costs `J / (T + J)`). A refusal of a request sent
- * before the last widening was already in flight: the same news, not widened again.
+ * the interval), up to 10 % of the pacing interval, and the rate stays where it is, nor does
+ * anything else pause: a rate cut would cost far more than the margin does (a cut to 80 % and
+ * CUBIC's climb back averaged 84–90 % of the limit at 50/s), and so would pausing every
+ * request for a Retry-After of a whole second when the server's window frees again within
+ * milliseconds (the harvest ended at 72–75 %); the margin costs `J / (T + J)`. The refused
+ * request itself still waits its Retry-After. A refusal of a request sent before the last
+ * widening was already in flight: the same news, not widened again.
  *
  * A refusal while sending well below the limit, or while probing below the configured rate
  * after a cut, or once the margin is at its widest, is a **throttle**: the limit is lower
