@@ -1,4 +1,5 @@
 import { runsInRealTime, systemClock, type Clock } from '../core/clock.js';
+import type { Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, type Task } from '../core/wait-queue.js';
@@ -44,8 +45,7 @@ export class RateLimiter {
   constructor(options: RateLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
     this.clock = options.clock ?? systemClock;
-    const arrivalJitter = options.arrivalJitter ?? (runsInRealTime(this.clock) ? defaultArrivalJitterMs : undefined);
-    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth, arrivalJitter };
+    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth, arrivalJitter: arrivalJitterOn(this.clock, options.arrivalJitter) };
     this.inputs = options.limits;
     this.specs = this.normalise(options.limits);
     this.capacity = Math.min(...this.specs.map(capacityOf));
@@ -286,6 +286,14 @@ export class RateLimiter {
   private costError(cost: number): ConfigError {
     return new ConfigError('cost', cost, `exceeds what the limits can ever admit at once (${this.capacity}); raise burst or the limit`);
   }
+}
+
+/**
+ * The arrival jitter a limiter on `clock` gives limits without their own (LimitDefaults):
+ * `option` when set, else the default rule on real time, else none (virtual time).
+ */
+export function arrivalJitterOn(clock: Clock, option: Duration | undefined): LimitDefaults['arrivalJitter'] {
+  return option ?? (runsInRealTime(clock) ? defaultArrivalJitterMs : undefined);
 }
 
 /** The verdict on a store's answer that comes later (Redis): a native promise whatever thenable the store gave, which is how enter tells the two answers apart. */
