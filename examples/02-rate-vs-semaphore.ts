@@ -10,7 +10,8 @@
 //
 //   node --import tsx examples/02-rate-vs-semaphore.ts
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConcurrencyLimiter, flow, startMockApi, type MockApi } from 'sluice';
+import { ConcurrencyLimiter, flow, RateLimiter, startMockApi, type MockApi } from 'sluice';
+import { watchStalls } from './lib/stalls.js';
 
 const TIME_SCALE = 30;
 const MOCK_MINUTE = 60_000 / TIME_SCALE; // real ms
@@ -45,17 +46,23 @@ async function semaphoreClient(signal: AbortSignal): Promise<void> {
   }
 }
 
+/** The arrival jitter the sluice client's limiter allows for (its default): printed with the result. */
+let margin = 0;
+
 /** sluice: the rate limit decides how many start; 'auto' keeps enough in flight for it. */
 async function sluiceClient(signal: AbortSignal): Promise<void> {
+  const limiter = new RateLimiter({ limits: { rate: { limit: 100, interval: MOCK_MINUTE }, slack: 10 } });
+  margin = limiter.limits[0]!.jitterMs ?? 0;
   const pages = (function* () {
     for (let page = 0; ; page++) yield page;
   })();
-  // 100 per mock minute, in real time. The window is 2 % longer than the API's: a request
-  // reaches the API a little after it starts, not always equally late. Slack 10 ms: at 30×
-  // speed starts are 20 ms apart, and a timer late by a few ms on a busy machine would cost
-  // a tenth of the rate; at real speed (600 ms apart) the default 1 ms is plenty.
+  // 100 per mock minute, in real time. Slack 10 ms: at 30× speed starts are 20 ms apart, and a
+  // timer late by a few ms on a busy machine would cost a tenth of the rate; at real speed
+  // (600 ms apart) the default 1 ms is plenty. A request reaches the API a little after it
+  // starts, not always equally late: the limiter's default arrival jitter (2 % of the
+  // window, here 40 ms) keeps every window of the API's at 100 all the same.
   const results = flow(pages, (page, ctx) => getPage(forSluice, page, ctx.signal), {
-    rate: { rate: { limit: 100, interval: MOCK_MINUTE * 1.02 }, slack: 10 },
+    rate: limiter,
     concurrency: 'auto',
     signal,
   });
@@ -66,6 +73,7 @@ async function sluiceClient(signal: AbortSignal): Promise<void> {
   }
 }
 
+const stalls = watchStalls();
 const rows: { name: string; latency: string; semaphore: number; sluice: number; violations: number }[] = [];
 for (const { name, latency } of SITUATIONS) {
   for (const api of [forSemaphore, forSluice]) {
@@ -90,4 +98,5 @@ for (const r of rows) {
   console.log(`${r.name.padEnd(10)} ${r.latency.padEnd(13)} ${r.semaphore.toFixed(0).padStart(13)}   ${r.sluice.toFixed(0).padStart(19)}   ${String(r.violations).padStart(23)}`);
 }
 const fmt = (pick: (r: (typeof rows)[number]) => number): string => rows.map((r) => `${r.name}:${pick(r).toFixed(0)}`).join(',');
-console.log(`RESULT semaphore=${fmt((r) => r.semaphore)} sluice=${fmt((r) => r.sluice)} violations=${rows.reduce((n, r) => n + r.violations, 0)}`);
+console.log(`\nthe limiter's margin for uneven arrivals: ${margin} ms; the longest this process stalled: ${stalls.longestMs().toFixed(0)} ms`);
+console.log(`RESULT semaphore=${fmt((r) => r.semaphore)} sluice=${fmt((r) => r.sluice)} violations=${rows.reduce((n, r) => n + r.violations, 0)} margin=${margin} longest-stall=${stalls.longestMs().toFixed(0)}`);

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { exponential, flow, pipeToWritable, RateLimiter, retry, sluiceFetch, startMockApi } from 'sluice';
+import { watchStalls } from './lib/stalls.js';
 
 const TIME_SCALE = 20;
 const MOCK_MINUTE = 60_000 / TIME_SCALE; // real ms
@@ -37,10 +38,12 @@ await fetch(mock.endpoints.stats).then((r) => r.arrayBuffer());
 const dir = await mkdtemp(join(tmpdir(), 'sluice-harvest-'));
 const out = join(dir, 'records.ndjson');
 
-// 100 per mock minute, the window 2 % longer than the API's (a request arrives a little after
-// it starts, not always equally late). Slack 10 ms: at 20× speed starts are 30 ms apart, and a
+// 100 per mock minute. A request arrives a little after it starts, not always equally late:
+// the limiter's default arrival jitter (2 % of the window, here 60 ms) keeps every window of
+// the API's at 100 all the same. Slack 10 ms: at 20× speed starts are 30 ms apart, and a
 // timer a few ms late on a busy machine would cost a share of the rate.
-const limiter = new RateLimiter({ limits: { rate: { limit: 100, interval: MOCK_MINUTE * 1.02 }, slack: 10 } });
+const limiter = new RateLimiter({ limits: { rate: { limit: 100, interval: MOCK_MINUTE }, slack: 10 } });
+const stalls = watchStalls();
 const api = sluiceFetch({ retry: false, timeout: 60_000 / TIME_SCALE }); // retries are the flow's, so each one is rate limited
 
 interface Page {
@@ -128,4 +131,6 @@ const rates = PHASES.map((phase, i) => {
 });
 const seconds = (performance.now() - began) / 1000;
 console.log(`\n${records} records (${(bytes / 1e6).toFixed(1)} MB of NDJSON) from ${pages} pages in ${seconds.toFixed(1)} s (${((seconds * TIME_SCALE) / 60).toFixed(1)} mock minutes); at most ${maxInFlight} in flight; ${throttled} refused, ${violations.total} over the quota.`);
-console.log(`RESULT records=${records} unique=${records - duplicates} expected=${RECORDS} failed-pages=${failedPages} violations=${violations.total} rate=${rates.join(',')}`);
+const margin = limiter.limits[0]!.jitterMs ?? 0;
+console.log(`The limiter's margin for uneven arrivals: ${margin} ms; the longest this process stalled: ${stalls.longestMs().toFixed(0)} ms.`);
+console.log(`RESULT records=${records} unique=${records - duplicates} expected=${RECORDS} failed-pages=${failedPages} violations=${violations.total} rate=${rates.join(',')} margin=${margin} longest-stall=${stalls.longestMs().toFixed(0)}`);

@@ -17,6 +17,7 @@
 //
 //   node --import tsx examples/06-llm-batch.ts
 import { AimdLimit, circuitBreaker, exponential, flow, llmFetch, RateLimiter, ResourceGuard, retry, startMockApi } from 'sluice';
+import { watchStalls } from './lib/stalls.js';
 import { PriorityQueue } from './lib/priority-queue.js';
 
 const TIME_SCALE = 20;
@@ -35,12 +36,13 @@ const mock = await startMockApi({
 await fetch(mock.endpoints.stats).then((r) => r.arrayBuffer()); // Node loads fetch on first use: not in a paced call
 
 // Requests: 500 a minute and 10,000 an hour, both must admit. The minute paces; the hour is a
-// cap (it would stop the batch after 10,000 — this one needs 1,000). The minute's window is 5 %
-// longer than the API's, as a call reaches it a little late: at 20× a mock minute is 3 s, and
-// 2 % (60 ms) was less than that delay on a busy event loop in about one run in four. Burst 10: at 20× calls are 6 ms apart, and a
-// limiter woken late by a busy event loop catches up instead of losing the time (a window
-// still never holds more than 500).
-const requests = new RateLimiter({ limits: [{ rate: { limit: 500, interval: MINUTE * 1.05 }, burst: 10 }, { limit: 10_000, interval: 60 * MINUTE }] });
+// cap (it would stop the batch after 10,000 — this one needs 1,000). A call reaches the API a
+// little late, and not always equally: at 20× a mock minute is 3 s, and the default arrival
+// jitter (2 %, 60 ms) was less than that delay on a busy event loop in about one run in four,
+// so the minute counts each call 150 ms (5 %) longer. Burst 10: at 20× calls are 6 ms apart,
+// and a limiter woken late by a busy event loop catches up instead of losing the time (a
+// window still never holds more than 500).
+const requests = new RateLimiter({ limits: [{ rate: { limit: 500, interval: MINUTE }, burst: 10, arrivalJitter: MINUTE * 0.05 }, { limit: 10_000, interval: 60 * MINUTE }] });
 // Tokens: each call reserves prompt/4 + max_tokens and is corrected from `usage` (2 % margin built in).
 const chat = llmFetch({ tokens: { limit: 200_000, interval: MINUTE }, retry: false }); // retries are the flow's, each one rate limited
 const breaker = circuitBreaker({ consecutiveFailures: 5, openMs: MINUTE }); // the seed's threshold 5, 60 s open
@@ -85,6 +87,7 @@ const batch = flow(prompts(), (prompt, { signal }) => ask(prompt, signal), {
 });
 
 console.log(`batch of ${TOTAL} prompts, 500 RPM and 10,000/h, 200,000 TPM, concurrency from ${concurrency.limit}`);
+const stalls = watchStalls();
 const started = performance.now();
 let ok = 0;
 let failed = 0;
@@ -125,4 +128,6 @@ console.log(`tokens:       ${tokens.prompt + tokens.completion} (${((tokens.prom
 console.log(`urgent:       ${urgentDone} of ${URGENT} done by result ${urgentLastAt}, queued at 300; ${normalAfterLastUrgent} normal prompts queued before them finished after them`);
 console.log(`server:       ${faults.reset} connections reset and retried, ${throttled} refused (429), ${violations.total} over a limit`);
 console.log(`breaker:      ${breaker.state}, opened ${opened} times; guard paused ${guard.stats().pauses} times; requests this hour: ${requests.stats().admitted} of 10,000`);
-console.log(`RESULT ok=${ok} failed=${failed} total=${TOTAL} violations=${violations.total} urgent-done=${urgentDone} urgent-last=${urgentLastAt} normal-after=${normalAfterLastUrgent} rpm=${(TOTAL / mockMinutes).toFixed(0)}`);
+const margin = requests.limits[0]!.jitterMs ?? 0;
+console.log(`margins:      ${margin} ms for uneven arrivals (requests); the longest this process stalled: ${stalls.longestMs().toFixed(0)} ms`);
+console.log(`RESULT ok=${ok} failed=${failed} total=${TOTAL} violations=${violations.total} urgent-done=${urgentDone} urgent-last=${urgentLastAt} normal-after=${normalAfterLastUrgent} rpm=${(TOTAL / mockMinutes).toFixed(0)} margin=${margin} longest-stall=${stalls.longestMs().toFixed(0)}`);

@@ -5,6 +5,11 @@
  * bounds, requests over a limit), achieved rates with wide margins — these are timing checks
  * on a shared 2-core machine, and the examples compress minutes into seconds.
  *
+ * Requests over a limit are held to the guarantee as stated (README, "At the server"): none,
+ * unless the process that counts them stalled longer than the limiter's margin for uneven
+ * arrivals (each example prints both) — its mock counts a request when its event loop reads
+ * it, and a stall that long on a loaded machine is what the margin does not claim to cover.
+ *
  * The Redis example needs Redis at REDIS_URL or 127.0.0.1:6379: without it the test is
  * skipped with a message, except under CI=true, where a missing Redis is a failure.
  */
@@ -69,9 +74,9 @@ describe('examples', () => {
     assert.ok(Number(r['producer-waits']) > 0, 'the producer was held back');
   });
 
-  it('02 rate vs semaphore: the rate limit holds ~100/min at every latency, the semaphore follows latency', async () => {
+  it('02 rate vs semaphore: the rate limit holds ~100/min at every latency (never over, unless stalled past the margin), the semaphore follows latency', async () => {
     const r = await resultOf('02-rate-vs-semaphore.ts');
-    assert.equal(r.violations, '0', 'no request over the quota');
+    assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} requests over the quota with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
     const sluice = perSituation(r.sluice);
     const semaphore = perSituation(r.semaphore);
     // A loaded machine slows both clients (the semaphore's flood most): the shape is what counts.
@@ -101,12 +106,12 @@ describe('examples', () => {
     assert.equal(r.violations, '0');
   });
 
-  it('05 paginated harvest: every record once, never over the quota, the rate steady through the latencies', async () => {
+  it('05 paginated harvest: every record once, never over the quota (unless stalled past the margin), the rate steady through the latencies', async () => {
     const r = await resultOf('05-paginated-harvest.ts');
     assert.equal(r.records, r.expected);
     assert.equal(r.unique, r.expected, 'no record twice');
     assert.equal(r['failed-pages'], '0');
-    assert.equal(r.violations, '0');
+    assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} requests over the quota with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
     for (const [phase, rate] of Object.entries(perSituation(r.rate))) {
       assert.ok(rate >= 60 && rate <= 101, `${phase}: ${rate}/min of 100`);
     }
@@ -116,7 +121,7 @@ describe('examples', () => {
     const r = await resultOf('06-llm-batch.ts');
     assert.equal(r.ok, r.total);
     assert.equal(r.failed, '0');
-    assert.equal(r.violations, '0');
+    assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} calls over a limit with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
     assert.equal(r['urgent-done'], '100');
     assert.ok(Number(r['normal-after']) > 0, 'normal prompts queued before the urgent ones finished after them');
     const rpm = Number(r.rpm);
@@ -134,9 +139,10 @@ describe('examples', () => {
   });
 
   // The Redis tests' rule (redis-available.ts): skipped with the reason without Redis, failed under CI=true.
-  it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not', { skip: skipRedis }, async () => {
+  it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not (unless stalled past the margin)', { skip: skipRedis }, async () => {
     const r = await resultOf('07-fleet-redis.ts');
-    assert.equal(r['shared-violations'], '0', 'the shared limit was never exceeded');
+    const stall = Number(r['shared-longest-stall']);
+    assert.ok(r['shared-violations'] === '0' || stall > Number(r.room), `the shared limit was exceeded ${r['shared-violations']} times with no process stalled past the ${r.room} ms room (longest ${stall} ms)`);
     assert.ok(Number(r['alone-violations']) > 0, 'three separate limits together exceed the API');
     const rate = Number(r['shared-rate']);
     assert.ok(rate <= 50 && rate >= 25, `shared: ${rate}/s of 50`);

@@ -127,6 +127,17 @@ export class AdaptiveRate {
     return this.logic.current;
   }
 
+  /**
+   * Whether the rate in force is the one the server is believed to allow — the configured
+   * rate (never cut, or climbed back to it) or a limit the server stated — rather than a
+   * probe below an unknown limit after a cut. A refusal then may be uneven arrivals rather
+   * than too high a rate (ArrivalMargin).
+   */
+  get atLimit(): boolean {
+    const { mode, rate } = this.logic.current;
+    return mode === 'stated' || rate >= this.logic.params.ceiling * (1 - 1e-9);
+  }
+
   stats(): AdaptiveRateStats {
     return { sharing: this.sharing, ...this.counters, cuts: this.logic.state.cuts };
   }
@@ -345,7 +356,7 @@ export class AdaptiveRate {
     const { intervalMs, algorithm } = this.pacing;
     const limit = (rate * intervalMs) / 1000;
     const r = limit >= 1 ? { limit, interval: intervalMs } : { limit: 1, interval: 1000 / rate };
-    return { rate: r, algorithm, burst: Math.min(this.pacing.burst, r.limit) };
+    return { rate: r, algorithm, burst: Math.min(this.pacing.burst, r.limit), arrivalJitter: this.pacing.jitterMs ?? 0 };
   }
 }
 
@@ -361,5 +372,5 @@ function sharedFor(limiter: RateLimiter, option: SharedAdaptation | false | unde
 }
 
 function asInput(spec: LimitSpec): LimitInput {
-  return { rate: { limit: spec.limit, interval: spec.intervalMs }, algorithm: spec.algorithm, burst: spec.burst, slack: spec.slackMs, smooth: spec.smoothMs };
+  return { rate: { limit: spec.limit, interval: spec.intervalMs }, algorithm: spec.algorithm, burst: spec.burst, slack: spec.slackMs, smooth: spec.smoothMs, arrivalJitter: spec.jitterMs ?? 0 };
 }

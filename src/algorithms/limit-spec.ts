@@ -9,7 +9,7 @@ const ALGORITHMS: readonly Algorithm[] = ['gcra', 'sliding-window', 'fixed-windo
 /** One limit as a user writes it: a rate string, or an object that adds per-limit options. */
 export type LimitInput =
   | RateInput
-  | { rate: RateInput; algorithm?: Algorithm; burst?: number; slack?: Duration; smooth?: Duration };
+  | { rate: RateInput; algorithm?: Algorithm; burst?: number; slack?: Duration; smooth?: Duration; arrivalJitter?: Duration };
 
 /** Defaults a limiter applies to limits that do not set their own. */
 export interface LimitDefaults {
@@ -17,6 +17,12 @@ export interface LimitDefaults {
   burst?: number;
   slack?: Duration;
   smooth?: Duration;
+  /**
+   * The arrival jitter of limits that do not set their own (LimitSpec.jitterMs): a duration,
+   * or a rule giving it from a limit's interval (a limiter on real time passes
+   * defaultArrivalJitterMs). Default 0.
+   */
+  arrivalJitter?: Duration | ((intervalMs: number) => number);
 }
 
 /**
@@ -35,6 +41,36 @@ export interface LimitSpec {
    * `burst - 1 + ceil(L·N/T)` unit starts. Absent: off.
    */
   readonly smoothMs?: number;
+  /**
+   * Arrival jitter J: how much the time from this limit's decision to the request's arrival
+   * at the server may vary — the caller's start lag, the event loop, the network, the
+   * server's own queue. A sliding window counts each start for `intervalMs + J`, so that
+   * no window of length `intervalMs` of the server's arrivals holds more than `limit`
+   * (arrivals in `[t, t + T)` were started within `T + J` of each other). Absent: 0, exact on
+   * the limiter's own clock. GCRA and fixed windows state what it means for them instead
+   * (README, "At the server").
+   */
+  readonly jitterMs?: number;
+}
+
+/** The share of the interval a default arrival jitter takes: what it may cost a window's rate (2 %, at most). */
+const DEFAULT_JITTER_SHARE = 0.02;
+/**
+ * The most a default arrival jitter is: the lateness of a request on a new TLS connection
+ * (two round trips more than one on a warm connection), which is where arrivals spread most.
+ */
+export const DEFAULT_JITTER_MS = 100;
+
+/**
+ * defaultArrivalJitterMs: the arrival jitter a limiter on real time assumes when none is
+ * given — 2 % of the interval, at most 100 ms: 20 ms at a second (the rate then loses 2 %),
+ * 100 ms from 5 s on (a minute loses 0.17 %, an hour 0.003 %), 2 ms for `'10/100ms'`. Short
+ * windows would lose too much to a margin the size of a slow handshake; long ones lose
+ * nothing worth keeping a 429 for. sluiceFetch, llmFetch and harvest widen it when the
+ * server shows it was not enough (ArrivalMargin).
+ */
+export function defaultArrivalJitterMs(intervalMs: number): number {
+  return Math.min(DEFAULT_JITTER_MS, intervalMs * DEFAULT_JITTER_SHARE);
 }
 
 /**
@@ -106,13 +142,21 @@ function toLimitSpec(item: LimitInput, defaults: LimitDefaults, field: string, r
     slackInput === undefined
       ? defaultSlackMs(limit, intervalMs, algorithm)
       : parseDuration(slackInput, own?.slack !== undefined ? `${field}.slack` : 'slack');
+  const jitterMs = jitterOf(own?.arrivalJitter, defaults.arrivalJitter, field, intervalMs);
   const smoothInput = own?.smooth ?? defaults.smooth;
-  if (smoothInput === undefined) return { algorithm, limit, intervalMs, burst, slackMs };
+  if (smoothInput === undefined) return { algorithm, limit, intervalMs, burst, slackMs, jitterMs };
   const smoothField = own?.smooth !== undefined ? `${field}.smooth` : 'smooth';
   const smoothMs = parseDuration(smoothInput, smoothField);
   if (algorithm === 'fixed-window') throw new ConfigError(smoothField, smoothInput, 'applies to gcra and sliding-window limits, not fixed-window');
   if (!(smoothMs > 0 && smoothMs <= intervalMs)) throw new ConfigError(smoothField, smoothInput, `must be a duration > 0 and at most the interval (${intervalMs} ms)`);
-  return { algorithm, limit, intervalMs, burst, slackMs, smoothMs };
+  return { algorithm, limit, intervalMs, burst, slackMs, smoothMs, jitterMs };
+}
+
+/** A limit's arrival jitter: its own, else the default (a duration or a rule by interval), else 0. */
+function jitterOf(own: Duration | undefined, fallback: LimitDefaults['arrivalJitter'], field: string, intervalMs: number): number {
+  if (own !== undefined) return parseDuration(own, `${field}.arrivalJitter`);
+  if (fallback === undefined) return 0;
+  return typeof fallback === 'function' ? fallback(intervalMs) : parseDuration(fallback, 'arrivalJitter');
 }
 
 /** A short human form for stats and errors, e.g. `gcra 100/60000ms burst 1`. */

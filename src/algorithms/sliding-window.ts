@@ -16,9 +16,10 @@ import { EPSILON_MS, refundedTat, rescaleTat, type LimitState } from './limit-st
  * gcra.ts). A cost above `burst` waits for a full pacer and then borrows from the
  * following slots, so a large token count is admitted without raising `burst`.
  *
- * Guarantees: in any window `[t, t + interval)` the cost started is at most `limit` —
- * exactly, whatever the timers do; and for unit costs at most
- * `burst + floor((t + slackMs) * limit / interval)` starts in any interval of length t.
+ * Guarantees: in any window `[t, t + interval + J)` the cost started is at most `limit` —
+ * exactly, whatever the timers do (J, the arrival jitter, is 0 unless set: spanOf); and for
+ * unit costs at most `burst + floor((t + slackMs) * limit / (interval + J))` starts in any
+ * interval of length t.
  * `burst = limit` turns pacing off: the classic sliding window, `limit` at once.
  *
  * A start is known by the instant it was recorded (`at`, its stamp): a refund of it takes
@@ -51,6 +52,30 @@ export const QUANTUM_SHARE = 10_000;
 /** entryOf's answers besides a ring slot: the open (newest) entry, or none. */
 const OPEN = -1;
 const NOT_IN_LOG = -2;
+/**
+ * How long a start is counted: the interval, plus the larger of the start lag (at most a
+ * thousandth of the interval) and the limit's arrival jitter. Why: the server's arrivals in
+ * any `[t, t + T)` were started within `T + J` of each other (each arrives `d` after its
+ * decision, `d` within `[d0, d0 + J]`), so at most `limit` starts in every window of
+ * `T + J` is at most `limit` arrivals in every window of `T` at the server. The Lua twin
+ * (lua/sliding-window.ts, `span`) counts `T + max(startLagMs, J)` the same way.
+ */
+export function spanOf(spec: LimitSpec, startLagMs: number): number {
+  return spec.intervalMs + Math.max(Math.min(startLagMs, spec.intervalMs / 1000), spec.jitterMs ?? 0);
+}
+
+/**
+ * The pacer's interval per unit: `(T + J) / N`, the window's rate once each start is counted
+ * for `T + J` (spanOf). Paced at `T / N`, N starts would fill a window of the server's
+ * within T and wait J at its end; a server that states `remaining` would show 0 at each
+ * window's end, and a client honouring it (sluiceFetch) pause until the reset — its requests
+ * already admitted then reaching the server a second late. Spread over `T + J`, no window of
+ * T at the server fills, and the rate is the same. The start lag is left out, so that J = 0
+ * paces exactly as without arrival jitter. Lua twin: lua/sliding-window.ts, `e`.
+ */
+export function emissionOf(spec: LimitSpec): number {
+  return (spec.intervalMs + (spec.jitterMs ?? 0)) / spec.limit;
+}
 
 export class SlidingWindowState implements LimitState {
   private tat = Number.NEGATIVE_INFINITY;
@@ -94,26 +119,29 @@ export class SlidingWindowState implements LimitState {
    * `startLagMs` (default 0) counts every start that much longer than the interval, at most
    * a thousandth of it: a start decided here begins in the caller a little later, and the
    * lag keeps the limit in every window of the callers' own start times too (RedisStore's
-   * `startLagMs` does the same). It can only delay starts, never admit more.
+   * `startLagMs` does the same). The limit's arrival jitter (`spec.jitterMs`) is the same
+   * allowance carried on to the server — the whole spread of decision to arrival, the start
+   * lag part of it — so a start is counted for the interval plus the larger of the two
+   * (spanOf). Either can only delay starts, never admit more.
    */
   constructor(
     spec: LimitSpec,
     private readonly startLagMs = 0,
   ) {
     this.limit = spec.limit;
-    this.interval = spec.intervalMs + Math.min(startLagMs, spec.intervalMs / 1000);
+    this.interval = spanOf(spec, startLagMs);
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
-    this.emission = spec.intervalMs / spec.limit;
+    this.emission = emissionOf(spec);
     this.burst = spec.burst;
     this.paced = spec.burst < spec.limit;
     this.tolerance = spec.burst * this.emission + spec.slackMs;
   }
 
   update(spec: LimitSpec, now: number): void {
-    const emission = spec.intervalMs / spec.limit;
+    const emission = emissionOf(spec);
     this.tat = rescaleTat(this.tat, now, this.emission, emission);
     this.limit = spec.limit;
-    this.interval = spec.intervalMs + Math.min(this.startLagMs, spec.intervalMs / 1000);
+    this.interval = spanOf(spec, this.startLagMs);
     this.quantum = spec.intervalMs / QUANTUM_SHARE;
     this.emission = emission;
     this.burst = spec.burst;

@@ -42,6 +42,7 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
       'max-pages': { type: 'string' },
       rate: { type: 'string', multiple: true },
       'no-adapt': { type: 'boolean' },
+      'arrival-jitter': { type: 'string' },
       concurrency: { type: 'string' },
       retries: { type: 'string' },
       timeout: { type: 'string' },
@@ -84,6 +85,8 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
   if ((redisUrl === undefined) !== (v.key === undefined)) throw new ConfigError(redisUrl === undefined ? '--redis' : '--key', undefined, 'is missing: --redis <url> and --key <name> go together');
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('--redis', '[redacted]', 'must be a redis:// or rediss:// URL');
   if (redisUrl !== undefined && rate === undefined) throw new ConfigError('--redis', '[redacted]', 'shares a --rate limit: give --rate too');
+  if (v['arrival-jitter'] !== undefined && rate === undefined) throw new ConfigError('--arrival-jitter', v['arrival-jitter'], 'applies to a --rate limit: give --rate too');
+  const arrivalJitterMs = v['arrival-jitter'] === undefined ? undefined : jitter(v['arrival-jitter'], '--arrival-jitter');
   if (v['retry-failed'] && v.out === undefined) throw new ConfigError('--retry-failed', true, 'needs --out: the failed pages are listed next to the output file');
   if (v.out !== undefined && v.out === v.report) throw new ConfigError('--report', v.report, 'must not be the --out file');
 
@@ -103,6 +106,7 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
     retries: v.retries === undefined ? DEFAULTS.retries : whole(v.retries, '--retries', 0),
     timeoutMs: v.timeout === undefined ? DEFAULTS.timeoutMs : duration(v.timeout, '--timeout'),
     rate,
+    ...(arrivalJitterMs === undefined ? {} : { arrivalJitterMs }),
     adaptive: !v['no-adapt'],
     concurrency,
     out: v.out,
@@ -123,6 +127,7 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
       'max-pages': config.maxPages,
       rate: rate?.join(', '),
       adapt: config.adaptive && rate !== undefined,
+      'arrival-jitter': arrivalJitterMs === undefined ? undefined : `${arrivalJitterMs} ms`,
       concurrency,
       retries: config.retries,
       timeout: `${config.timeoutMs} ms`,
@@ -168,6 +173,15 @@ function checkRate(rates: string[]): void {
 function whole(value: string, flag: string, min: number, what = `a whole number >= ${min}`): number {
   if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) throw new ConfigError(flag, value, `must be ${what}`);
   return Number(value);
+}
+
+/** A duration that may be 0 (`--arrival-jitter 0`: exact on our own clock). */
+function jitter(value: string, flag: string): number {
+  try {
+    return parseDuration(/^\d+(\.\d+)?$/.test(value) ? Number(value) : value, flag);
+  } catch {
+    throw new ConfigError(flag, value, 'must be a duration like 20ms or 0');
+  }
 }
 
 function duration(value: string, flag: string): number {

@@ -15,6 +15,8 @@ pagination:
 pace and retries:
   --rate R            e.g. 100/1m; repeat for several limits (default: none of ours)
   --no-adapt          pace at --rate exactly; by default --rate is a ceiling, adapted to the server's headers and 429s
+  --arrival-jitter D  how unevenly late requests may reach the server, e.g. 50ms (default 2 % of the window,
+                      at most 100ms; widened by a 429 while the whole rate was in use; 0: exact on our clock)
   --concurrency C     pages in flight, a number or auto (default auto)
   --retries N         retries per request after the first attempt (default 4)
   --timeout D         per attempt, headers and body, e.g. 30s (default 30s)

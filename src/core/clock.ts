@@ -28,6 +28,9 @@ export interface Clock {
    * right for virtual time (ManualClock), where nothing happens between the two.
    * `systemClock` and `preciseClock` say 1 ms; a clock made from one of them by copying it
    * (`{ ...systemClock, now }`) keeps that, and any other says its own.
+   *
+   * It also tells real time from virtual (runsInRealTime): on real time a limiter assumes
+   * requests reach the server with some jitter (RateLimiterOptions.arrivalJitter).
    */
   readonly startLagMs?: number;
   /**
@@ -36,6 +39,15 @@ export interface Clock {
    * unref'd. Absent: `timer` is used (virtual time has no process to keep alive).
    */
   backgroundTimer?(callback: () => void, ms: number): Timer;
+}
+
+/**
+ * runsInRealTime: whether `clock` is real time — one that says it has a start lag
+ * (systemClock, preciseClock and clocks made from them) — rather than virtual time
+ * (ManualClock), where nothing happens between a decision and what follows it.
+ */
+export function runsInRealTime(clock: Clock): boolean {
+  return (clock.startLagMs ?? 0) > 0;
 }
 
 /** A timer from `clock.backgroundTimer` where the clock has one, else from `clock.timer`. */

@@ -37,6 +37,8 @@ export interface HarvestConfig {
   timeoutMs: number;
   /** Request limits (the tightest paces); undefined: no limit of ours. */
   rate: LimitInput[] | undefined;
+  /** The arrival jitter of the `rate` limits (RateLimiterOptions.arrivalJitter), ms; undefined: the default. */
+  arrivalJitterMs?: number;
   /** Adapt the rate to the server's feedback (starting from and never above `rate`). */
   adaptive: boolean;
   concurrency: number | 'auto';

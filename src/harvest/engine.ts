@@ -197,7 +197,15 @@ class HarvestRun {
     private readonly signal: AbortSignal,
   ) {
     this.clock = deps.clock ?? systemClock;
-    const limiter = config.rate ? new RateLimiter({ limits: config.rate, clock: this.clock, ...(config.store ? { store: config.store } : {}), ...(config.key ? { key: config.key } : {}) }) : undefined;
+    const limiter = config.rate
+      ? new RateLimiter({
+          limits: config.rate,
+          clock: this.clock,
+          ...(config.arrivalJitterMs === undefined ? {} : { arrivalJitter: config.arrivalJitterMs }),
+          ...(config.store ? { store: config.store } : {}),
+          ...(config.key ? { key: config.key } : {}),
+        })
+      : undefined;
     this.limit = config.concurrency === 'auto' ? autoLimit(limiter) : undefined;
     this.fetcher = new PageFetcher(config, {
       clock: this.clock,

@@ -4,7 +4,7 @@ import { isAbortError, RejectedError } from '../core/errors.js';
 import type { Outcome } from '../policies/outcome.js';
 import { RetryPolicy } from '../policies/retry.js';
 import { isTransient } from '../policies/transient.js';
-import { feedbackOf } from '../http/fetch-feedback.js';
+import { feedbackOf, wasSurprise } from '../http/fetch-feedback.js';
 import { sluiceFetch, type SluiceFetch } from '../http/fetch.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { sustainedRatePerMs } from '../flow/options.js';
@@ -123,6 +123,7 @@ export class PageFetcher {
       if (!('waitMs' in answer)) return answer;
       const failure = this.pause.refused(answer, refusals);
       if (failure !== undefined) return { ok: false, reason: failure };
+      if (answer.own === true && answer.waitMs !== undefined) await this.deps.clock.sleep(Math.min(answer.waitMs, MAX_PAUSE_MS), signal);
     }
   }
 
@@ -148,7 +149,8 @@ export class PageFetcher {
         return { ok: false, reason: this.reasonOf(error) };
       }
     }
-    return { status: response.status, waitMs: this.waitOf(response), reason: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}` };
+    const reason = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    return { status: response.status, waitMs: this.waitOf(response), reason, ...(wasSurprise(response) ? { own: true } : {}) };
   }
 
   /**

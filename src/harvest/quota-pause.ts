@@ -17,6 +17,12 @@ export interface Refusal {
   waitMs: number | undefined;
   /** What happened, redacted: `HTTP 429 Too Many Requests`. */
   reason: string;
+  /**
+   * The wait is this page's alone: a 429 sluiceFetch took for uneven arrivals (wasSurprise) —
+   * its margin has been widened, and the server's window frees again long before a
+   * Retry-After of whole seconds, so the other pages go on.
+   */
+  own?: boolean;
 }
 
 /** One page's refusals so far: what decides its next wait and when it has had enough. */
@@ -71,7 +77,8 @@ export class QuotaPause {
 
   /**
    * refused: what a refusal means for its page, and for every page. A wait it names pauses
-   * the harvest that long — never less, at most MAX_PAUSE_MS; a 429 naming none, still
+   * the harvest that long — never less, at most MAX_PAUSE_MS (only the page, when the wait is
+   * its own); a 429 naming none, still
    * refused after the retries, pauses it 1 s, 2 s, 4 s … up to a minute. Returns undefined
    * when the page is to be asked again, else the reason it failed: not a refusal the harvest
    * waits out, or one more than the page's share (`(retries + 1) × maxQuotaPauses`
@@ -80,9 +87,10 @@ export class QuotaPause {
   refused(refusal: Refusal, page: PageRefusals): string | undefined {
     const now = this.clock.now();
     if (refusal.waitMs !== undefined) {
-      // The server's word holds for every page, whether or not this one is asked again.
+      // The server's word holds for every page, whether or not this one is asked again —
+      // unless it answered uneven arrivals (`own`): then the page waits alone (PageFetcher).
       const waitMs = Math.min(refusal.waitMs, MAX_PAUSE_MS);
-      this.follow(now + waitMs, refusal.status === undefined ? `quota exhausted: ${refusal.reason}` : `quota exhausted (${refusal.reason}), resets in ${Math.ceil(waitMs / 1000)} s`);
+      if (refusal.own !== true) this.follow(now + waitMs, refusal.status === undefined ? `quota exhausted: ${refusal.reason}` : `quota exhausted (${refusal.reason}), resets in ${Math.ceil(waitMs / 1000)} s`);
       return this.spend(page, 1, refusal);
     }
     if (refusal.status !== 429) return refusal.reason;

@@ -1,6 +1,7 @@
 import type { Policy, PolicyContext } from '../policies/policy.js';
 import { abortSignalOf, handOn, parentOf } from '../policies/scope.js';
 import type { ServerPace } from './fetch-feedback.js';
+import type { FirstAnswer } from './first-answer.js';
 import type { FetchParts, FetchQuota, QuotaTicket } from './fetch-options.js';
 import { redactText } from '../core/redact.js';
 
@@ -82,6 +83,8 @@ export class Answer implements Policy {
     private readonly pace: ServerPace,
     private readonly label: { method: string; url: string },
     private readonly quota: QuotaHold | undefined,
+    /** Set for the request that goes first (FirstAnswer): its answer moves its count. */
+    private readonly first: FirstAnswer | undefined,
   ) {}
 
   async execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
@@ -93,6 +96,7 @@ export class Answer implements Policy {
       const result = await fn(inner);
       // The work of sluiceFetch's pipeline is a fetch: its result is a Response.
       const response = result as unknown as Response;
+      await this.first?.heard().catch(() => {});
       const step = this.pace.observe(response, sentAt);
       const ticket = unsettled;
       unsettled = undefined;

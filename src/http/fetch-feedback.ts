@@ -26,6 +26,19 @@ export function signalOf(response: Response, sentAt: number, now: number, epochM
 /** What signalOf read from each response; held only as long as the Response is. */
 const observed = new WeakMap<Response, Feedback>();
 
+/** The refusals ArrivalMargin took for uneven arrivals (see ServerPace.observe). */
+const surprises = new WeakSet<Response>();
+
+/**
+ * wasSurprise: whether `response` — one sluiceFetch returned — is a 429 that came while the
+ * whole rate was in use (ArrivalMargin's surprise): the margin has been widened and nothing
+ * else paused, so a caller that would pause every request for its Retry-After (the harvest's
+ * quota pause) waits with this one request only.
+ */
+export function wasSurprise(response: Response): boolean {
+  return surprises.has(response);
+}
+
 /**
  * feedbackOf: the Feedback sluiceFetch read from `response` — one it returned — so that a
  * caller deciding on the same response (the harvest's quota pause) does not read its
@@ -59,9 +72,16 @@ export class ServerPace implements Policy {
   }
 
   observe(response: Response, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
-    const { clock, adaptive, maxRetryAfterMs } = this.parts;
+    const { clock, adaptive, margin, maxRetryAfterMs } = this.parts;
     const now = clock.now();
     const { feedback, signal } = signalOf(response, sentAt, now, Date.now(), maxRetryAfterMs);
+    // A refusal while we used our whole rate is uneven arrivals: the margin widens instead, and
+    // neither the rate nor the other requests pay for it — the refused request's own retry
+    // still waits its Retry-After.
+    if (margin?.observe(sentAt, now, signal.throttled, adaptive?.atLimit ?? true) === 'surprise') {
+      surprises.add(response);
+      return { throttled: true, detail: adaptive ? { rate: adaptive.step.rate } : {} };
+    }
     if (adaptive) {
       const step = adaptive.observe(signal);
       const pauseMs = step.pauseUntil - now;

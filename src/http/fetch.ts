@@ -3,6 +3,7 @@ import { bulkhead, rateLimit } from '../policies/limiter-policies.js';
 import { pipeline } from '../policies/pipeline.js';
 import { Answer, describe, MarkOurs, QuotaHold } from './fetch-attempt.js';
 import { ServerPace } from './fetch-feedback.js';
+import { FirstAnswer } from './first-answer.js';
 import { resolveFetchOptions, type SluiceFetchOptions } from './fetch-options.js';
 import { outgoingOf } from './outgoing.js';
 import { retriedByCaller } from './retry-owner.js';
@@ -17,7 +18,9 @@ export type SluiceFetch = (input: string | URL | Request, init?: RequestInit) =>
  *
  * 1. the retry, then the breaker;
  * 2. waits out a pause the server asked for (Retry-After, a quota at 0 until its reset);
- * 3. takes its turn from the rate limiter (adapted to the server's feedback when `adaptive`);
+ * 3. takes its turn from the rate limiter (adapted to the server's feedback when `adaptive`,
+ *    its arrival margin widened when a 429 comes while the whole rate was in use:
+ *    ArrivalMargin); the first request goes alone and is counted from its answer (FirstAnswer);
  * 4. takes the extra quota (LLM tokens), then a concurrency slot;
  * 5. is sent under the per-attempt timeout, and its answer heard inside the slot.
  *
@@ -42,6 +45,7 @@ export type SluiceFetch = (input: string | URL | Request, init?: RequestInit) =>
 export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
   const parts = resolveFetchOptions(options);
   const pace = new ServerPace(parts);
+  const firstAnswer = FirstAnswer.for(parts.limiter);
   const emit = parts.onEvent;
   if (emit && parts.adaptive) {
     parts.adaptive.onSharingChange(({ sharing, error }) => emit(error === undefined ? { type: 'sharing', sharing } : { type: 'sharing', sharing, error: describe(error) }));
@@ -75,6 +79,8 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
     const outgoing = await outgoingOf(input, init);
     const quota = parts.quota && new QuotaHold(parts.quota, outgoing.request);
     const retried = retriedByCaller(outgoing.request.headers);
+    // Until the first request has been answered, each goes alone (FirstAnswer).
+    const first = firstAnswer?.waiting && (await firstAnswer.enter(outgoing.signal)) ? firstAnswer : undefined;
     // Written out, not spread from `shared`: a spread object is slow to build and to read.
     const exchange = pipeline({
       retry: retried ? undefined : shared.retry,
@@ -82,10 +88,14 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
       breaker: shared.breaker,
       rateLimit: quota ? compose(shared.rateLimit, quota) : shared.rateLimit,
       bulkhead: shared.bulkhead,
-      admitted: new Answer(parts, pace, { method: outgoing.request.method, url: redactUrl(outgoing.url) }, quota),
+      admitted: new Answer(parts, pace, { method: outgoing.request.method, url: redactUrl(outgoing.url) }, quota, first),
       timeout: shared.timeout,
     });
     const { url, init: sent, signal } = outgoing;
-    return exchange.execute((context) => parts.fetch(url, { ...sent, signal: context.signal }), signal === undefined ? undefined : { signal });
+    try {
+      return await exchange.execute((context) => parts.fetch(url, { ...sent, signal: context.signal }), signal === undefined ? undefined : { signal });
+    } finally {
+      first?.leave();
+    }
   };
 }

@@ -52,17 +52,18 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
  */
 export function llmFetch(options: LlmFetchOptions): SluiceFetch {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-  const { requests, tokens, estimate, defaultMaxTokens, margin, store, key, ...rest } = options;
+  const { requests, tokens, estimate, defaultMaxTokens, margin, store, key, arrivalJitter, ...rest } = options;
   const m = margin ?? 0.02;
   const clock = rest.clock ?? systemClock;
   const name = key ?? 'llm';
   if (typeof name !== 'string' || name === '') throw new ConfigError('key', key, 'must be a non-empty string');
   if (tokens === undefined) throw new ConfigError('tokens', tokens, "is required, e.g. '10000/1m'");
   const quota = new ChatTokenQuota(new TokenQuota({ tokens, margin: m, clock, coldCalls: 'answer', store, key: `${name}:tokens` }), estimate, defaultMaxTokens ?? 1024);
+  const jitter = arrivalJitter === undefined ? {} : { arrivalJitter };
   const rate =
     requests === undefined || requests instanceof RateLimiter
       ? requests
-      : new RateLimiter({ limits: quotaLimits(requests, m, 'requests'), clock, store, key: `${name}:requests` });
+      : new RateLimiter({ limits: quotaLimits(requests, m, 'requests'), clock, store, key: `${name}:requests`, ...jitter });
   return sluiceFetch({ adaptive: false, ...rest, ...(rate === undefined ? {} : { rate }), quota });
 }
 

@@ -20,6 +20,17 @@ export interface RateLimiterOptions {
    * 100 ms, 250 in any 250 ms. Default: off (smoothing.ts, README "smooth").
    */
   smooth?: Duration;
+  /**
+   * Arrival jitter J, for limits that do not set their own: how much the time from this
+   * limiter's decision to the request's arrival at the server may vary (the caller's start,
+   * the event loop, the network, the server's queue). A sliding window counts each start for
+   * `interval + J`, so no window of the server's of length `interval` holds more than the
+   * limit, given arrivals no more than J apart in their lateness; it costs `J / (T + J)` of
+   * the rate. Default on real time: 2 % of each limit's interval, at most 100 ms; on virtual
+   * time (ManualClock) 0. `0` is exactness on this limiter's clock alone (and its start
+   * lag). GCRA and fixed windows: README, "At the server".
+   */
+  arrivalJitter?: Duration;
   /** Where limit state lives. Default: a MemoryStore of this limiter's own. */
   store?: RateStore;
   /** The name of this limit in the store: limiters sharing a store and key share the limit. */

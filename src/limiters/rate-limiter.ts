@@ -1,10 +1,11 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { runsInRealTime, systemClock, type Clock } from '../core/clock.js';
+import type { Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
 import { costOf, type Task } from '../core/wait-queue.js';
 import { MemoryStore } from '../store/memory.js';
 import type { RateStore, StartStamp } from '../store/store.js';
-import { capacityOf, describeSpec, toLimitSpecs, type LimitInput, type LimitSpec } from '../algorithms/limit-spec.js';
+import { capacityOf, defaultArrivalJitterMs, describeSpec, toLimitSpecs, type LimitDefaults, type LimitInput, type LimitSpec } from '../algorithms/limit-spec.js';
 import { limitKeyIn, type LimitKey } from './limit-key.js';
 import { checkAmount, invalidOption, type AcquireOptions, type Decision, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter-options.js';
 import { RateQueue } from './rate-queue.js';
@@ -29,6 +30,10 @@ export class RateLimiter {
   /** The key the limits are kept under in the store: processes with the same store and key share them. */
   readonly key: string;
   private specs: readonly LimitSpec[];
+  /** The limits as last given (constructor, setLimits): specs are normalised from them again when the jitter floor moves. */
+  private inputs: LimitInput | readonly LimitInput[];
+  /** The least arrival jitter every limit counts with (setArrivalJitter); 0: each limit's own. */
+  private jitterFloorMs = 0;
   /** The key in the store: every store operation goes through it. */
   private readonly limitKey: LimitKey;
   private capacity: number;
@@ -37,7 +42,7 @@ export class RateLimiter {
   private readonly waiting: RateQueue;
   /** The store decides in order (RateStore.reserveInOrder): callers join the queue (see reserve). */
   private readonly inOrder: boolean;
-  private readonly defaults: Pick<RateLimiterOptions, 'algorithm' | 'burst' | 'slack' | 'smooth'>;
+  private readonly defaults: LimitDefaults;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
   /** What a Reservation corrects its start through. */
   private readonly corrections: Corrections = {
@@ -47,12 +52,13 @@ export class RateLimiter {
 
   constructor(options: RateLimiterOptions) {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
-    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth };
-    this.specs = toLimitSpecs(options.limits, this.defaults);
+    this.clock = options.clock ?? systemClock;
+    this.defaults = { algorithm: options.algorithm, burst: options.burst, slack: options.slack, smooth: options.smooth, arrivalJitter: arrivalJitterOn(this.clock, options.arrivalJitter) };
+    this.inputs = options.limits;
+    this.specs = this.normalise(options.limits);
     this.capacity = Math.min(...this.specs.map(capacityOf));
     this.key = options.key ?? 'default';
     if (typeof this.key !== 'string' || this.key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
-    this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
     this.store.checkLimits?.(this.specs);
     this.limitKey = limitKeyIn(this.store, this.key, this.specs, this.clock.now(), options.store === undefined);
@@ -117,8 +123,9 @@ export class RateLimiter {
    * rejected with ConfigError.
    */
   setLimits(limits: LimitInput | readonly LimitInput[]): void {
-    const specs = toLimitSpecs(limits, this.defaults);
+    const specs = this.normalise(limits);
     this.store.checkLimits?.(specs);
+    this.inputs = limits;
     this.specs = specs;
     this.capacity = Math.min(...this.specs.map(capacityOf));
     this.waiting.rejectWhere(
@@ -126,6 +133,27 @@ export class RateLimiter {
       (entry) => this.costError(costOf(entry)),
     );
     this.waiting.reschedule();
+  }
+
+  /**
+   * Sets the least arrival jitter every limit counts with from now on: each limit's own (or
+   * the default) when larger, else `ms`; `0` returns each to its own. For code that learns
+   * the jitter from the server's answers (sluiceFetch's ArrivalMargin) — a wider jitter
+   * delays starts, never admits more.
+   */
+  setArrivalJitter(ms: number): void {
+    if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) throw new ConfigError('arrivalJitter', ms, 'must be a finite number of milliseconds >= 0');
+    if (ms === this.jitterFloorMs) return;
+    this.jitterFloorMs = ms;
+    this.specs = this.normalise(this.inputs);
+    this.waiting.reschedule();
+  }
+
+  /** The limits as specs, with this limiter's defaults and its jitter floor. */
+  private normalise(limits: LimitInput | readonly LimitInput[]): LimitSpec[] {
+    const specs = toLimitSpecs(limits, this.defaults);
+    const floor = this.jitterFloorMs;
+    return floor === 0 ? specs : specs.map((spec) => ((spec.jitterMs ?? 0) >= floor ? spec : { ...spec, jitterMs: floor }));
   }
 
   /**
@@ -276,6 +304,14 @@ export class RateLimiter {
   private costError(cost: number): ConfigError {
     return new ConfigError('cost', cost, `exceeds what the limits can ever admit at once (${this.capacity}); raise burst or the limit`);
   }
+}
+
+/**
+ * The arrival jitter a limiter on `clock` gives limits without their own (LimitDefaults):
+ * `option` when set, else the default rule on real time, else none (virtual time).
+ */
+export function arrivalJitterOn(clock: Clock, option: Duration | undefined): LimitDefaults['arrivalJitter'] {
+  return option ?? (runsInRealTime(clock) ? defaultArrivalJitterMs : undefined);
 }
 
 /** The verdict on a store's answer that comes later (Redis): a native promise whatever thenable the store gave, which is how enter tells the two answers apart. */

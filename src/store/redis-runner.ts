@@ -62,6 +62,8 @@ export interface RunnerOptions {
 export class ScriptRunner {
   /** Redis clock − local clock, at most: the largest recent `redisNow − receivedAt`. */
   private offset: number | undefined;
+  /** Redis clock − local clock, at least: the smallest recent `redisNow − sentAt` (the decision came after the send). */
+  private offsetCeiling = Number.POSITIVE_INFINITY;
   private offsetAt = Number.NEGATIVE_INFINITY;
   private readonly inFlight: Pending[] = [];
   private head = 0;
@@ -102,7 +104,7 @@ export class ScriptRunner {
       this.send(script, keys, argv).then(
         (value) => {
           const reply = (value as string).split(',');
-          if (this.options.deadlines) this.observe(redisTime(reply[1]!), this.clock.now());
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, this.clock.now());
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -157,14 +159,19 @@ export class ScriptRunner {
   }
 
   /**
-   * How long ago Redis decided: `now − (decidedAt − offset)`. Exact up to the travel time
-   * of the fastest recent reply (the offset's error), whatever queueing the request met on
-   * its way in — which is what matters: the time from decision to the caller's start.
+   * How long ago Redis decided, at most: `now − (decidedAt − ceiling)`, the offset's ceiling
+   * being the smallest recent `redisNow − sentAt` — Redis decided after the request was sent.
+   * Never less than the truth, whatever queueing the request met on its way in or its reply
+   * on the way back; more by the round trip of the fastest recent request. The floor of the
+   * offset would under-state it by a reply's travel and the event loop's delay in reading
+   * it: on a loaded machine, tens of milliseconds at the start of a run, when the only
+   * samples are slow ones — admissions that late were then taken as on time, and a fleet's
+   * starts overran a window (test/store/redis/fleet.test.ts under two CPU-bound processes).
    * 0 while the offset is unknown.
    */
   ageOfDecision(decidedAt: number): number {
     if (!this.options.deadlines || this.offset === undefined) return 0;
-    return this.clock.now() - (decidedAt - this.offset);
+    return this.clock.now() - (decidedAt - this.offsetCeiling);
   }
 
   /** The latest Redis time at which a request sent at `sentAt` may act; '' until the offset is known. */
@@ -173,17 +180,24 @@ export class ScriptRunner {
   }
 
   /**
-   * Learns Redis's clock. Redis decided before `receivedAt`, so `redisNow − receivedAt`
-   * under-estimates the offset by the reply's travel time: the largest recent sample is
-   * the best. It is renewed every few seconds so a clock step on the server is followed.
+   * Learns Redis's clock. Redis decided after `sentAt` and before `receivedAt`, so the offset
+   * lies between `redisNow − receivedAt` and `redisNow − sentAt`: the largest recent floor
+   * and the smallest recent ceiling are the best bounds. Both are renewed every few seconds
+   * so a clock step on the server is followed.
    */
-  private observe(redisNow: number, receivedAt: number): void {
+  private observe(redisNow: number, sentAt: number, receivedAt: number): void {
     if (!Number.isFinite(redisNow)) return;
-    const sample = redisNow - receivedAt;
-    if (this.offset === undefined || sample > this.offset || receivedAt - this.offsetAt > 5_000) {
-      this.offset = sample;
+    const floor = redisNow - receivedAt;
+    const ceiling = redisNow - sentAt;
+    // A sample outside the bounds held (a clock step) starts them afresh, as a renewal does.
+    if (this.offset === undefined || receivedAt - this.offsetAt > 5_000 || floor > this.offsetCeiling || ceiling < this.offset) {
+      this.offset = floor;
+      this.offsetCeiling = ceiling;
       this.offsetAt = receivedAt;
+      return;
     }
+    if (floor > this.offset) this.offset = floor;
+    if (ceiling < this.offsetCeiling) this.offsetCeiling = ceiling;
   }
 
   private track(pending: Pending): void {

@@ -41,6 +41,18 @@ describe('harvest on a ManualClock', () => {
     assert.ok(clock.now() >= 120_000);
   });
 
+  it('a 429 while the whole --rate is in use (uneven arrivals) makes that page wait its Retry-After alone: no pause for the others', async () => {
+    const api = fakeApi(40, (_url, n) => (n === 25 ? { status: 429, headers: { 'retry-after': '1' }, body: { error: 'rate' } } : undefined));
+    const { outcome, monitor, sentAt, text } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '1', '--rate', '10/1s', '--concurrency', '4'], api);
+    assert.equal(text, expectedNdjson(40));
+    assert.deepEqual(outcome.failed, []);
+    assert.equal(monitor.count('pauseStarted'), 0, 'the harvest never paused');
+    const refused = api.requests[24]!;
+    const again = api.requests.indexOf(refused, 25);
+    assert.ok(sentAt[again]! - sentAt[24]! >= 1000, 'the refused page waited its Retry-After');
+    assert.ok(sentAt[25]! - sentAt[24]! < 1000, 'the next page did not');
+  });
+
   it('a 429 with no hint, still refused after the retries, waits 1 s, 2 s… instead of failing the page', async () => {
     const api = fakeApi(20, (_url, n) => (n >= 2 && n <= 5 ? { status: 429 } : undefined));
     const { outcome, monitor, text } = await runOnClock([`${ORIGIN}/records?offset={offset}&limit={limit}`, '--page-size', '10', '--retries', '1'], api);

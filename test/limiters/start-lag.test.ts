@@ -5,9 +5,11 @@ import { ManualClock, preciseClock, RateLimiter, systemClock, type Clock } from 
 /**
  * How long a limiter's own store counts the two starts of a full `2/1s` window made at 0:
  * asked again at 1000 ms, 1 ms more with a start lag of 1 ms, nothing more without one.
+ * `arrivalJitter: 0` by default here, so the start lag alone shows (test/algorithms/arrival-jitter.test.ts
+ * has the margin carried on to the server).
  */
-function waitAtWindowEnd(clock: Clock): number {
-  const limiter = new RateLimiter({ limits: { rate: '2/1s', burst: 2 }, clock });
+function waitAtWindowEnd(clock: Clock, arrivalJitter: number | 'default' = 0): number {
+  const limiter = new RateLimiter({ limits: { rate: '2/1s', burst: 2 }, clock, ...(arrivalJitter === 'default' ? {} : { arrivalJitter }) });
   const { store, key, limits } = limiter;
   store.reserve(key, limits, 1, 0);
   store.reserve(key, limits, 1, 0);
@@ -21,6 +23,12 @@ describe('RateLimiter start lag (Clock.startLagMs)', () => {
     assert.equal(waitAtWindowEnd(new ManualClock()), 0);
   });
 
+  it('is the floor of the arrival jitter: a start is counted the larger of the two longer, 20 ms by default on real time', () => {
+    assert.equal(waitAtWindowEnd(systemClock, 'default'), 20);
+    assert.equal(waitAtWindowEnd(systemClock, 0.5), 1, 'a jitter below the start lag: the lag');
+    assert.equal(waitAtWindowEnd(new ManualClock(), 'default'), 0);
+  });
+
   it('is the clock\'s own property, so a clock that wraps the system clock keeps it', () => {
     const wrapped: Clock = { ...systemClock, timer: (callback, ms) => systemClock.timer(callback, Math.max(ms, 1)) };
     assert.equal(waitAtWindowEnd(wrapped), 1, 'a copy of systemClock with a timer of its own');
@@ -32,7 +40,7 @@ describe('RateLimiter start lag (Clock.startLagMs)', () => {
     const manual = new ManualClock();
     // The system clock's every property, time read from a manual clock so the test is exact.
     const wrapped: Clock = { ...systemClock, now: () => manual.now(), sleep: (ms, signal) => manual.sleep(ms, signal), timer: (callback, ms) => manual.timer(callback, ms) };
-    const limiter = new RateLimiter({ limits: { rate: '2/1s', burst: 2 }, clock: wrapped });
+    const limiter = new RateLimiter({ limits: { rate: '2/1s', burst: 2 }, clock: wrapped, arrivalJitter: 0 });
     assert.equal((await limiter.tryAcquire()).granted, true);
     assert.equal((await limiter.tryAcquire()).granted, true);
     await manual.advance(1000);

@@ -1,5 +1,5 @@
 import type { LimitSpec } from '../../algorithms/limit-spec.js';
-import { QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
+import { emissionOf, QUANTUM_SHARE } from '../../algorithms/sliding-window.js';
 import { gcraWait, refundedTat, rescaleTat } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 
@@ -25,9 +25,11 @@ import { indented, type LimitLua } from './limit-lua.js';
  * The key layout is version 3 (redis.ts: `:s3`): a version-2 key has a six-double header,
  * and is never read as one.
  *
- * The window is `span$` = intervalMs + the store's start lag: a start decided here happens
- * in the caller a little later, and counting it that much longer keeps the limit in every
- * window of the callers' own start times. With lag 0 this is MemoryStore.
+ * The window is `span$` = intervalMs + the larger of the store's start lag and the limit's
+ * arrival jitter: a start decided here happens in the caller a little later, and reaches
+ * the server later still, not always equally late; counting it that much longer keeps the
+ * limit in every window of the callers' start times and of the server's arrivals
+ * (spanOf in sliding-window.ts). With lag 0 this is MemoryStore.
  */
 
 const HEADER = `struct.pack('<ddddddd', tat$, e$, span$, sum$, last$, oldest$, first$)`;
@@ -159,13 +161,14 @@ export const SLIDING_WINDOW: LimitLua = {
     { name: 'e', about: "the pacer's emission: ms per unit" },
     { name: 'tol', about: "the pacer's tolerance, ms" },
     { name: 'burst', about: "the pacer's burst" },
-    { name: 'span', about: 'the window each start is counted for: interval + start lag, ms' },
+    { name: 'span', about: 'the window each start is counted for: interval + max(start lag, arrival jitter), ms' },
     { name: 'q', about: 'the bucket quantum, ms (interval / QUANTUM_SHARE)' },
   ],
   values(spec: LimitSpec, startLagMs: number): number[] {
-    // as SlidingWindowState's constructor; the span counts each start startLagMs longer
-    const emission = spec.intervalMs / spec.limit;
-    return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + startLagMs, spec.intervalMs / QUANTUM_SHARE];
+    // as SlidingWindowState's constructor (spanOf): each start is counted the larger of the
+    // start lag and the limit's arrival jitter longer; the store's lag is not capped here
+    const emission = emissionOf(spec);
+    return [spec.limit, emission, spec.burst * emission + spec.slackMs, spec.burst, spec.intervalMs + Math.max(startLagMs, spec.jitterMs ?? 0), spec.intervalMs / QUANTUM_SHARE];
   },
   load: `local tat$, sum$, last$, oldest$, first$ = -INF, 0, -INF, INF, -INF
 local exists$, changed$ = false, false

@@ -3,10 +3,11 @@
  * 'ready' over IPC and waits for `{ startAt, endAt }` (epoch ms); then `callers` loops share
  * one RateLimiter over a RedisStore and acquire until endAt, stamping each start on a clock
  * every process shares (performance.timeOrigin + performance.now()). It answers with the
- * stamps and the store's stats.
+ * stamps, the store's stats and the longest its event loop stalled during the run.
  *
  * argv: url prefix limits(JSON) storeOptions(JSON) callers
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RateLimiter, type LimitInput } from '../../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../../src/redis.js';
@@ -25,6 +26,8 @@ const { startAt, endAt } = await new Promise<{ startAt: number; endAt: number }>
   process.send!('ready');
 });
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - epochNow())));
+const stalls = monitorEventLoopDelay({ resolution: 1 });
+stalls.enable();
 const starts: number[] = [];
 await Promise.all(
   Array.from({ length: Number(callers) }, async () => {
@@ -35,5 +38,6 @@ await Promise.all(
     }
   }),
 );
+stalls.disable();
 client.disconnect();
-process.send!({ starts, stats: store.stats() }, () => process.disconnect());
+process.send!({ starts, stats: store.stats(), maxStallMs: stalls.max / 1e6 }, () => process.disconnect());

@@ -10,12 +10,14 @@ export interface FleetResult {
   startAt: number;
   endAt: number;
   stats: { late: number; unavailable: number }[];
+  /** The longest any worker's event loop stalled during the run, ms. */
+  maxStallMs: number;
 }
 
 /** Starts `processes` workers, waits until all are connected, then runs them for `durationMs`. */
 export async function runFleet(processes: number, durationMs: number, args: string[]): Promise<FleetResult> {
   const children: ChildProcess[] = [];
-  const results: Promise<{ starts: number[]; stats: { late: number; unavailable: number } }>[] = [];
+  const results: Promise<{ starts: number[]; stats: { late: number; unavailable: number }; maxStallMs: number }>[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < processes; i++) {
     const child = fork(WORKER, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -35,7 +37,7 @@ export async function runFleet(processes: number, durationMs: number, args: stri
   const endAt = startAt + durationMs;
   for (const child of children) child.send({ startAt, endAt });
   const all = await Promise.all(results);
-  return { starts: all.flatMap((r) => r.starts).sort((a, b) => a - b), startAt, endAt, stats: all.map((r) => r.stats) };
+  return { starts: all.flatMap((r) => r.starts).sort((a, b) => a - b), startAt, endAt, stats: all.map((r) => r.stats), maxStallMs: Math.max(...all.map((r) => r.maxStallMs)) };
 }
 
 /** The most stamps in any half-open window [t, t + windowMs), and the t where it is. */

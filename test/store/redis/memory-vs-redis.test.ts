@@ -18,6 +18,8 @@ const limitArb = fc.record({
   altIntervalMs: fc.constantFrom(10, 100, 250),
   /** `smooth` as a share of the interval (not for fixed windows); 0 = off. */
   smoothShare: fc.constantFrom(0, 0, 0.25, 0.5, 1),
+  /** The arrival jitter as a share of the interval (sliding windows count each start for T + J). */
+  jitterShare: fc.constantFrom(0, 0, 0.02, 0.1),
 });
 
 type Op =
@@ -41,7 +43,7 @@ function specsOf(limits: LimitConfig[], alt: boolean): LimitSpec[] {
     const burst = 1 + Math.floor(l.burstShare * (limit - 1));
     const interval = alt ? l.altIntervalMs : l.intervalMs;
     const smooth = l.smoothShare > 0 && l.algorithm !== 'fixed-window' ? l.smoothShare * interval : undefined;
-    return { rate: { limit, interval }, algorithm: l.algorithm, burst, slack: l.slackMs, smooth };
+    return { rate: { limit, interval }, algorithm: l.algorithm, burst, slack: l.slackMs, smooth, arrivalJitter: l.jitterShare * interval };
   });
   return toLimitSpecs(input, {});
 }
