@@ -69,7 +69,7 @@ const SEMAPHORE_FLOOR = 'hand-written semaphore';
 /** Not a library: what any rate limiter must at least do (read a clock), to show what that costs. */
 const RATE_FLOOR = 'hand-written token bucket';
 
-const contenders: Contender[] = [
+const allContenders: Contender[] = [
   { name: 'no limiter', feature: 'none', note: 'the task called directly', make: () => task },
   {
     name: SEMAPHORE_FLOOR,
@@ -256,7 +256,8 @@ const contenders: Contender[] = [
       return () => limiter.schedule(task);
     },
   },
-].filter((c) => !process.argv.includes('--sluice-only') || c.name.startsWith('sluice') || c.feature === 'none');
+];
+const contenders = allContenders.filter((c) => !process.argv.includes('--sluice-only') || c.name.startsWith('sluice') || c.feature === 'none');
 
 async function allAtOnce(submit: Submit, count: number): Promise<void> {
   const promises = new Array<Promise<unknown>>(count);

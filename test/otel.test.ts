@@ -40,7 +40,7 @@ describe('sluice/otel instrument', () => {
     await waiting;
     const requests = Object.fromEntries((await points(reader, METRIC.requests)).map(([a, v]) => [a[METRIC.resultAttr], v]));
     assert.deepEqual(requests, { acquired: 2, rejected: 1, canceled: 0 });
-    const [[attributes, histogram]] = await points(reader, METRIC.timeInQueue);
+    const [attributes, histogram] = (await points(reader, METRIC.timeInQueue))[0]!;
     assert.deepEqual(attributes, { [METRIC.limiterAttr]: 'api', [METRIC.resultAttr]: 'acquired' });
     assert.equal((histogram as Histogram).count, 1);
     assert.equal((histogram as Histogram).sum, 1);
