@@ -8,7 +8,11 @@
  * the same task function; each figure is the median of `--rounds` runs (default 3) in
  * this one process, interleaved so a noisy spell hits everyone alike.
  *
- *   node --expose-gc --import tsx bench/overhead.bench.ts [--tasks 1000000] [--rounds 3]
+ * "+metrics" rows are the same sluice limiters measured by `sluice/otel` into an OpenTelemetry
+ * MeterProvider, in the same run: metrics on against off. `--sluice-only` runs only the
+ * sluice rows (and "no limiter").
+ *
+ *   node --expose-gc --import tsx bench/overhead.bench.ts [--tasks 1000000] [--rounds 3] [--sluice-only]
  */
 import Bottleneck from 'bottleneck';
 import { Sema } from 'async-sema';
@@ -18,7 +22,9 @@ import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
+import { instrument } from '../src/otel.js';
 import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { collect, flag, fmtNumber, machineLine, median, noise, now, printTable, Semaphore, type Row } from './lib/index.js';
 
@@ -56,11 +62,14 @@ interface Contender {
 
 const SLUICE_RATE = 'sluice RateLimiter';
 const SLUICE_CONCURRENCY = 'sluice ConcurrencyLimiter';
+/** Metrics on: what a user who exports them pays. The provider has no reader, as between two scrapes. */
+const meterProvider = new MeterProvider();
+const metricsOn = instrument({ meterProvider });
 const SEMAPHORE_FLOOR = 'hand-written semaphore';
 /** Not a library: what any rate limiter must at least do (read a clock), to show what that costs. */
 const RATE_FLOOR = 'hand-written token bucket';
 
-const contenders: Contender[] = [
+const allContenders: Contender[] = [
   { name: 'no limiter', feature: 'none', note: 'the task called directly', make: () => task },
   {
     name: SEMAPHORE_FLOOR,
@@ -94,6 +103,17 @@ const contenders: Contender[] = [
     make(mode) {
       if (mode !== 'unlimited') return undefined;
       const limiter = new RateLimiter({ limits: `${NEVER_RATE}/1s` });
+      return () => limiter.run(task);
+    },
+  },
+  {
+    name: `${SLUICE_RATE} +metrics`,
+    feature: 'rate',
+    note: 'the same, measured by sluice/otel',
+    make(mode) {
+      if (mode !== 'unlimited') return undefined;
+      const limiter = new RateLimiter({ limits: `${NEVER_RATE}/1s`, name: 'bench' });
+      metricsOn.observe(limiter);
       return () => limiter.run(task);
     },
   },
@@ -170,6 +190,16 @@ const contenders: Contender[] = [
     },
   },
   {
+    name: `${SLUICE_CONCURRENCY} +metrics`,
+    feature: 'concurrency',
+    note: 'the same, measured by sluice/otel',
+    make(mode) {
+      const limiter = new ConcurrencyLimiter({ limit: mode === 'c16' ? 16 : NEVER, name: `bench-${mode}` });
+      metricsOn.observe(limiter);
+      return () => limiter.run(task);
+    },
+  },
+  {
     name: 'cockatiel bulkhead',
     feature: 'concurrency',
     note: 'bulkhead(limit, Infinity).execute',
@@ -227,6 +257,7 @@ const contenders: Contender[] = [
     },
   },
 ];
+const contenders = allContenders.filter((c) => !process.argv.includes('--sluice-only') || c.name.startsWith('sluice') || c.feature === 'none');
 
 async function allAtOnce(submit: Submit, count: number): Promise<void> {
   const promises = new Array<Promise<unknown>>(count);

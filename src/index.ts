@@ -12,6 +12,8 @@ export {
   StoreUnavailableError,
   isAbortError,
 } from './core/errors.js';
+export { CHANNEL_NAMES } from './core/telemetry.js';
+export { type LimiterEvent, type RejectReason } from './limiters/limiter-events.js';
 export { RateLimiter, Reservation, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './limiters/rate-limiter.js';
 export {
   ConcurrencyLimiter,

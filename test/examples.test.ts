@@ -138,6 +138,21 @@ describe('examples', () => {
     if (r.throttled !== '0') console.error(`08: ${r.throttled} refused (violations=${r.violations})`);
   });
 
+  it('09 Prometheus: a scrape shows every named series, and they move between two scrapes', async () => {
+    const r = await resultOf('09-prometheus-metrics.ts');
+    assert.equal(r.ok, '120');
+    assert.equal(r.overLimit, '0');
+    const moved = (name: string): void => {
+      const [half, end] = r[name]!.split('/').map(Number) as [number, number];
+      assert.ok(end > half, `${name} moved: ${r[name]}`);
+    };
+    // Counters and histograms grow from the half-way scrape to the last; gauges were seen busy, then drained.
+    for (const name of ['acquired', 'timeInQueue', 'breakerCalls', 'httpDuration', 'resent']) moved(name);
+    assert.ok(Number(r.queued!.split('/')[0]) > 0 && r.queued!.endsWith('/0'), `queued: ${r.queued}`);
+    assert.match(r.leases!, /^\d+\/0$/, 'in-flight series present, 0 at the end');
+    assert.equal(r.breakerState, '1/1', 'exactly one state is 1');
+  });
+
   // The Redis tests' rule (redis-available.ts): skipped with the reason without Redis, failed under CI=true.
   it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not (unless stalled past the margin)', { skip: skipRedis }, async () => {
     const r = await resultOf('07-fleet-redis.ts');

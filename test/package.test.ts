@@ -39,4 +39,8 @@ describe('package boundaries', () => {
   it('sluice/redis needs nothing but ioredis, and takes it from the caller (types only)', () => {
     assert.deepEqual([...packagesReachedFrom('src/redis.ts')], []);
   });
+
+  it('sluice/otel loads @opentelemetry/api and nothing else', () => {
+    assert.deepEqual([...packagesReachedFrom('src/otel.ts')], ['@opentelemetry/api']);
+  });
 });

@@ -91,8 +91,8 @@ export class Answer implements Policy {
     const inner = handOn(context);
     const { clock, onEvent } = this.parts;
     let unsettled = this.quota?.take();
+    const sentAt = clock.now();
     try {
-      const sentAt = clock.now();
       const result = await fn(inner);
       // The work of sluiceFetch's pipeline is a fetch: its result is a Response.
       const response = result as unknown as Response;
@@ -101,10 +101,10 @@ export class Answer implements Policy {
       const ticket = unsettled;
       unsettled = undefined;
       if (ticket) await this.settle(ticket, response, inner.attempt);
-      onEvent?.({ type: 'response', ...this.label, attempt: inner.attempt, status: response.status, throttled: step.throttled, ...step.detail });
+      onEvent({ type: 'response', ...this.label, attempt: inner.attempt, status: response.status, durationMs: clock.now() - sentAt, throttled: step.throttled, ...step.detail });
       return result;
     } catch (error) {
-      onEvent?.({ type: 'error', ...this.label, attempt: inner.attempt, error: describe(error) });
+      onEvent({ type: 'error', ...this.label, attempt: inner.attempt, durationMs: clock.now() - sentAt, error: describe(error) });
       if (unsettled) await this.settle(unsettled, undefined, inner.attempt);
       throw error;
     }
@@ -115,7 +115,7 @@ export class Answer implements Policy {
     try {
       await ticket.settle(response);
     } catch (error) {
-      this.parts.onEvent?.({ type: 'quota', ...this.label, attempt, error: describe(error) });
+      this.parts.onEvent({ type: 'quota', ...this.label, attempt, error: describe(error) });
     }
   }
 }

@@ -8,6 +8,7 @@ import { arrivalJitterOn, RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration, type RateInput } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
+import { checkName, fetchChannel } from '../core/telemetry.js';
 import { RetryPolicy, type RetryOptions } from '../policies/retry.js';
 import { TimeoutPolicy } from '../policies/timeout.js';
 
@@ -20,8 +21,9 @@ export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
 /** What sluiceFetch reports; URLs are redacted (no credentials, no secret query values), headers never appear. */
 export type SluiceFetchEvent =
-  | { type: 'response'; method: string; url: string; attempt: number; status: number; throttled: boolean; rate?: number; pauseMs?: number }
-  | { type: 'error'; method: string; url: string; attempt: number; error: string }
+  /** An attempt's answer, `durationMs` after it was sent (its headers, not its body). */
+  | { type: 'response'; method: string; url: string; attempt: number; status: number; durationMs: number; throttled: boolean; rate?: number; pauseMs?: number }
+  | { type: 'error'; method: string; url: string; attempt: number; durationMs: number; error: string }
   | { type: 'retry'; attempt: number; delayMs: number; status?: number; url?: string }
   /**
    * The extra quota (LLM tokens) could not be corrected from this attempt's answer — its store
@@ -84,8 +86,10 @@ export interface SluiceFetchOptions {
   quota?: FetchQuota;
   /** The fetch to wrap, called as `fetch(url, init)` with a URL string. Default `globalThis.fetch`. */
   fetch?: FetchFn;
-  /** Called for every response, error and retry, with secrets redacted. */
+  /** Called for every response, error and retry, with secrets redacted. Also published on `sluice:fetch`, as `{ fetch: name, ...event }`. */
   onEvent?: (event: SluiceFetchEvent) => void;
+  /** What this fetch (and the rate limiter it builds) is called in events and metrics: a label, so one per server. Default 'fetch'. */
+  name?: string;
   clock?: Clock;
 }
 
@@ -103,7 +107,8 @@ export interface FetchParts {
   timeout: TimeoutPolicy | undefined;
   maxRetryAfterMs: number;
   quota: FetchQuota | undefined;
-  onEvent: ((event: SluiceFetchEvent) => void) | undefined;
+  /** Always set: it publishes on `sluice:fetch` whenever the channel has subscribers. */
+  onEvent: (event: SluiceFetchEvent) => void;
 }
 
 /** Checks every option before any request; throws ConfigError naming the first bad field. */
@@ -115,7 +120,8 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
   if (options.arrivalJitter !== undefined && options.rate instanceof RateLimiter) {
     throw new ConfigError('arrivalJitter', options.arrivalJitter, 'applies to the limiter sluiceFetch makes from `rate`; set it on the RateLimiter given as `rate`');
   }
-  const limiter = toLimiter(options.rate, clock, options.arrivalJitter);
+  const name = checkName(options.name, 'fetch');
+  const limiter = toLimiter(options.rate, clock, options.arrivalJitter, name);
   const adaptiveInput = options.adaptive ?? limiter !== undefined;
   if (adaptiveInput !== false && adaptiveInput !== true && (typeof adaptiveInput !== 'object' || adaptiveInput === null)) {
     throw new ConfigError('adaptive', adaptiveInput, 'must be a boolean or an options object');
@@ -139,11 +145,19 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
     timeout: timeoutMs === undefined ? undefined : new TimeoutPolicy(timeoutMs, { clock }),
     maxRetryAfterMs,
     quota: options.quota,
-    onEvent: options.onEvent,
+    onEvent: publishing(name, options.onEvent),
   };
 }
 
-function toLimiter(rate: SluiceFetchOptions['rate'], clock: Clock, arrivalJitter: Duration | undefined): RateLimiter | undefined {
+/** The caller's onEvent, and the `sluice:fetch` channel while it has subscribers. */
+function publishing(name: string, onEvent: ((event: SluiceFetchEvent) => void) | undefined): (event: SluiceFetchEvent) => void {
+  return (event) => {
+    onEvent?.(event);
+    if (fetchChannel.hasSubscribers) fetchChannel.publish({ fetch: name, ...event });
+  };
+}
+
+function toLimiter(rate: SluiceFetchOptions['rate'], clock: Clock, arrivalJitter: Duration | undefined, name: string): RateLimiter | undefined {
   if (rate === undefined || rate instanceof RateLimiter) return rate;
   try {
     const specs = toLimitSpecs(rate, { arrivalJitter: arrivalJitterOn(clock, arrivalJitter) });
@@ -157,7 +171,7 @@ function toLimiter(rate: SluiceFetchOptions['rate'], clock: Clock, arrivalJitter
     // never puts two starts back to back, and spends a quarter of the margin at most —
     // at 50/s, 5 ms, where 1 ms lost 1.4 % of the rate to late timers (BENCHMARKS.md, arrivals).
     const slack = Math.max(defaultSlackMs(pacing.limit, pacing.intervalMs, 'gcra'), Math.min(emissionOf(pacing), pacing.jitterMs ?? 0) / 4);
-    return new RateLimiter({ limits: rate, clock, slack, ...(arrivalJitter === undefined ? {} : { arrivalJitter }) });
+    return new RateLimiter({ limits: rate, clock, name, slack, ...(arrivalJitter === undefined ? {} : { arrivalJitter }) });
   } catch (error) {
     // The limiter names its own field `limits`; the caller wrote `rate`.
     if (error instanceof ConfigError) throw new ConfigError(error.field.replace(/^limits/, 'rate'), error.value, error.message.replace(/^[^:]*: /, '').replace(/ \(got .*\)$/, ''));

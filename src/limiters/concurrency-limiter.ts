@@ -1,6 +1,10 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { checkName, limiterChannel, Telemetry } from '../core/telemetry.js';
 import { isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
+import { watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
 
 export interface ConcurrencyLimiterOptions {
   /** Most calls in flight at once: a positive integer, or `Infinity` for no bound (as p-limit and p-queue take it). Changeable with `setLimit`. */
@@ -13,6 +17,10 @@ export interface ConcurrencyLimiterOptions {
    * queue never exceeds its size and the caller's own promise is its backpressure.
    */
   onFull?: 'wait' | 'reject';
+  /** What this limiter is called in events and metrics (a label: few and stable). Default 'concurrency-limiter'. */
+  name?: string;
+  /** Times each caller's wait for its events. Default systemClock. */
+  clock?: Clock;
 }
 
 export interface PermitOptions {
@@ -52,6 +60,17 @@ export class ConcurrencyLimiter {
   private readonly queue = new WaitQueue();
   private readonly overflow = new WaitQueue();
   private readonly counters = { submitted: 0, started: 0, rejected: 0, aborted: 0 };
+  private readonly events: LimiterEventSinks = { all: new Telemetry<LimiterEvent>(limiterChannel), queued: new Emitter<LimiterEvent>() };
+  /** What this limiter is called in events and metrics. */
+  readonly name: string;
+  private readonly clock: Clock;
+  /**
+   * Subscribes to every caller's outcome — admitted (with its wait), rejected, aborted —
+   * as RateLimiter's onEvent; also published on `sluice:limiter`. Returns the disposer.
+   */
+  readonly onEvent: Subscribe<LimiterEvent> = this.events.all.subscribe;
+  /** Subscribes to the outcomes of callers that waited for a slot only: callers started at once cost nothing. */
+  readonly onQueueLeft: Subscribe<LimiterEvent> = this.events.queued.subscribe;
   /** Bound once so `run` allocates no closures per call. */
   private readonly releaseValue = <T>(value: T): T => {
     this.releaseSlot();
@@ -80,6 +99,8 @@ export class ConcurrencyLimiter {
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
     this.onFull = options.onFull ?? 'reject';
     if (this.onFull !== 'wait' && this.onFull !== 'reject') throw new ConfigError('onFull', options.onFull, "must be 'wait' or 'reject'");
+    this.name = checkName(options.name, 'concurrency-limiter');
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Calls `fn` once a slot is free and releases the slot when it settles. */
@@ -90,6 +111,7 @@ export class ConcurrencyLimiter {
     if (this.inFlight < this.max && this.queue.size === 0 && options?.signal?.aborted !== true) {
       this.inFlight++;
       this.counters.started++;
+      if (this.events.all.listening || limiterChannel.hasSubscribers) this.startedNow();
       return invoke(fn).then(this.releaseValue, this.releaseError);
     }
     return this.wait(fn, options) as Promise<T>;
@@ -103,6 +125,7 @@ export class ConcurrencyLimiter {
     if (this.inFlight < this.max && this.queue.size === 0 && options?.signal?.aborted !== true) {
       this.inFlight++;
       this.counters.started++;
+      if (this.events.all.listening || limiterChannel.hasSubscribers) this.startedNow();
       return Promise.resolve(this.permit());
     }
     return this.wait(undefined, options) as Promise<Permit>;
@@ -122,19 +145,33 @@ export class ConcurrencyLimiter {
     return { limit: this.max, inFlight: this.inFlight, waiting: this.queue.size, overflow: this.overflow.size, ...this.counters };
   }
 
+  private startedNow(): void {
+    this.events.all.emit({ type: 'admitted', limiter: this.name, cost: 1, waitMs: 0 });
+  }
+
+  /** A caller that waits for a slot, its wait reported while anyone listens. */
   private wait(task: Task, options: PermitOptions | undefined): Promise<unknown> {
     const signal = options?.signal;
     if (signal?.aborted) {
       this.counters.aborted++;
+      if (this.events.all.active) this.events.all.emit({ type: 'aborted', limiter: this.name, cost: 1, waitMs: 0 });
       return Promise.reject(abortReason(signal));
     }
+    if (!watchesQueue(this.events)) return this.enqueue(task, options);
+    return watchWait(this.events, this.name, 1, () => this.clock.now(), signal, task, (watched) => this.enqueue(watched, options));
+  }
+
+  private enqueue(task: Task, options: PermitOptions | undefined): Promise<unknown> {
+    const signal = options?.signal;
     const priority = options?.priority ?? 0;
     if (!Number.isFinite(priority)) return Promise.reject(new ConfigError('priority', options?.priority, 'must be a finite number'));
     let target = this.queue;
     if (this.queue.size >= this.queueSize) {
       if (this.onFull === 'reject') {
         this.counters.rejected++;
-        return Promise.reject(new QueueFullError(`concurrency queue is full (${this.queueSize} waiting)`, 0));
+        const error = new QueueFullError(`concurrency queue is full (${this.queueSize} waiting)`, 0);
+        if (this.events.all.active) this.events.all.emit({ type: 'rejected', limiter: this.name, cost: 1, waitMs: 0, reason: 'queue-full', retryAfterMs: 0 });
+        return Promise.reject(error);
       }
       target = this.overflow;
     }

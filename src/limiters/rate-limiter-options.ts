@@ -35,6 +35,8 @@ export interface RateLimiterOptions {
   store?: RateStore;
   /** The name of this limit in the store: limiters sharing a store and key share the limit. */
   key?: string;
+  /** What this limiter is called in events and metrics (a label: few and stable, never per request). Default 'rate-limiter'. */
+  name?: string;
   /** Most callers that may wait at once; beyond it `acquire` rejects with QueueFullError. Default unbounded. */
   queueSize?: number;
   clock?: Clock;

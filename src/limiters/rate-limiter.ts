@@ -1,17 +1,21 @@
 import { runsInRealTime, systemClock, type Clock } from '../core/clock.js';
 import type { Duration } from '../core/duration.js';
-import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
+import { abortReason, ConfigError, QueueFullError, type RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
+import { Emitter, type Subscribe } from '../core/events.js';
+import { checkName, limiterChannel, Telemetry } from '../core/telemetry.js';
 import { costOf, type Task } from '../core/wait-queue.js';
 import { MemoryStore } from '../store/memory.js';
 import type { RateStore, StartStamp } from '../store/store.js';
 import { capacityOf, defaultArrivalJitterMs, describeSpec, toLimitSpecs, type LimitDefaults, type LimitInput, type LimitSpec } from '../algorithms/limit-spec.js';
 import { limitKeyIn, type LimitKey } from './limit-key.js';
 import { checkAmount, invalidOption, type AcquireOptions, type Decision, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter-options.js';
+import { refusedEvent, watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
 import { RateQueue } from './rate-queue.js';
 import { Reservation, type Corrections } from './reservation.js';
 import { refusalError, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
 
+export type { LimiterEvent, RejectReason } from './limiter-events.js';
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
 export { Reservation } from './reservation.js';
 
@@ -29,6 +33,8 @@ export class RateLimiter {
   readonly store: RateStore;
   /** The key the limits are kept under in the store: processes with the same store and key share them. */
   readonly key: string;
+  /** What this limiter is called in events and metrics: `options.name`, default 'rate-limiter'. */
+  readonly name: string;
   private specs: readonly LimitSpec[];
   /** The limits as last given (constructor, setLimits): specs are normalised from them again when the jitter floor moves. */
   private inputs: LimitInput | readonly LimitInput[];
@@ -44,6 +50,18 @@ export class RateLimiter {
   private readonly inOrder: boolean;
   private readonly defaults: LimitDefaults;
   private readonly counters = { admitted: 0, rejected: 0, aborted: 0 };
+  private readonly events: LimiterEventSinks = { all: new Telemetry<LimiterEvent>(limiterChannel), queued: new Emitter<LimiterEvent>() };
+  /**
+   * Subscribes to every caller's outcome — admitted (with its wait), rejected (with why),
+   * aborted; returns the disposer. While anyone listens (here or on the `sluice:limiter`
+   * channel) each call builds an event; nobody listening costs a field check.
+   */
+  readonly onEvent: Subscribe<LimiterEvent> = this.events.all.subscribe;
+  /**
+   * Subscribes to the outcomes of callers that waited in the queue only (the time in queue
+   * of .NET's metrics): callers admitted at once cost nothing. `sluice/otel` uses it.
+   */
+  readonly onQueueLeft: Subscribe<LimiterEvent> = this.events.queued.subscribe;
   /** What a Reservation corrects its start through. */
   private readonly corrections: Corrections = {
     refund: (units, at) => this.correct(units, at, false),
@@ -57,6 +75,7 @@ export class RateLimiter {
     this.inputs = options.limits;
     this.specs = this.normalise(options.limits);
     this.capacity = Math.min(...this.specs.map(capacityOf));
+    this.name = checkName(options.name, 'rate-limiter');
     this.key = options.key ?? 'default';
     if (typeof this.key !== 'string' || this.key === '') throw new ConfigError('key', options.key, 'must be a non-empty string');
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
@@ -74,9 +93,11 @@ export class RateLimiter {
     const verdict = await this.decide(cost, 0, false, this.clock.now(), undefined);
     if (verdict.kind === 'start') {
       this.counters.admitted++;
+      if (this.events.all.listening || limiterChannel.hasSubscribers) this.events.all.emit({ type: 'admitted', limiter: this.name, cost, waitMs: 0 });
       return { granted: true, retryAfterMs: 0 };
     }
     this.counters.rejected++;
+    if (this.events.all.active) this.events.all.emit({ type: 'rejected', limiter: this.name, cost, waitMs: 0, reason: 'rate-limited', retryAfterMs: verdict.waitMs });
     return { granted: false, retryAfterMs: verdict.waitMs };
   }
 
@@ -261,17 +282,28 @@ export class RateLimiter {
     if (verdict instanceof Promise) return verdict.then((v) => this.enter(task, options, stamp, v));
     if (verdict.kind === 'start') {
       this.counters.admitted++;
+      // One field and one channel check when nobody listens (see onEvent).
+      if (this.events.all.listening || limiterChannel.hasSubscribers) this.events.all.emit({ type: 'admitted', limiter: this.name, cost, waitMs: 0 });
       return task === undefined ? RESOLVED : invoke(task);
     }
-    if (verdict.kind === 'refuse') {
-      this.counters.rejected++;
-      return Promise.reject(refusalError(verdict));
-    }
+    if (verdict.kind === 'refuse') return this.refuse(cost, refusalError(verdict));
     if (this.waiting.size >= this.queueSize) {
-      this.counters.rejected++;
-      return Promise.reject(new QueueFullError(`rate limiter queue is full (${this.queueSize} waiting)`, this.estimateWait(cost)));
+      return this.refuse(cost, new QueueFullError(`rate limiter queue is full (${this.queueSize} waiting)`, this.estimateWait(cost)));
     }
+    if (watchesQueue(this.events)) return this.waitWatched(task, cost, options, stamp);
     return this.waiting.add(task, cost, options, stamp);
+  }
+
+  /** A caller refused at once: counted, reported, rejected. Out of enter, which refusals need not slow. */
+  private refuse(cost: number, error: RateLimitedError | QueueFullError): Promise<never> {
+    this.counters.rejected++;
+    if (this.events.all.active) this.events.all.emit(refusedEvent(this.name, cost, error, error.retryAfterMs));
+    return Promise.reject(error);
+  }
+
+  /** A caller queued while someone listens: its wait reported when it ends (limiter-events.ts). */
+  private waitWatched(task: Task, cost: number, options: AcquireOptions | undefined, stamp: StartStamp | undefined): Promise<unknown> {
+    return watchWait(this.events, this.name, cost, () => this.clock.now(), options?.signal, task, (watched) => this.waiting.add(watched, cost, options, stamp));
   }
 
   /**

@@ -4,6 +4,8 @@ import { CircuitOpenError, ConfigError, isAbortError, RejectedError } from '../c
 import { invoke } from '../core/invoke.js';
 import { Backoff, type Random } from './backoff.js';
 import { Emitter, type Subscribe } from '../core/events.js';
+import { breakerChannel, checkName, Telemetry } from '../core/telemetry.js';
+import { CallCounts, type BreakerEvent, type BreakerStats, type CallOutcome } from './breaker-events.js';
 import { isResponseLike, statusOf, type Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { RollingCounts } from './rolling-counts.js';
@@ -16,6 +18,8 @@ export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
 export type CallVerdict = 'success' | 'failure' | 'ignore';
 
 export interface CircuitBreakerOptions {
+  /** What this breaker is called in events and metrics (a label: few and stable). Default 'circuit-breaker'. */
+  name?: string;
   /** Open after this many failures in a row. Default 5 when `failureRate` is unset, else off. */
   consecutiveFailures?: number;
   /** Open when failures / calls in the window reach this (0 < rate ≤ 1), once `minimumCalls` calls were seen. */
@@ -110,6 +114,15 @@ export class CircuitBreaker implements Policy {
   private readonly random: Random;
   private readonly window: RollingCounts | undefined;
 
+  /** What this breaker is called in events, stats and metrics. */
+  readonly name: string;
+  private readonly counts = new CallCounts();
+  private readonly events = new Telemetry<BreakerEvent>(breakerChannel);
+  /**
+   * Subscribes to every call's outcome (with its duration) and every change of state;
+   * also published on `sluice:breaker`. Returns the disposer.
+   */
+  readonly onEvent: Subscribe<BreakerEvent> = this.events.subscribe;
   private readonly openEvents = new Emitter<OpenEvent>();
   private readonly halfOpenEvents = new Emitter<void>();
   private readonly closeEvents = new Emitter<void>();
@@ -146,6 +159,12 @@ export class CircuitBreaker implements Policy {
     if (!(windowMs > 0)) throw new ConfigError('windowMs', options.windowMs, 'must be longer than 0');
     const usesWindow = Number.isFinite(this.failureRate) || Number.isFinite(this.slowCallRate);
     this.window = usesWindow ? new RollingCounts(3, windowMs, this.clock) : undefined;
+    this.name = checkName(options.name, 'circuit-breaker');
+  }
+
+  /** Its calls by outcome since it was made, how often it opened, and its state now. */
+  stats(): BreakerStats {
+    return { name: this.name, state: this.state, calls: this.counts.snapshot(), opened: this.counts.opened };
   }
 
   /** The state now; reading it after the open time has passed moves the breaker to half-open. */
@@ -161,11 +180,15 @@ export class CircuitBreaker implements Policy {
     this.refresh();
     if (this.current !== 'closed') {
       const refusal = this.admitProbe();
-      if (refusal) return Promise.reject(refusal);
+      if (refusal) {
+        this.called('rejected', Number.NaN);
+        return Promise.reject(refusal);
+      }
       return this.runProbe(fn, parent, attempt);
     }
     const generation = this.generation;
-    const start = this.slowCallMs === Number.POSITIVE_INFINITY ? 0 : this.clock.now();
+    // The clock is read only when someone needs the call's duration.
+    const start = this.slowCallMs === Number.POSITIVE_INFINITY && !this.events.active ? 0 : this.clock.now();
     // The breaker changes nothing in the context, so an enclosing policy's is passed on as is.
     const inner = context instanceof Context ? context : new Context(parent, attempt);
     let result: Promise<T>;
@@ -254,6 +277,7 @@ export class CircuitBreaker implements Policy {
       scope.listen((reason) => {
         if (done) return;
         done = true;
+        this.called('ignored', start);
         this.releaseProbe(generation);
         reject(reason);
       });
@@ -277,9 +301,10 @@ export class CircuitBreaker implements Policy {
   }
 
   private recordProbe(generation: number, start: number, outcome: Outcome): void {
+    const verdict = this.verdictOf(outcome, undefined);
+    this.called(OUTCOME[verdict], start);
     if (generation !== this.generation) return;
     this.probesInFlight--;
-    const verdict = this.verdictOf(outcome, undefined);
     if (verdict === 'ignore') return;
     if (verdict === 'failure' || this.clock.now() - start >= this.slowCallMs) {
       this.open('probe-failed');
@@ -293,6 +318,7 @@ export class CircuitBreaker implements Policy {
 
   private recordClosed(generation: number, start: number, outcome: Outcome, parent: Parent): void {
     const verdict = this.verdictOf(outcome, parent);
+    this.called(OUTCOME[verdict], start);
     if (generation !== this.generation || verdict === 'ignore') return;
     const failed = verdict === 'failure';
     this.consecutive = failed ? this.consecutive + 1 : 0;
@@ -348,7 +374,18 @@ export class CircuitBreaker implements Policy {
     return ms;
   }
 
+  /** Counts a call's outcome and reports it, with its duration from `start` (NaN: it never ran). */
+  private called(outcome: CallOutcome, start: number): void {
+    this.counts.add(outcome);
+    if (!this.events.active) return;
+    const durationMs = Number.isNaN(start) ? 0 : this.clock.now() - start;
+    this.events.emit({ type: 'call', breaker: this.name, outcome, durationMs, state: this.current });
+  }
+
   private transition(to: CircuitState): void {
+    const from = this.current;
+    if (from !== to && (to === 'open' || to === 'isolated')) this.counts.opened++;
+    if (from !== to && this.events.active) this.events.emit({ type: 'state', breaker: this.name, state: to, from });
     this.current = to;
     this.generation++;
     this.consecutive = 0;
@@ -358,6 +395,8 @@ export class CircuitBreaker implements Policy {
     if (to === 'closed') this.lastOpenMs = 0;
   }
 }
+
+const OUTCOME: Record<CallVerdict, CallOutcome> = { success: 'success', failure: 'failure', ignore: 'ignored' };
 
 /** circuitBreaker: a CircuitBreaker; see CircuitBreakerOptions for each option and its default. */
 export function circuitBreaker(options?: CircuitBreakerOptions): CircuitBreaker {

@@ -24,3 +24,4 @@ export {
   type OpenEvent,
   type OpenReason,
 } from './breaker.js';
+export { type BreakerEvent, type BreakerStats, type CallOutcome } from './breaker-events.js';

@@ -1,0 +1,230 @@
+// sluice/otel: OpenTelemetry metrics for sluice's limiters, breakers and fetches. The only
+// entry that loads @opentelemetry/api (an optional peer dependency).
+import { metrics, ValueType, type Attributes, type Histogram, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { ConfigError } from './core/errors.js';
+import type { Disposer } from './core/events.js';
+import { fetchChannel } from './core/telemetry.js';
+import type { SluiceFetchEvent } from './http/fetch-options.js';
+import { ConcurrencyLimiter } from './limiters/concurrency-limiter.js';
+import type { LimiterEvent } from './limiters/limiter-events.js';
+import { RateLimiter } from './limiters/rate-limiter.js';
+import type { BreakerEvent } from './policies/breaker-events.js';
+import { CircuitBreaker, type CircuitState } from './policies/breaker.js';
+
+/**
+ * The metric and attribute names of `sluice/otel`, after the conventions dashboards chart:
+ * - limiters: .NET's rate limiting metrics (`aspnetcore.rate_limiting.*`: requests by
+ *   result acquired / rejected / canceled, queued_requests, request.time_in_queue,
+ *   active_request_leases), under `sluice.`;
+ * - breakers: Polly v8's resilience telemetry (`resilience.polly.strategy.events` with
+ *   `event.name` and `pipeline.name`), under `sluice.`;
+ * - fetch: OpenTelemetry's HTTP client semantic conventions, as they are.
+ */
+export const METRIC = {
+  requests: 'sluice.rate_limiting.requests',
+  queued: 'sluice.rate_limiting.queued_requests',
+  timeInQueue: 'sluice.rate_limiting.request.time_in_queue',
+  leases: 'sluice.rate_limiting.active_request_leases',
+  limiterAttr: 'sluice.rate_limiting.limiter',
+  resultAttr: 'sluice.rate_limiting.result',
+  resilienceEvents: 'sluice.resilience.events',
+  breakerCalls: 'sluice.circuit_breaker.calls',
+  breakerState: 'sluice.circuit_breaker.state',
+  pipelineAttr: 'pipeline.name',
+  eventNameAttr: 'event.name',
+  outcomeAttr: 'sluice.circuit_breaker.outcome',
+  stateAttr: 'sluice.circuit_breaker.state',
+  httpDuration: 'http.client.request.duration',
+  fetchAttr: 'sluice.fetch',
+} as const;
+
+/** A limiter event's type as .NET's `result`. */
+export const RESULT = { admitted: 'acquired', rejected: 'rejected', aborted: 'canceled' } as const;
+
+/** A breaker's new state as Polly's event name. */
+export const POLLY_EVENT: Record<CircuitState, string> = {
+  open: 'OnCircuitOpened',
+  isolated: 'OnCircuitOpened',
+  'half-open': 'OnCircuitHalfOpened',
+  closed: 'OnCircuitClosed',
+};
+
+/** What `instrument` measures. */
+export type Instrumentable = RateLimiter | ConcurrencyLimiter | CircuitBreaker;
+
+export interface InstrumentOptions {
+  /** Where the instruments are made. Default: the global MeterProvider (`metrics.getMeterProvider()`). */
+  meterProvider?: MeterProvider;
+  /** Limiters and breakers to measure from the start; more with `observe`. */
+  observe?: readonly Instrumentable[];
+  /** Measure every sluiceFetch of the process (through the `sluice:fetch` channel). Default true. */
+  fetch?: boolean;
+}
+
+/** Instrumentation: the measuring `instrument` started; `dispose` stops all of it. */
+export interface Instrumentation {
+  /** Measures `target` too, until the disposer (or `dispose`) is called. */
+  observe(target: Instrumentable): Disposer;
+  dispose(): void;
+}
+
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
+const MS_PER_S = 1000;
+
+/**
+ * instrument: OpenTelemetry metrics for the limiters and breakers given, and for every
+ * sluiceFetch in the process. Names follow what dashboards already chart (see
+ * docs/observability.md): .NET's rate limiting metrics for limiters, Polly's resilience
+ * events for breakers, OTel's HTTP client metrics for fetch.
+ *
+ * Counts and gauges are read from each object's `stats()` when the metrics are collected,
+ * so a caller admitted at once costs nothing more with metrics on; only callers that waited
+ * (their time in queue), breaker changes of state and HTTP attempts are recorded as they
+ * happen. Labels are the names given to each object — never partition keys or URLs — so
+ * the number of series stays bounded.
+ */
+export function instrument(options: InstrumentOptions = {}): Instrumentation {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object such as { meterProvider, observe }');
+  const provider = options.meterProvider ?? metrics.getMeterProvider();
+  if (typeof provider?.getMeter !== 'function') throw new ConfigError('meterProvider', provider, 'must be an OpenTelemetry MeterProvider');
+  const meter = provider.getMeter('sluice');
+  const measured = new Measured(meter);
+  const disposers: Disposer[] = [() => measured.dispose()];
+  if (options.fetch ?? true) disposers.push(measureFetch(meter));
+  for (const target of options.observe ?? []) disposers.push(measured.add(target));
+  return {
+    observe: (target) => measured.add(target),
+    dispose: () => {
+      for (const dispose of disposers.splice(0)) dispose();
+    },
+  };
+}
+
+/** The limiters and breakers measured, and the instruments that read them. */
+class Measured {
+  private readonly rate = new Set<RateLimiter>();
+  private readonly concurrency = new Set<ConcurrencyLimiter>();
+  private readonly breakers = new Set<CircuitBreaker>();
+  private readonly timeInQueue: Histogram;
+  private readonly events;
+  private readonly stop: Disposer;
+
+  constructor(meter: Meter) {
+    this.timeInQueue = meter.createHistogram(METRIC.timeInQueue, { unit: 's', description: 'Time a request waited in a limiter queue before it was acquired, rejected or canceled.' });
+    this.events = meter.createCounter(METRIC.resilienceEvents, { unit: '{event}', description: 'Resilience events (Polly names: OnCircuitOpened, …).', valueType: ValueType.INT });
+    const requests = meter.createObservableCounter(METRIC.requests, { unit: '{request}', description: 'Requests a limiter decided, by result.', valueType: ValueType.INT });
+    const queued = meter.createObservableUpDownCounter(METRIC.queued, { unit: '{request}', description: 'Requests waiting in a limiter queue now.', valueType: ValueType.INT });
+    const leases = meter.createObservableUpDownCounter(METRIC.leases, { unit: '{request}', description: 'Requests holding a concurrency slot now.', valueType: ValueType.INT });
+    const calls = meter.createObservableCounter(METRIC.breakerCalls, { unit: '{call}', description: 'Calls through a circuit breaker, by outcome.', valueType: ValueType.INT });
+    const state = meter.createObservableGauge(METRIC.breakerState, { unit: '1', description: '1 for the state a circuit breaker is in, 0 for the others.', valueType: ValueType.INT });
+    const observeRequests = (result: ObservableResult): void => {
+      for (const limiter of this.rate) {
+        const s = limiter.stats();
+        observeResults(result, limiter.name, s.admitted, s.rejected, s.aborted);
+      }
+      for (const limiter of this.concurrency) {
+        const s = limiter.stats();
+        observeResults(result, limiter.name, s.started, s.rejected, s.aborted);
+      }
+    };
+    const observeQueued = (result: ObservableResult): void => {
+      for (const limiter of this.rate) result.observe(limiter.stats().waiting, { [METRIC.limiterAttr]: limiter.name });
+      for (const limiter of this.concurrency) {
+        const s = limiter.stats();
+        result.observe(s.waiting + s.overflow, { [METRIC.limiterAttr]: limiter.name });
+      }
+    };
+    const observeLeases = (result: ObservableResult): void => {
+      for (const limiter of this.concurrency) result.observe(limiter.stats().inFlight, { [METRIC.limiterAttr]: limiter.name });
+    };
+    const observeCalls = (result: ObservableResult): void => {
+      for (const breaker of this.breakers) {
+        const counts = breaker.stats().calls;
+        for (const outcome of Object.keys(counts) as (keyof typeof counts)[]) {
+          result.observe(counts[outcome], { [METRIC.pipelineAttr]: breaker.name, [METRIC.outcomeAttr]: outcome });
+        }
+      }
+    };
+    const observeState = (result: ObservableResult): void => {
+      for (const breaker of this.breakers) {
+        const now = breaker.state;
+        for (const s of CIRCUIT_STATES) result.observe(s === now ? 1 : 0, { [METRIC.pipelineAttr]: breaker.name, [METRIC.stateAttr]: s });
+      }
+    };
+    requests.addCallback(observeRequests);
+    queued.addCallback(observeQueued);
+    leases.addCallback(observeLeases);
+    calls.addCallback(observeCalls);
+    state.addCallback(observeState);
+    this.stop = () => {
+      requests.removeCallback(observeRequests);
+      queued.removeCallback(observeQueued);
+      leases.removeCallback(observeLeases);
+      calls.removeCallback(observeCalls);
+      state.removeCallback(observeState);
+    };
+  }
+
+  add(target: Instrumentable): Disposer {
+    if (target instanceof RateLimiter || target instanceof ConcurrencyLimiter) return this.addLimiter(target);
+    if (target instanceof CircuitBreaker) return this.addBreaker(target);
+    throw new ConfigError('observe', target, 'must be a RateLimiter, ConcurrencyLimiter or CircuitBreaker');
+  }
+
+  private addLimiter(limiter: RateLimiter | ConcurrencyLimiter): Disposer {
+    const set: Set<RateLimiter | ConcurrencyLimiter> = limiter instanceof RateLimiter ? this.rate : this.concurrency;
+    set.add(limiter);
+    const unsubscribe = limiter.onQueueLeft((event: LimiterEvent) => {
+      this.timeInQueue.record(event.waitMs / MS_PER_S, { [METRIC.limiterAttr]: event.limiter, [METRIC.resultAttr]: RESULT[event.type] });
+    });
+    return () => {
+      unsubscribe();
+      set.delete(limiter);
+    };
+  }
+
+  private addBreaker(breaker: CircuitBreaker): Disposer {
+    this.breakers.add(breaker);
+    const unsubscribe = breaker.onEvent((event: BreakerEvent) => {
+      if (event.type !== 'state') return;
+      this.events.add(1, { [METRIC.eventNameAttr]: POLLY_EVENT[event.state], [METRIC.pipelineAttr]: event.breaker });
+    });
+    return () => {
+      unsubscribe();
+      this.breakers.delete(breaker);
+    };
+  }
+
+  dispose(): void {
+    this.stop();
+    this.rate.clear();
+    this.concurrency.clear();
+    this.breakers.clear();
+  }
+}
+
+function observeResults(result: ObservableResult, name: string, acquired: number, rejected: number, canceled: number): void {
+  result.observe(acquired, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'acquired' });
+  result.observe(rejected, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'rejected' });
+  result.observe(canceled, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'canceled' });
+}
+
+/** http.client.request.duration for every attempt of every sluiceFetch, from the `sluice:fetch` channel. */
+function measureFetch(meter: Meter): Disposer {
+  const duration = meter.createHistogram(METRIC.httpDuration, { unit: 's', description: 'Duration of HTTP client requests (each attempt, to its response headers).' });
+  const onMessage = (message: unknown): void => {
+    const event = message as SluiceFetchEvent & { fetch: string };
+    if (event.type !== 'response' && event.type !== 'error') return;
+    const attributes: Attributes = {
+      [METRIC.fetchAttr]: event.fetch,
+      'http.request.method': event.method,
+      'http.request.resend_count': event.attempt - 1,
+      ...(event.type === 'response' ? { 'http.response.status_code': event.status } : { 'error.type': event.error.replace(/:.*$/s, '') }),
+    };
+    duration.record(event.durationMs / MS_PER_S, attributes);
+  };
+  fetchChannel.subscribe(onMessage);
+  return () => {
+    fetchChannel.unsubscribe(onMessage);
+  };
+}
