@@ -9,6 +9,7 @@
 //
 //   node --import tsx examples/04-crawler.ts
 import { exponential, flow, retry, startMockApi } from 'sluice';
+import { watchStalls } from './lib/stalls.js';
 
 const TIME_SCALE = 2;
 const SECOND = 1000 / TIME_SCALE; // a mock second, in real ms
@@ -18,6 +19,7 @@ const QUEUE = 5;
 const mock = await startMockApi({ limits: '2/1s', latency: '1s', faults: '5xx=0.15', timeScale: TIME_SCALE });
 await fetch(mock.endpoints.stats).then((r) => r.arrayBuffer()); // Node loads fetch on first use: not in a paced request
 const started = performance.now();
+const stalls = watchStalls();
 const at = (): string => `${((performance.now() - started) / 1000).toFixed(2)}s`;
 
 // The producer makes tasks as fast as it is asked: the flow reads it lazily, never more than
@@ -65,4 +67,4 @@ const { violations, requests } = mock.stats();
 await mock.close();
 
 console.log(`\n${done} of ${TASKS} done, ${failed} failed; ${requests} requests (${retried} retries), ${violations.total} over 2/s; the queue never held more than ${maxBuffered}.`);
-console.log(`RESULT done=${done}/${TASKS} failed=${failed} max-queued=${maxBuffered} queue=${QUEUE} violations=${violations.total} retries=${retried}`);
+console.log(`RESULT done=${done}/${TASKS} failed=${failed} max-queued=${maxBuffered} queue=${QUEUE} violations=${violations.total} retries=${retried} margin=${SECOND * 0.05} longest-stall=${stalls.longestMs().toFixed(0)}`);

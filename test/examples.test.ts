@@ -98,12 +98,12 @@ describe('examples', () => {
     assert.notEqual(r['naive-ok'], '10/10', 'retrying at once into a full window fails');
   });
 
-  it('04 crawler: all tasks done, at most 5 queued, never over 2/s', async () => {
+  it('04 crawler: all tasks done, at most 5 queued, never over 2/s (unless stalled past the margin)', async () => {
     const r = await resultOf('04-crawler.ts');
     assert.equal(r.done, '12/12');
     assert.equal(r.failed, '0');
     assert.ok(Number(r['max-queued']) <= Number(r.queue), `queued ${r['max-queued']} of ${r.queue}`);
-    assert.equal(r.violations, '0');
+    assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} requests over 2/s with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
   });
 
   it('05 paginated harvest: every record once, never over the quota (unless stalled past the margin), the rate steady through the latencies', async () => {
