@@ -39,4 +39,13 @@ describe('package boundaries', () => {
   it('sluice/redis needs nothing but ioredis, and takes it from the caller (types only)', () => {
     assert.deepEqual([...packagesReachedFrom('src/redis.ts')], []);
   });
+
+  it('sluice/undici loads no package: undici is the caller\'s, its types only are used', () => {
+    assert.deepEqual([...packagesReachedFrom('src/undici.ts')], []);
+    assert.match(readFileSync('src/http/undici-interceptor.ts', 'utf8'), /^import type \{[^}]*\} from 'undici';$/m);
+  });
+
+  it('the main entry does not reach the undici interceptor', () => {
+    assert.doesNotMatch(readFileSync('src/index.ts', 'utf8'), /undici/);
+  });
 });
