@@ -17,7 +17,7 @@ const adaptive = new AdaptiveRate(new RateLimiter({ limits: RATE }));
 const sentAt = new WeakMap<InternalAxiosRequestConfig, number>();
 const heard = (response: AxiosResponse): void => {
   const sent = sentAt.get(response.config) ?? systemClock.now();
-  adaptive.observe({ sentAt: sent, now: systemClock.now(), ...parseFeedback(response) });
+  adaptive.observe({ sentAt: sent, now: systemClock.now(), ...parseFeedback({ status: response.status, headers: response.headers as Record<string, string> }) });
 };
 
 const api = axios.create({ baseURL: mock.url, headers: { authorization: 'Bearer sk-mock' } });

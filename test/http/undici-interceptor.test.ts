@@ -125,7 +125,8 @@ describe('sluiceInterceptor: sluice admission for undici (sluice/undici)', () =>
   it('paces the global fetch too, through its `dispatcher` (what setGlobalDispatcher installs)', async () => {
     const clock = new ManualClock();
     const agent = new Agent().compose(sluiceInterceptor({ rate: '1/1s', adaptive: false, clock }));
-    const init = { dispatcher: agent } as RequestInit;
+    // undici's own types and @types/node's copy of them differ; at run time Node's fetch takes the Agent.
+    const init = { dispatcher: agent } as unknown as RequestInit;
     const calls = [fetch(`${origin}/f/1`, init), fetch(`${origin}/f/2`, init)];
     await arrivals(1);
     await stillAt(1);
