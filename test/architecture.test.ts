@@ -9,7 +9,7 @@ import { importsOf } from './import-graph.js';
 
 /** Lowest first. */
 const ROOMS = ['core', 'algorithms', 'store', 'limiters', 'adaptive', 'policies', 'flow', 'http', 'harvest', 'cli'];
-const ENTRIES = ['index.ts', 'redis.ts', 'otel.ts'];
+const ENTRIES = ['index.ts', 'redis.ts', 'otel.ts', 'undici.ts'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

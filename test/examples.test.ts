@@ -138,8 +138,8 @@ describe('examples', () => {
     if (r.throttled !== '0') console.error(`08: ${r.throttled} refused (violations=${r.violations})`);
   });
 
-  it('09 Prometheus: a scrape shows every named series, and they move between two scrapes', async () => {
-    const r = await resultOf('09-prometheus-metrics.ts');
+  it('16 Prometheus: a scrape shows every named series, and they move between two scrapes', async () => {
+    const r = await resultOf('16-prometheus-metrics.ts');
     assert.equal(r.ok, '120');
     assert.equal(r.overLimit, '0');
     const moved = (name: string): void => {
@@ -152,6 +152,29 @@ describe('examples', () => {
     assert.match(r.leases!, /^\d+\/0$/, 'in-flight series present, 0 at the end');
     assert.equal(r.breakerState, '1/1', 'exactly one state is 1');
   });
+
+  // Each integration (issue 16, item 4): its client at the mock's stated limit (OpenAI-style
+  // chat, 20/s, OpenAI headers) gets no 429, and a call the server refuses every time costs
+  // at most its retry owner's attempts.
+  for (const [file, client] of [
+    ['09-undici-global-fetch.ts', 'undici'],
+    ['10-ky.ts', 'ky'],
+    ['11-got.ts', 'got'],
+    ['12-axios.ts', 'axios'],
+    ['13-openai-sdk.ts', 'openai'],
+    ['14-vercel-ai-sdk.ts', 'ai-sdk'],
+    ['15-langchain.ts', 'langchain'],
+  ] as const) {
+    it(`${file.slice(0, 2)} ${client}: every call through sluice, 0 429s at the stated limit, a persistent 429 within its attempts`, async () => {
+      const r = await resultOf(file);
+      assert.equal(r.client, client);
+      assert.equal(r.ok, r.calls);
+      assert.equal(r.throttled, '0', 'no 429 while paced at the stated limit');
+      assert.equal(r.violations, '0');
+      const cost = Number(r['persistent-requests']);
+      assert.ok(cost >= 1 && cost <= Number(r.attempts), `a persistent 429 cost ${cost} requests, at most ${r.attempts}`);
+    });
+  }
 
   // The Redis tests' rule (redis-available.ts): skipped with the reason without Redis, failed under CI=true.
   it('07 fleet through Redis: three processes alone break the limit, sharing it through Redis they do not (unless stalled past the margin)', { skip: skipRedis }, async () => {

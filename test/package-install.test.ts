@@ -14,11 +14,14 @@ const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const USER_CODE = `
 import { RateLimiter, ConcurrencyLimiter, sluiceFetch } from 'sluice';
 import { RedisStore } from 'sluice/redis';
+import { sluiceInterceptor } from 'sluice/undici';
+import { Agent } from 'undici';
 
 const limiter = new RateLimiter({ limits: '10/1s' });
 const pool = new ConcurrencyLimiter({ limit: 4 });
 const fetcher = sluiceFetch({ rate: '5/1s' });
-export const used: unknown[] = [limiter, pool, fetcher, RedisStore];
+const agent = new Agent().compose(sluiceInterceptor({ rate: '5/1s', concurrency: 2, onEvent: undefined }));
+export const used: unknown[] = [limiter, pool, fetcher, RedisStore, agent];
 `;
 
 describe('the packed package, installed', { timeout: 120_000 }, () => {
@@ -30,8 +33,8 @@ describe('the packed package, installed', { timeout: 120_000 }, () => {
     const installed = join(project, 'node_modules', 'sluice');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(project, tarball), '-C', installed, '--strip-components', '1']);
-    // Its optional peer and Node's types, as the user's project would have them.
-    for (const dep of ['ioredis', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
+    // Its optional peers and Node's types, as the user's project would have them.
+    for (const dep of ['ioredis', 'undici', '@types']) symlinkSync(join(ROOT, 'node_modules', dep), join(project, 'node_modules', dep));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user', type: 'module', private: true }));
     writeFileSync(join(project, 'index.ts'), USER_CODE);
   });

@@ -43,4 +43,13 @@ describe('package boundaries', () => {
   it('sluice/otel loads @opentelemetry/api and nothing else', () => {
     assert.deepEqual([...packagesReachedFrom('src/otel.ts')], ['@opentelemetry/api']);
   });
+
+  it('sluice/undici loads no package: undici is the caller\'s, its types only are used', () => {
+    assert.deepEqual([...packagesReachedFrom('src/undici.ts')], []);
+    assert.match(readFileSync('src/http/undici-interceptor.ts', 'utf8'), /^import type \{[^}]*\} from 'undici';$/m);
+  });
+
+  it('the main entry does not reach the undici interceptor', () => {
+    assert.doesNotMatch(readFileSync('src/index.ts', 'utf8'), /undici/);
+  });
 });

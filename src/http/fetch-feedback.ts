@@ -2,7 +2,7 @@ import type { RateSignal } from '../algorithms/rate-adaptation.js';
 import { invoke } from '../core/invoke.js';
 import type { Policy, PolicyContext } from '../policies/policy.js';
 import { abortSignalOf, handOn, parentOf } from '../policies/scope.js';
-import { parseFeedback, type Feedback } from './feedback/parse.js';
+import { parseFeedback, type Feedback, type FeedbackResponse } from './feedback/parse.js';
 import type { FetchParts, SluiceFetchEvent } from './fetch-options.js';
 
 /**
@@ -11,7 +11,7 @@ import type { FetchParts, SluiceFetchEvent } from './fetch-options.js';
  * (`{ sentAt, now, ...parseFeedback(response) }`), so both adopt the same stated limit.
  * `now` is the Clock's, `epochMs` the wall clock's (for absolute resets and HTTP-dates).
  */
-export function signalOf(response: Response, sentAt: number, now: number, epochMs: number, maxRetryAfterMs: number): { feedback: Feedback; signal: RateSignal } {
+export function signalOf(response: FeedbackResponse, sentAt: number, now: number, epochMs: number, maxRetryAfterMs: number): { feedback: Feedback; signal: RateSignal } {
   const feedback = parseFeedback(response, { now: epochMs, maxRetryAfterMs });
   observed.set(response, feedback);
   const signal: RateSignal = { sentAt, now, throttled: feedback.throttled };
@@ -24,7 +24,7 @@ export function signalOf(response: Response, sentAt: number, now: number, epochM
 }
 
 /** What signalOf read from each response; held only as long as the Response is. */
-const observed = new WeakMap<Response, Feedback>();
+const observed = new WeakMap<FeedbackResponse, Feedback>();
 
 /** The refusals ArrivalMargin took for uneven arrivals (see ServerPace.observe). */
 const surprises = new WeakSet<Response>();
@@ -71,7 +71,8 @@ export class ServerPace implements Policy {
     for (let ms = this.until - clock.now(); ms > 0; ms = this.until - clock.now()) await clock.sleep(ms, signal);
   }
 
-  observe(response: Response, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
+  /** Hears one answer: a fetch Response, or the status and headers of any client (the undici interceptor's). */
+  observe(response: FeedbackResponse, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
     const { clock, adaptive, margin, maxRetryAfterMs } = this.parts;
     const now = clock.now();
     const { feedback, signal } = signalOf(response, sentAt, now, Date.now(), maxRetryAfterMs);

@@ -7,7 +7,7 @@
 // ten a 503); this scrapes its own /metrics halfway and at the end, and checks that the
 // series exist and moved. Real time, about 4 s.
 //
-//   node --import tsx examples/09-prometheus-metrics.ts
+//   node --import tsx examples/16-prometheus-metrics.ts
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
