@@ -27,7 +27,7 @@ export function signalOf(response: FeedbackResponse, sentAt: number, now: number
 const observed = new WeakMap<FeedbackResponse, Feedback>();
 
 /** The refusals ArrivalMargin took for uneven arrivals (see ServerPace.observe). */
-const surprises = new WeakSet<Response>();
+const surprises = new WeakSet<FeedbackResponse>();
 
 /**
  * wasSurprise: whether `response` — one sluiceFetch returned — is a 429 that came while the
