@@ -54,11 +54,11 @@ export type Instrumentable = RateLimiter | ConcurrencyLimiter | CircuitBreaker;
 
 export interface InstrumentOptions {
   /** Where the instruments are made. Default: the global MeterProvider (`metrics.getMeterProvider()`). */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProvider | undefined;
   /** Limiters and breakers to measure from the start; more with `observe`. */
-  observe?: readonly Instrumentable[];
+  observe?: readonly Instrumentable[] | undefined;
   /** Measure every sluiceFetch of the process (through the `sluice:fetch` channel). Default true. */
-  fetch?: boolean;
+  fetch?: boolean | undefined;
 }
 
 /** Instrumentation: the measuring `instrument` started; `dispose` stops all of it. */

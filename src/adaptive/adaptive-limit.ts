@@ -26,18 +26,18 @@ export interface AdaptiveLimit {
 /** Bounds every adaptive limit shares. */
 export interface LimitBounds {
   /** Starting limit. */
-  initial?: number;
+  initial?: number | undefined;
   /** Never below this; a whole number >= 1. */
-  min?: number;
+  min?: number | undefined;
   /** Never above this. */
-  max?: number;
+  max?: number | undefined;
 }
 
 export interface AimdOptions extends LimitBounds {
   /** Factor applied on a drop. Default 0.9 (30 → 27). */
-  backoffRatio?: number;
+  backoffRatio?: number | undefined;
   /** A call slower than this counts as a drop. Default: never. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**

@@ -20,15 +20,15 @@ const MIN_BEAT_MS = 10;
 const LOG_STEP = Math.log(1.005);
 
 export type AdaptiveRateOptions = Omit<RateAdaptationOptions, 'initial'> & {
-  clock?: Clock;
+  clock?: Clock | undefined;
   /**
    * Where a fleet shares its adapted rate. Default: the limiter's store when it can keep
    * shared state (a RedisStore, under the limiter's key); otherwise none. `false` adapts
    * in this process alone even over a RedisStore.
    */
-  shared?: SharedAdaptation | false;
+  shared?: SharedAdaptation | false | undefined;
   /** With shared state: exchange news (and the successes counted) at least this often while busy. Default 100 ms. */
-  syncMs?: number;
+  syncMs?: number | undefined;
 };
 
 /**
@@ -41,7 +41,7 @@ export type Sharing = 'none' | 'shared' | 'local';
 export interface SharingChange {
   sharing: 'shared' | 'local';
   /** Why the last exchange failed, when it rejected rather than answered "unavailable". */
-  error?: unknown;
+  error?: unknown | undefined;
 }
 
 export interface AdaptiveRateStats {

@@ -3,13 +3,13 @@ import { checkBounds, clamp, type AdaptiveLimit, type LimitBounds, type LimitSam
 
 export interface Gradient2Options extends LimitBounds {
   /** How much slower than the long-term latency the recent latency may be before the limit shrinks. Default 1.5. */
-  tolerance?: number;
+  tolerance?: number | undefined;
   /** Samples in the long-term latency average. Default 600. */
-  longWindow?: number;
+  longWindow?: number | undefined;
   /** Weight of each new limit estimate (0 < s <= 1). Default 0.2. */
-  smoothing?: number;
+  smoothing?: number | undefined;
   /** Headroom added each sample, as a function of the limit. Default 4. */
-  queueSize?: (limit: number) => number;
+  queueSize?: ((limit: number) => number) | undefined;
 }
 
 /**

@@ -8,13 +8,13 @@ export interface RateSizedOptions extends LimitBounds {
    */
   itemsPerMs: () => number;
   /** Multiplier over Little's law, covering latency spread and rate bursts. Default 1.5. */
-  headroom?: number;
+  headroom?: number | undefined;
   /** Samples over which the latency maximum and minimum are taken (two half-windows). Default 64. */
-  latencyWindow?: number;
+  latencyWindow?: number | undefined;
   /** The fastest recent call slower than `tolerance ×` the long-term floor means a queue at the service: overload. Default 2. */
-  tolerance?: number;
+  tolerance?: number | undefined;
   /** Factor applied on a drop (429, 503, timeout). Default 0.9. */
-  backoffRatio?: number;
+  backoffRatio?: number | undefined;
 }
 
 /**

@@ -13,18 +13,18 @@ export interface ResourceReadings {
 
 export interface ResourceGuardOptions {
   /** Pause while the event-loop delay exceeds this many ms. */
-  maxEventLoopDelayMs?: number;
+  maxEventLoopDelayMs?: number | undefined;
   /** Pause while the V8 heap in use exceeds this many bytes. */
-  maxHeapUsedBytes?: number;
+  maxHeapUsedBytes?: number | undefined;
   /** Pause while the resident set exceeds this many bytes. */
-  maxRssBytes?: number;
+  maxRssBytes?: number | undefined;
   /** Resume once every reading is below `resumeRatio ×` its threshold (hysteresis). Default 0.9. */
-  resumeRatio?: number;
+  resumeRatio?: number | undefined;
   /** How often to read while someone is attached. Default 250 ms. */
-  interval?: Duration;
+  interval?: Duration | undefined;
   /** Source of readings; inject one for deterministic tests. Default: perf_hooks + process.memoryUsage. */
-  read?: () => ResourceReadings;
-  clock?: Clock;
+  read?: (() => ResourceReadings) | undefined;
+  clock?: Clock | undefined;
 }
 
 export interface ResourceGuardStats {

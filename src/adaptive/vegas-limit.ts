@@ -3,11 +3,11 @@ import { checkBounds, clamp, type AdaptiveLimit, type LimitBounds, type LimitSam
 
 export interface VegasOptions extends LimitBounds {
   /** Weight of each new estimate (0 < s <= 1). Default 1. */
-  smoothing?: number;
+  smoothing?: number | undefined;
   /** Re-measure the no-load latency about every `probeMultiplier × limit` samples. Default 30. */
-  probeMultiplier?: number;
+  probeMultiplier?: number | undefined;
   /** Randomness for the probe jitter, in [0, 1). Default Math.random; inject for tests. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /**

@@ -13,16 +13,16 @@ export type LimitInput =
 
 /** Defaults a limiter applies to limits that do not set their own. */
 export interface LimitDefaults {
-  algorithm?: Algorithm;
-  burst?: number;
-  slack?: Duration;
-  smooth?: Duration;
+  algorithm?: Algorithm | undefined;
+  burst?: number | undefined;
+  slack?: Duration | undefined;
+  smooth?: Duration | undefined;
   /**
    * The arrival jitter of limits that do not set their own (LimitSpec.jitterMs): a duration,
    * or a rule giving it from a limit's interval (a limiter on real time passes
    * defaultArrivalJitterMs). Default 0.
    */
-  arrivalJitter?: Duration | ((intervalMs: number) => number);
+  arrivalJitter?: (Duration | ((intervalMs: number) => number)) | undefined;
 }
 
 /**
@@ -40,7 +40,7 @@ export interface LimitSpec {
    * Smoothing window W (smoothing.ts): no window of length W or longer holds more than
    * `burst - 1 + ceil(L·N/T)` unit starts. Absent: off.
    */
-  readonly smoothMs?: number;
+  readonly smoothMs?: number | undefined;
   /**
    * Arrival jitter J: how much the time from this limit's decision to the request's arrival
    * at the server may vary — the caller's start lag, the event loop, the network, the
@@ -50,7 +50,7 @@ export interface LimitSpec {
    * the limiter's own clock. GCRA and fixed windows state what it means for them instead
    * (README, "At the server").
    */
-  readonly jitterMs?: number;
+  readonly jitterMs?: number | undefined;
 }
 
 /** The share of the interval a default arrival jitter takes: what it may cost a window's rate (2 %, at most). */

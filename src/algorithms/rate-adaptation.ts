@@ -12,13 +12,13 @@ export interface RateSignal {
   /** The server refused for rate (429, 503). */
   throttled: boolean;
   /** The server's own wait: Retry-After, or the reset of an exhausted quota. */
-  retryAfterMs?: number;
+  retryAfterMs?: number | undefined;
   /** The request quota the server reported, if it did. */
-  limit?: number;
-  remaining?: number;
-  resetMs?: number;
+  limit?: number | undefined;
+  remaining?: number | undefined;
+  resetMs?: number | undefined;
   /** The quota's window when the server states it (IETF `w`); with `limit` it gives the rate. */
-  windowMs?: number;
+  windowMs?: number | undefined;
 }
 
 /** Where a step leaves the rate: requests per second, and when sending may resume. */
@@ -35,22 +35,22 @@ export interface RateAdaptationOptions {
   /** The configured rate, requests per second: the start, and the ceiling probing never passes. */
   initial: number;
   /** Lowest rate a run of throttles may cut to. Default 0.5/s (the AWS SDK's MIN_FILL_RATE). */
-  min?: number;
+  min?: number | undefined;
   /**
    * Multiplier on a throttle. Default 0.8, shallower than the AWS SDK's 0.7: a rate limit
    * refuses only the excess rather than collapsing like a congested link, and the time spent
    * below the limit after each cut is what costs throughput — the average over the climb
    * back is `wMax·(1 − (1 − beta)/4)`, 95 % at 0.8 against 92.5 % at 0.7.
    */
-  beta?: number;
+  beta?: number | undefined;
   /** CUBIC's scale C, in (requests/s)/s³: how fast the rate climbs back. Default 0.4 (AWS SDK). */
-  scale?: number;
+  scale?: number | undefined;
   /** Share of a stated limit left unused, so network jitter cannot make paced requests arrive early. Default 0.02. */
-  margin?: number;
+  margin?: number | undefined;
   /** Pause after the second throttle in a row with no server hint, doubled for each further one. Default 100 ms. */
-  backoffMs?: number;
+  backoffMs?: number | undefined;
   /** Longest pause any signal may cause. Default 60 s. */
-  maxPauseMs?: number;
+  maxPauseMs?: number | undefined;
 }
 
 /** The options resolved and checked: what `advance` needs besides the state. */
@@ -108,17 +108,17 @@ export interface AdaptationInput {
    * A refusal for rate: when its request was sent, the server's own wait if it gave one,
    * and — from a fleet member — the throttle generation it knew when it sent the request.
    */
-  throttle?: ThrottleInput;
+  throttle?: ThrottleInput | undefined;
   /** A limit the server stated, as requests per second before the floor and ceiling. */
-  stated?: number;
+  stated?: number | undefined;
   /** A pause the server asked for on a success (a quota at 0 until its reset). */
-  pauseMs?: number;
+  pauseMs?: number | undefined;
 }
 
 export interface ThrottleInput {
   sentAt: number;
-  retryAfterMs?: number;
-  knownGeneration?: number;
+  retryAfterMs?: number | undefined;
+  knownGeneration?: number | undefined;
 }
 
 /** Checks RateAdaptation's options and fills in the defaults. */

@@ -16,14 +16,14 @@ import { HARVEST_USAGE } from './harvest-usage.js';
 
 export interface HarvestIo {
   /** Records (without --out) and the --json summary. Default process.stdout. */
-  stdout?: Writable;
+  stdout?: Writable | undefined;
   /** Progress, summary and errors. Default process.stderr. */
-  stderr?: ProgressStream;
+  stderr?: ProgressStream | undefined;
   env?: Record<string, string | undefined>;
   /** Stops the harvest as Ctrl-C would (the CLI listens for SIGINT/SIGTERM itself). */
-  signal?: AbortSignal;
-  fetch?: FetchFn;
-  clock?: Clock;
+  signal?: AbortSignal | undefined;
+  fetch?: FetchFn | undefined;
+  clock?: Clock | undefined;
 }
 
 export { EXIT } from './harvest-exit.js';

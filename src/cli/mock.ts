@@ -24,12 +24,12 @@ options:
 `;
 
 export interface MockCommandIo {
-  stdout?: (text: string) => void;
-  stderr?: (text: string) => void;
+  stdout?: ((text: string) => void) | undefined;
+  stderr?: ((text: string) => void) | undefined;
   /** Stops the mock (the CLI stops on SIGINT/SIGTERM). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called once the mock listens; tests use it to reach the server. */
-  onReady?: (mock: MockApi) => void;
+  onReady?: ((mock: MockApi) => void) | undefined;
 }
 
 /**

@@ -32,7 +32,7 @@ export interface Clock {
    * It also tells real time from virtual (runsInRealTime): on real time a limiter assumes
    * requests reach the server with some jitter (RateLimiterOptions.arrivalJitter).
    */
-  readonly startLagMs?: number;
+  readonly startLagMs?: number | undefined;
   /**
    * Like `timer`, for housekeeping that must never be the reason a finished process does not
    * exit (a lease's renewal, a reply's deadline, a progress line): on Node's timers it is

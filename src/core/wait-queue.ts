@@ -27,11 +27,11 @@ export interface Waiter {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** The queue holding it, so an abort cancels it where it is. */
-  queue?: WaitQueue;
+  queue?: WaitQueue | undefined;
   /** Set once the waiter has left the queue (admitted, rejected or aborted). */
   done: boolean;
   /** Where the store writes the instant it recorded this waiter's start (a RateLimiter reservation's stamp), if asked for. */
-  stamp?: { at: number };
+  stamp?: { at: number } | undefined;
 }
 
 export type Entry = Resolve | Waiter;

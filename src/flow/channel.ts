@@ -8,12 +8,12 @@ export interface ChannelOptions {
    * What `push` does when the channel is full: `'wait'` (default) until a consumer takes
    * an item, `'reject'` with QueueFullError at once.
    */
-  onFull?: 'wait' | 'reject';
+  onFull?: 'wait' | 'reject' | undefined;
 }
 
 export interface WaitOptions {
   /** Aborting stops the wait, frees its place and rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** ChannelClosedError: `push` on a channel that was closed. */

@@ -4,11 +4,11 @@ import { abortReason } from '../core/errors.js';
 
 export interface PipeOptions<T> {
   /** Turns each item into what the stream accepts. Default: the item itself (object mode) . */
-  serialize?: (item: T) => unknown;
+  serialize?: ((item: T) => unknown) | undefined;
   /** End the stream after the last item. Default true. */
-  end?: boolean;
+  end?: boolean | undefined;
   /** Aborting stops the pipe, and the iteration it reads from, and rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

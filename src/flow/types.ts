@@ -43,40 +43,40 @@ export interface FlowOptions<I> {
    * `rate` sizes it by Little's law (RateSizedLimit); without one it follows latency
    * (Gradient2Limit). Default: `'auto'` when `rate` is set, else 16.
    */
-  concurrency?: number | 'auto' | AdaptiveLimit;
+  concurrency?: number | 'auto' | AdaptiveLimit | undefined;
   /** A RateLimiter (shared with other code) or limits to build one from, e.g. `'100/1m'` or `['10/s', '500/1h']`. Every attempt, retries included, is admitted by it. */
-  rate?: RateLimiter | LimitInput | readonly LimitInput[];
+  rate?: RateLimiter | LimitInput | readonly LimitInput[] | undefined;
   /** Units of rate an item uses (tokens, rows). Default 1. */
-  cost?: (item: I) => number;
+  cost?: ((item: I) => number) | undefined;
   /** Outermost policy: retries the whole attempt, admission included. Any Policy or composition. */
-  retry?: Policy;
+  retry?: Policy | undefined;
   /** Inside retry, before rate admission: an open circuit costs no quota. */
-  breaker?: Policy;
+  breaker?: Policy | undefined;
   /** Innermost, around the worker alone: waiting for the rate limiter is not counted against it. */
-  timeout?: Policy;
+  timeout?: Policy | undefined;
   /** Yield in source order (true) or as items finish (false, default). */
-  ordered?: boolean;
+  ordered?: boolean | undefined;
   /** Items read from the source and not yet started, at most. A whole number >= 1. Default 16. */
-  buffer?: number;
+  buffer?: number | undefined;
   /**
    * Items started and not yet taken by the consumer (in flight, or finished and waiting
    * to be yielded), at most. Bounds the reorder buffer with `ordered`, and how far work
    * runs ahead of a slow consumer. Default: twice the concurrency limit in force, at least 16.
    */
-  window?: number;
+  window?: number | undefined;
   /** Stop after the first failure: abort what is in flight, read no more, yield that failure last. Default false. */
-  stopOnError?: boolean;
+  stopOnError?: boolean | undefined;
   /** Aborting ends the flow: in-flight work is aborted and the iteration throws the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Pause starting items while this guard reports the process is short of resources. */
-  guard?: ResourceGuard;
+  guard?: ResourceGuard | undefined;
   /**
    * Which errors mean the service is overloaded, feeding adaptive concurrency a drop.
    * Default: TimeoutError, RejectedError, errors with `status`/`statusCode` 429 or 503, and
    * attempts aborted by a policy (a timeout) rather than by the flow.
    */
-  isDrop?: (error: unknown) => boolean;
-  clock?: Clock;
+  isDrop?: ((error: unknown) => boolean) | undefined;
+  clock?: Clock | undefined;
 }
 
 export interface LatencySummary {

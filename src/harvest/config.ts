@@ -38,7 +38,7 @@ export interface HarvestConfig {
   /** Request limits (the tightest paces); undefined: no limit of ours. */
   rate: LimitInput[] | undefined;
   /** The arrival jitter of the `rate` limits (RateLimiterOptions.arrivalJitter), ms; undefined: the default. */
-  arrivalJitterMs?: number;
+  arrivalJitterMs?: number | undefined;
   /** Adapt the rate to the server's feedback (starting from and never above `rate`). */
   adaptive: boolean;
   concurrency: number | 'auto';
@@ -47,8 +47,8 @@ export interface HarvestConfig {
   /** Fetch again the pages listed as failed in the state before going on. */
   retryFailed: boolean;
   /** Where the rate limit lives (Redis to share it), under `key`. */
-  store?: RateStore;
-  key?: string;
+  store?: RateStore | undefined;
+  key?: string | undefined;
 }
 
 export const DEFAULTS = {

@@ -28,13 +28,13 @@ import { failedPathOf, loadState, serializeState, statePathOf } from './state-fi
 import { RefusedError } from './transport.js';
 
 export interface HarvestDeps {
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** The fetch underneath sluiceFetch (tests pass a double). Default globalThis.fetch. */
-  fetch?: FetchFn;
+  fetch?: FetchFn | undefined;
   /** Where records go without `out`. Default process.stdout. */
-  stdout?: Writable;
+  stdout?: Writable | undefined;
   /** Test hook: called at each instant of a commit (see crash-points.ts). */
-  crash?: CrashHook;
+  crash?: CrashHook | undefined;
 }
 
 /** What a run achieved; counts include what earlier runs had done. */

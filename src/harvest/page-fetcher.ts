@@ -31,7 +31,7 @@ export interface PageFetcherDeps {
   clock: Clock;
   monitor: HarvestMonitor;
   /** The fetch underneath (tests pass a double). Default globalThis.fetch. */
-  fetch?: FetchFn;
+  fetch?: FetchFn | undefined;
   limiter: RateLimiter | undefined;
   limit: SendLatencyLimit | undefined;
   /** The fixed concurrency, reported when `limit` is undefined. */

@@ -22,7 +22,7 @@ export interface Refusal {
    * its margin has been widened, and the server's window frees again long before a
    * Retry-After of whole seconds, so the other pages go on.
    */
-  own?: boolean;
+  own?: boolean | undefined;
 }
 
 /** One page's refusals so far: what decides its next wait and when it has had enough. */

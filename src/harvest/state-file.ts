@@ -30,10 +30,10 @@ interface StateFileV1 {
   pages: number;
   /** offset/page: index of the next page to write. */
   nextIndex: number;
-  totalPages?: number;
-  totalRecords?: number;
+  totalPages?: number | undefined;
+  totalRecords?: number | undefined;
   /** cursor/link: undefined before the first page, null after the last, else the next page's URL. */
-  nextUrl?: string | null;
+  nextUrl?: string | null | undefined;
   done: boolean;
   failed: Array<{ index?: number; url?: string; reason: string }>;
 }

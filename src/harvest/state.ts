@@ -24,7 +24,7 @@ interface Written {
    * be reached; or its next link was refused; or the server went round in a loop. The next
    * run starts there again; it is not a page to skip.
    */
-  stopped?: Stop;
+  stopped?: Stop | undefined;
 }
 
 /** Why a page was not written: the page's URL (redacted) and the reason (redacted). */
@@ -40,7 +40,7 @@ export interface Failure {
  * server repeats itself). Absent in files written before it was kept: `failed`.
  */
 export interface Stop extends Failure {
-  cause?: 'failed' | 'refused' | 'loop';
+  cause?: 'failed' | 'refused' | 'loop' | undefined;
 }
 
 /**
@@ -56,27 +56,27 @@ export interface IndexedState extends Written {
    * `--page-size` (a server that caps it, or ignores `{limit}`): offsets, `{limit}` and the
    * page count follow it. Undefined: `--page-size`.
    */
-  pageSize?: number;
+  pageSize?: number | undefined;
   /** The data set's size, once a page stated it; its page count is in pages of `pageSize`. */
-  total?: Total;
+  total?: Total | undefined;
   /**
    * With a total: the first of the empty pages that the written pages end with, when the
    * total says more records follow. A page with records after them makes them gaps
    * (failures); the end of the total, or a few of them in a row, makes them the end of the
    * data — short of what the server stated.
    */
-  emptyFrom?: number;
+  emptyFrom?: number | undefined;
   /**
    * Without a total: the last page written was shorter than a page (`records` of them). It
    * was the last page if the next is empty; if the next has records, it was a gap.
    */
-  short?: { index: number; records: number };
+  short?: { index: number; records: number } | undefined;
   /**
    * Index of the first page not to fetch, when the harvest ends before the total says so:
    * an empty page's, the one after a page with no next (`--next`), or where `--max-pages`
    * stopped it. Undefined until one of those happens.
    */
-  end?: number;
+  end?: number | undefined;
   /** Pages that failed after their retries and were skipped; `--retry-failed` fetches them again. */
   failed: IndexedFailure[];
 }
@@ -93,7 +93,7 @@ export interface Total {
  */
 export interface IndexedFailure extends Failure {
   index: number;
-  written?: number;
+  written?: number | undefined;
 }
 
 /** cursor and link: each page names the next, so they are fetched one after another. */
@@ -101,7 +101,7 @@ export interface FollowedState extends Written {
   paginate: 'cursor' | 'link';
   next: NextPage;
   /** The record count the first page that stated one gave; fewer written by the end is a known shortfall. */
-  total?: number;
+  total?: number | undefined;
 }
 
 /**
@@ -163,7 +163,7 @@ export function failuresOf(state: HarvestState): FailedPage[] {
 
 /** A page that was not written, as reported: by index (offset/page) and by URL, redacted. */
 export interface FailedPage {
-  index?: number;
+  index?: number | undefined;
   url: string;
   reason: string;
 }

@@ -34,9 +34,9 @@ export interface TransportOptions {
   /** Whether a redirect may lead to this origin: the rule for next links (the template's origin, and --allow-origin). */
   mayFollow: (origin: string) => boolean;
   /** Each answered or failed attempt, for adaptive concurrency: latency of the send alone, not of the rate wait. */
-  onSample?: (sample: { rttMs: number; dropped: boolean }) => void;
+  onSample?: ((sample: { rttMs: number; dropped: boolean }) => void) | undefined;
   /** The size of each 2xx body read, for a concurrency bounded by memory. */
-  onBody?: (bytes: number) => void;
+  onBody?: ((bytes: number) => void) | undefined;
 }
 
 /**

@@ -51,7 +51,7 @@ export interface QuotaTicket {
 
 export interface SluiceFetchOptions {
   /** Request rate: `'50/1s'`, several (`['10/1s', '1000/1h']`), or a RateLimiter to share. Default: none. */
-  rate?: RateInput | readonly RateInput[] | RateLimiter;
+  rate?: RateInput | readonly RateInput[] | RateLimiter | undefined;
   /**
    * Adapt the rate to what the server says (needs `rate`, which becomes the start and the
    * ceiling): `true` for the defaults, or RateAdaptation's options. Default `true` when
@@ -59,38 +59,38 @@ export interface SluiceFetchOptions {
    * RateLimiter over a RedisStore, the adapted rate is shared by every process using its
    * key (`shared: false` to adapt alone; `shared: someSharedAdaptation` to choose).
    */
-  adaptive?: boolean | AdaptiveRateOptions;
+  adaptive?: boolean | AdaptiveRateOptions | undefined;
   /**
    * How unevenly late requests may reach the server (RateLimiterOptions.arrivalJitter), for
    * the limiter made from `rate`. Default on real time: 2 % of the interval, at most 100 ms.
    * It is the floor: a 429 that comes while this client used its whole rate widens it
    * (ArrivalMargin). Set it on the RateLimiter when `rate` is one.
    */
-  arrivalJitter?: Duration;
+  arrivalJitter?: Duration | undefined;
   /** Most requests in flight: a number or a ConcurrencyLimiter to share. Default: unbounded. */
-  concurrency?: number | ConcurrencyLimiter;
+  concurrency?: number | ConcurrencyLimiter | undefined;
   /** Retry of 408/425/429/5xx and network errors, honouring Retry-After; `false` for none. Default `{ attempts: 3 }`. */
-  retry?: RetryOptions | RetryPolicy | false;
+  retry?: RetryOptions | RetryPolicy | false | undefined;
   /** A circuit breaker's options or one to share. Default: none. */
-  breaker?: CircuitBreakerOptions | CircuitBreaker;
+  breaker?: CircuitBreakerOptions | CircuitBreaker | undefined;
   /** Time limit of each attempt (its response headers); aborts it with TimeoutError. Default: none. */
-  timeout?: Duration;
+  timeout?: Duration | undefined;
   /**
    * Longest server-requested wait honoured. A request whose hint (Retry-After) is longer is
    * not retried: its 429 or 503 is returned at once, for the caller to decide; the pause that
    * holds back the other requests to the server is cut to this. Also the longest wait the
    * retry makes (its `maxDelayMs` is at most this). Default 60 s.
    */
-  maxRetryAfter?: Duration;
+  maxRetryAfter?: Duration | undefined;
   /** An extra per-attempt quota (LLM tokens). Default: none. */
-  quota?: FetchQuota;
+  quota?: FetchQuota | undefined;
   /** The fetch to wrap, called as `fetch(url, init)` with a URL string. Default `globalThis.fetch`. */
-  fetch?: FetchFn;
+  fetch?: FetchFn | undefined;
   /** Called for every response, error and retry, with secrets redacted. Also published on `sluice:fetch`, as `{ fetch: name, ...event }`. */
-  onEvent?: (event: SluiceFetchEvent) => void;
+  onEvent?: ((event: SluiceFetchEvent) => void) | undefined;
   /** What this fetch (and the rate limiter it builds) is called in events and metrics: a label, so one per server. Default 'fetch'. */
-  name?: string;
-  clock?: Clock;
+  name?: string | undefined;
+  clock?: Clock | undefined;
 }
 
 /** The options checked and built into their objects. */

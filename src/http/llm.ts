@@ -13,7 +13,7 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
    * several, or a RateLimiter to share. Given as rates they are sliding windows whose
    * `burst` is the whole limit unless set, as the server counts them. Default: none.
    */
-  requests?: LimitInput | readonly LimitInput[] | RateLimiter;
+  requests?: LimitInput | readonly LimitInput[] | RateLimiter | undefined;
   /**
    * Tokens per window (TPM), as `requests`: `'10000/1m'`, `{ rate: '90000/1m', burst: 5000 }`,
    * several (`['90000/1m', '2000000/1d']`, every one enforced), or a RateLimiter (see
@@ -24,18 +24,18 @@ export interface LlmFetchOptions extends Omit<SluiceFetchOptions, 'rate' | 'quot
    * The tokens a request will use at most, from its parsed JSON body. Default
    * `estimateChatTokens`: prompt characters / 4 plus `max_completion_tokens` or `max_tokens`.
    */
-  estimate?: (body: unknown) => number;
+  estimate?: ((body: unknown) => number) | undefined;
   /** `max_tokens` assumed when a request sets none, for the default estimate. Default 1024. */
-  defaultMaxTokens?: number;
+  defaultMaxTokens?: number | undefined;
   /** `requests` and `tokens` windows (given as rates) are made this much longer, against jitter. Default 0.02. */
-  margin?: number;
+  margin?: number | undefined;
   /**
    * Where `requests` and `tokens` given as rates live. Default: a MemoryStore each. A
    * RedisStore shares them with every process using the same `key`: a fleet on one API key.
    */
-  store?: RateStore;
+  store?: RateStore | undefined;
   /** Their name in `store`: `${key}:requests` and `${key}:tokens`. Default `'llm'`. */
-  key?: string;
+  key?: string | undefined;
 }
 
 /**

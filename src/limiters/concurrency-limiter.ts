@@ -10,24 +10,24 @@ export interface ConcurrencyLimiterOptions {
   /** Most calls in flight at once: a positive integer, or `Infinity` for no bound (as p-limit and p-queue take it). Changeable with `setLimit`. */
   limit: number;
   /** Most callers waiting for a permit. Default unbounded. */
-  queueSize?: number;
+  queueSize?: number | undefined;
   /**
    * When `queueSize` callers already wait: `'reject'` (default) fails the new caller with
    * QueueFullError; `'wait'` holds it outside the queue until a place frees up, so the
    * queue never exceeds its size and the caller's own promise is its backpressure.
    */
-  onFull?: 'wait' | 'reject';
+  onFull?: 'wait' | 'reject' | undefined;
   /** What this limiter is called in events and metrics (a label: few and stable). Default 'concurrency-limiter'. */
-  name?: string;
+  name?: string | undefined;
   /** Times each caller's wait for its events. Default systemClock. */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 export interface PermitOptions {
   /** Aborting while waiting frees the caller's place and rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Higher is served first; FIFO among equals. Default 0. */
-  priority?: number;
+  priority?: number | undefined;
 }
 
 /** A slot of concurrency. `release()` gives it back; calling it again does nothing. */

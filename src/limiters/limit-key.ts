@@ -10,7 +10,7 @@ export interface LimitKey {
   /** RateStore.reserve: 0 if `cost` was taken, else the wait; `stamp` set to the start's instant. */
   reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number>;
   /** RateStore.reserveInOrder; absent when the store does not decide in order. */
-  readonly reserveInOrder?: (limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]) => Promise<number[]>;
+  readonly reserveInOrder?: ((limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]) => Promise<number[]>) | undefined;
   /** RateStore.refund: from the start stamped `at`, or the newest. */
   refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
   /** RateStore.charge: used by the start stamped `at`, or now; a ConfigError naming `store` if the store cannot charge. */

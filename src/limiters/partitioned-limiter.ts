@@ -16,15 +16,15 @@ export interface PartitionedRateLimiterOptions extends Omit<RateLimiterOptions, 
    * Where every partition's state lives: one MemoryStore of this limiter's own by default,
    * or a RedisStore to share each partition's limit with a fleet.
    */
-  store?: RateStore;
+  store?: RateStore | undefined;
   /** Names this set of partitions in the store; partitions are stored as `name:partition`. Default `'partition'`. */
-  name?: string;
+  name?: string | undefined;
   /**
    * A partition whose limiter has had no call for this long, and has nobody waiting, is
    * dropped (its limit state is in the store, so dropping it forgets nothing the store
    * keeps). Default 60 000 ms.
    */
-  idleMs?: number;
+  idleMs?: number | undefined;
 }
 
 interface Partition {

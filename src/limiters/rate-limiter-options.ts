@@ -8,18 +8,18 @@ export interface RateLimiterOptions {
   /** One limit or several that must all admit, e.g. `'100/1m'` or `['100/1m', '5000/1h']`. */
   limits: LimitInput | readonly LimitInput[];
   /** Algorithm for limits that do not name one. Default `'sliding-window'` (exact and paced). */
-  algorithm?: Algorithm;
+  algorithm?: Algorithm | undefined;
   /** Units that may start back to back, for limits that do not set their own. Default 1 (evenly paced). */
-  burst?: number;
+  burst?: number | undefined;
   /** How late a start may be and keep its turn (see gcra.ts). Default: half of `interval / limit`, at most 1 ms. */
-  slack?: Duration;
+  slack?: Duration | undefined;
   /**
    * No window of this length or longer holds more than the limit's share of it (plus
    * burst − 1), for limits that do not set their own; windows shorter than it may still catch
    * up after a late timer. E.g. `'100ms'` at 1000/s: never more than 100 starts in any
    * 100 ms, 250 in any 250 ms. Default: off (smoothing.ts, README "smooth").
    */
-  smooth?: Duration;
+  smooth?: Duration | undefined;
   /**
    * Arrival jitter J, for limits that do not set their own: how much the time from this
    * limiter's decision to the request's arrival at the server may vary (the caller's start,
@@ -30,27 +30,27 @@ export interface RateLimiterOptions {
    * time (ManualClock) 0. `0` is exactness on this limiter's clock alone (and its start
    * lag). GCRA and fixed windows: README, "At the server".
    */
-  arrivalJitter?: Duration;
+  arrivalJitter?: Duration | undefined;
   /** Where limit state lives. Default: a MemoryStore of this limiter's own. */
-  store?: RateStore;
+  store?: RateStore | undefined;
   /** The name of this limit in the store: limiters sharing a store and key share the limit. */
-  key?: string;
+  key?: string | undefined;
   /** What this limiter is called in events and metrics (a label: few and stable, never per request). Default 'rate-limiter'. */
-  name?: string;
+  name?: string | undefined;
   /** Most callers that may wait at once; beyond it `acquire` rejects with QueueFullError. Default unbounded. */
-  queueSize?: number;
-  clock?: Clock;
+  queueSize?: number | undefined;
+  clock?: Clock | undefined;
 }
 
 export interface AcquireOptions {
   /** Units this call uses (tokens, rows…). Default 1. */
-  cost?: number;
+  cost?: number | undefined;
   /** Aborting stops the wait, frees the caller's place in the queue and rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Higher is served first; FIFO among equals. Default 0. */
-  priority?: number;
+  priority?: number | undefined;
   /** Refuse at once with RateLimitedError if the wait would be longer than this. Default: wait as long as it takes. */
-  maxWaitMs?: number;
+  maxWaitMs?: number | undefined;
 }
 
 /** The answer of `tryAcquire`: granted now, or not with the milliseconds until it might be. */

@@ -11,37 +11,37 @@ export interface RedisConcurrencyLimiterOptions {
   /** Most leases held at once across every process using this Redis, prefix and key; a whole number >= 1. */
   limit: number;
   /** Names the shared limit. Default `'default'`. */
-  key?: string;
+  key?: string | undefined;
   /** Prepended to the key. Default `'sluice:'`. No `{` or `}`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * How long a lease outlives its last renewal: the time a slot stays taken after its
    * holder dies (kill -9, lost network). Default 10 000 ms.
    */
-  leaseMs?: number;
+  leaseMs?: number | undefined;
   /** How often this process renews the leases it holds (one round trip for all). Default leaseMs / 3. */
-  renewEveryMs?: number;
+  renewEveryMs?: number | undefined;
   /** Most callers of this process waiting for a lease; beyond it, QueueFullError. Default unbounded. */
-  queueSize?: number;
+  queueSize?: number | undefined;
   /**
    * While Redis cannot decide: `'wait'` (default) keeps the callers waiting and asks again
    * with a capped backoff — nothing runs without a lease; `'reject'` fails waiting callers
    * with StoreUnavailableError.
    */
-  onUnavailable?: 'wait' | 'reject';
+  onUnavailable?: 'wait' | 'reject' | undefined;
   /** How long one request may take before Redis counts as unavailable for it. Default 1000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The longest a waiter goes without asking again when no release notice arrives (a
    * notice lost in an outage, a lease that expires quietly). Default 1000 ms.
    */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /**
    * This process's time: when to renew, when to wake a waiter, when to stop waiting for
    * Redis. Default systemClock. The leases themselves expire on Redis's clock, so another
    * clock must keep pace with real time (a ManualClock suits only a test with a fake client).
    */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** A lease on one slot. `signal` aborts if the lease is lost (not renewed in time): stop the work. */

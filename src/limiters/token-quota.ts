@@ -26,22 +26,22 @@ export interface TokenQuotaOptions {
    */
   tokens: LimitInput | readonly LimitInput[] | RateLimiter;
   /** Each window given as a rate is made this much longer, against jitter between ours and the server's. Default 0.02. */
-  margin?: number;
+  margin?: number | undefined;
   /**
    * How a call reserved before any answer was heard is counted: `'start'` (default) like
    * every other, or `'answer'` — its tokens move to when it is settled (see the class
    * comment). llmFetch uses `'answer'`.
    */
-  coldCalls?: 'start' | 'answer';
+  coldCalls?: 'start' | 'answer' | undefined;
   /**
    * Where the limits given as rates live. Default: a MemoryStore of their own. A RedisStore
    * shares them with every process that uses the same `key` — a fleet sharing one TPM, each
    * process correcting its own calls.
    */
-  store?: RateStore;
+  store?: RateStore | undefined;
   /** The limits' name in `store`. Default `'tokens'`. */
-  key?: string;
-  clock?: Clock;
+  key?: string | undefined;
+  clock?: Clock | undefined;
 }
 
 /**

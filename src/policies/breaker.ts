@@ -19,32 +19,32 @@ export type CallVerdict = 'success' | 'failure' | 'ignore';
 
 export interface CircuitBreakerOptions {
   /** What this breaker is called in events and metrics (a label: few and stable). Default 'circuit-breaker'. */
-  name?: string;
+  name?: string | undefined;
   /** Open after this many failures in a row. Default 5 when `failureRate` is unset, else off. */
-  consecutiveFailures?: number;
+  consecutiveFailures?: number | undefined;
   /** Open when failures / calls in the window reach this (0 < rate ≤ 1), once `minimumCalls` calls were seen. */
-  failureRate?: number;
+  failureRate?: number | undefined;
   /** Open when slow calls / calls in the window reach this (0 < rate ≤ 1). Needs `slowCallMs`. */
-  slowCallRate?: number;
+  slowCallRate?: number | undefined;
   /** A call that takes at least this long is slow; a slow probe counts as failed. */
-  slowCallMs?: Duration;
+  slowCallMs?: Duration | undefined;
   /** The sliding window the rates are measured over (ten buckets). Default 10 s. */
-  windowMs?: Duration;
+  windowMs?: Duration | undefined;
   /** Calls the window needs before a rate can open the breaker. Default 10. */
-  minimumCalls?: number;
+  minimumCalls?: number | undefined;
   /**
    * How long to stay open before probing: a duration, or a Backoff over the number of
    * opens in a row (`exponential(5_000).cap(300_000)`: 5 s, 10 s, 20 s… while probes keep
    * failing; back to the first after the breaker closes). Default 30 s.
    */
-  openMs?: Duration | Backoff;
+  openMs?: Duration | Backoff | undefined;
   /** Probe calls half-open admits; it closes when all succeed and reopens on any failure. Default 1. */
-  halfOpenProbes?: number;
+  halfOpenProbes?: number | undefined;
   /** Sorts each outcome into success, failure or ignore. Default `breakerVerdict`. */
-  classify?: (outcome: Outcome) => CallVerdict;
-  clock?: Clock;
+  classify?: ((outcome: Outcome) => CallVerdict) | undefined;
+  clock?: Clock | undefined;
   /** Randomness for a jittered `openMs` Backoff. Default `Math.random`. */
-  random?: Random;
+  random?: Random | undefined;
 }
 
 /** Why the breaker opened. */

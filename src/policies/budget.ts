@@ -4,12 +4,12 @@ import { RollingCounts } from './rolling-counts.js';
 
 export interface RetryBudgetOptions {
   /** Retries allowed per first attempt in the window. Default 0.1: retries add at most 10% load. */
-  ratio?: number;
+  ratio?: number | undefined;
   /** Retries allowed per second regardless of traffic, so a quiet client can still retry. Default 1. */
-  minPerSecond?: number;
+  minPerSecond?: number | undefined;
   /** How far back calls and retries are counted. Default 10 000 ms. */
-  windowMs?: number;
-  clock?: Clock;
+  windowMs?: number | undefined;
+  clock?: Clock | undefined;
 }
 
 const CALLS = 0;

@@ -7,7 +7,7 @@ export type FallbackFn<F> = (error: unknown, context: PolicyContext) => F | Prom
 
 export interface FallbackOptions {
   /** Which errors to replace. Default: every error except an abort (the caller's or any AbortError). */
-  when?: (error: unknown) => boolean;
+  when?: ((error: unknown) => boolean) | undefined;
 }
 
 /**

@@ -12,15 +12,15 @@ const MIN_SAMPLES = 20;
 
 export interface HedgeOptions {
   /** Wait this long for an attempt before starting the next. Required unless `percentile` is set. */
-  delayMs?: Duration;
+  delayMs?: Duration | undefined;
   /**
    * Hedge after this quantile of recent successful latencies, e.g. 0.95. Until 20 have been
    * seen it waits `delayMs`, or does not hedge at all when `delayMs` is unset.
    */
-  percentile?: number;
+  percentile?: number | undefined;
   /** Extra attempts at most, beyond the first. Default 1. */
-  maxHedges?: number;
-  clock?: Clock;
+  maxHedges?: number | undefined;
+  clock?: Clock | undefined;
 }
 
 /** Emitted when a hedged attempt starts: `hedge` is 1 for the first extra attempt. */

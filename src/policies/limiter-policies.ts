@@ -5,11 +5,11 @@ import { abortSignalOf, Context, parentOf } from './scope.js';
 
 export interface RateLimitPolicyOptions {
   /** Units each call uses. Default 1. */
-  cost?: number;
+  cost?: number | undefined;
   /** Higher is served first; FIFO among equals. Default 0. */
-  priority?: number;
+  priority?: number | undefined;
   /** Refuse with RateLimitedError (carrying `retryAfterMs`) if the wait would be longer. Default: wait. */
-  maxWaitMs?: number;
+  maxWaitMs?: number | undefined;
 }
 
 /**

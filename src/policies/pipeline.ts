@@ -12,23 +12,23 @@ import type { Policy } from './policy.js';
  */
 export interface PipelineParts {
   /** Outermost: replaces a failure with a value. Its result type widens to `T | F`, so nothing may wrap it. */
-  fallback?: FallbackPolicy<unknown>;
+  fallback?: FallbackPolicy<unknown> | undefined;
   /** The caller's whole budget: covers the retries and every wait inside them, and aborts everything below when it runs out. */
-  deadline?: Policy;
+  deadline?: Policy | undefined;
   /** Tries again; everything below runs once per attempt, so every attempt is seen by the breaker and pays its quota. */
-  retry?: Policy;
+  retry?: Policy | undefined;
   /** Sees each attempt as the retry makes it, before anything below can refuse it. */
-  attempt?: Policy;
+  attempt?: Policy | undefined;
   /** Refuses at once while the dependency is down. Outside the limits: a refused call spends no quota and holds no slot. */
-  breaker?: Policy;
+  breaker?: Policy | undefined;
   /** Waits for the quota (several rate limits composed in the owner's order), before a slot is taken. */
-  rateLimit?: Policy;
+  rateLimit?: Policy | undefined;
   /** Waits for a concurrency slot, held until the attempt below has ended. */
-  bulkhead?: Policy;
+  bulkhead?: Policy | undefined;
   /** Sees each attempt that was admitted, around its timeout: the answer is heard whole, inside the slot. */
-  admitted?: Policy;
+  admitted?: Policy | undefined;
   /** The per-attempt timeout, innermost: it times the call, not the waits above it, and its TimeoutError is one retry can retry. */
-  timeout?: Policy;
+  timeout?: Policy | undefined;
 }
 
 /**

@@ -12,36 +12,36 @@ import { isTransient } from './transient.js';
 
 export interface RetryOptions {
   /** Most attempts in all, the first included; 1 never retries. Default 3. */
-  attempts?: number;
+  attempts?: number | undefined;
   /** Delay before each retry, before `maxDelayMs` bounds it. Default `exponential(200).fullJitter()`. */
-  backoff?: Backoff;
+  backoff?: Backoff | undefined;
   /**
    * Which outcomes to retry, given the outcome and the attempt number (1-based).
    * Default `isTransient` (see transient.ts). A caller's abort is never retried, whatever this says.
    */
-  retryOn?: (outcome: Outcome, attempt: number) => boolean;
+  retryOn?: ((outcome: Outcome, attempt: number) => boolean) | undefined;
   /**
    * Longest delay between attempts. A backoff delay above it is cut to it. A server's hint
    * above it ends the retries at once instead of sleeping: a result that carried it is
    * returned as it was (a 429 Response stays a Response, as when attempts run out), an error
    * fails with RateLimitedError. Default 30 s.
    */
-  maxDelayMs?: Duration;
+  maxDelayMs?: Duration | undefined;
   /**
    * No retry starts later than this after the first attempt started: a retry whose delay
    * would end past it is not made. Bounds retries, not the attempt in flight — put a
    * `timeout` outside the retry to cut that. Default: none.
    */
-  deadlineMs?: Duration;
+  deadlineMs?: Duration | undefined;
   /**
    * Retry budget: a RetryBudget to share between policies that call one dependency, its
    * options for one of this policy's own, or `false` for none. Default: this policy's own
    * with the RetryBudget defaults (10% of first attempts plus 1 retry per second).
    */
-  budget?: RetryBudget | RetryBudgetOptions | false;
-  clock?: Clock;
+  budget?: RetryBudget | RetryBudgetOptions | false | undefined;
+  clock?: Clock | undefined;
   /** Randomness for jittered backoffs. Default `Math.random`. */
-  random?: Random;
+  random?: Random | undefined;
 }
 
 /** Why a retry policy stopped with a failure it would otherwise have retried. */
@@ -51,16 +51,16 @@ export type GiveUpReason = 'attempts' | 'deadline' | 'budget' | 'retry-after';
 export interface RetryEvent {
   attempt: number;
   delayMs: number;
-  error?: unknown;
-  result?: unknown;
+  error?: unknown | undefined;
+  result?: unknown | undefined;
 }
 
 /** Emitted when a retryable failure is returned or thrown because no retry is possible. */
 export interface GiveUpEvent {
   attempts: number;
   reason: GiveUpReason;
-  error?: unknown;
-  result?: unknown;
+  error?: unknown | undefined;
+  result?: unknown | undefined;
 }
 
 /**

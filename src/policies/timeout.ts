@@ -7,7 +7,7 @@ import type { Policy, PolicyContext } from './policy.js';
 import { isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
 
 export interface TimeoutOptions {
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** Emitted when an attempt runs out of time. */

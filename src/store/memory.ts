@@ -110,7 +110,7 @@ export interface MemoryStoreOptions {
    * the limiter reads (what tests on ManualClock check). A RateLimiter makes its own store
    * with its clock's `startLagMs` (1 ms on the system clock).
    */
-  startLagMs?: number;
+  startLagMs?: number | undefined;
 }
 
 /**

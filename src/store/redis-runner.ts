@@ -39,9 +39,9 @@ export interface RunnerOptions {
   /** Send the staleness deadline (off when tests drive time, as Redis's clock is then unused). */
   deadlines: boolean;
   /** This process's time: when a request was sent, when to give up on it. Default systemClock. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Randomness for the retry delay's jitter, in [0, 1). Default Math.random. */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /**

@@ -31,7 +31,7 @@ export type UnavailablePolicy = 'wait' | 'reject' | 'local';
 
 export interface RedisStoreOptions {
   /** Prepended to every key, e.g. `'myapp:rl:'`. Default `'sluice:'`. No `{` or `}`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * While Redis is unreachable, slow, or failing over:
    * - `'wait'` (default): answer "ask again in a moment" (a growing, capped, jittered
@@ -40,12 +40,12 @@ export interface RedisStoreOptions {
    * - `'local'`: decide in this process against the same limits scaled by `localShare`,
    *   until Redis answers again.
    */
-  onUnavailable?: UnavailablePolicy;
+  onUnavailable?: UnavailablePolicy | undefined;
   /**
    * With `'local'`: the share of each limit this process may use alone, in (0, 1]; set it
    * to 1 / (number of processes) to keep the fleet within the limit during an outage.
    */
-  localShare?: number;
+  localShare?: number | undefined;
   /**
    * How late after Redis's decision a start may happen — reply travel plus event-loop
    * delay. Sliding windows count each start for `interval + startLagMs`, and an admission
@@ -54,17 +54,17 @@ export interface RedisStoreOptions {
    * startLagMs / interval of the rate. Default 10 ms; 0 under unsafeCallerClockForTests,
    * where time is virtual.
    */
-  startLagMs?: number;
+  startLagMs?: number | undefined;
   /** How long one request may take before Redis counts as unavailable for it. Default 1000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** The cap on the retry delay while Redis is unavailable. Default 500 ms. */
-  maxRetryDelayMs?: number;
+  maxRetryDelayMs?: number | undefined;
   /**
    * Tests only: decide on the `now` the limiter passes (its Clock, e.g. a ManualClock)
    * instead of Redis `TIME`, and give keys at least a minute of TTL since virtual time and
    * Redis's expiry clock are unrelated. Never set it in production: client clocks differ.
    */
-  unsafeCallerClockForTests?: boolean;
+  unsafeCallerClockForTests?: boolean | undefined;
 }
 
 interface Entry extends RateScripts {

@@ -15,13 +15,13 @@ export interface SharedView {
   /** CUBIC's maximum. */
   wMax: number;
   /** Milliseconds since the last cut; undefined when there has been none. */
-  cutAgoMs?: number;
+  cutAgoMs?: number | undefined;
   /** Milliseconds since the last throttle that counted; undefined when there has been none. */
-  throttleAgoMs?: number;
+  throttleAgoMs?: number | undefined;
   /** Throttles in a row since the last success. */
   strikes: number;
   /** Milliseconds the fleet's pause still lasts; undefined when there is none. */
-  pauseMs?: number;
+  pauseMs?: number | undefined;
   /** Cuts made so far. */
   cuts: number;
   /** Throttles counted so far: the generation of the last one. */
@@ -43,11 +43,11 @@ export interface AdaptationProposal {
    * throttle generation this member knew when it sent the request (a refusal of a request
    * sent before the member heard of the last throttle is old news, and is ignored).
    */
-  throttle?: { sentAgoMs: number; retryAfterMs?: number; knownGeneration?: number };
+  throttle?: { sentAgoMs: number; retryAfterMs?: number; knownGeneration?: number } | undefined;
   /** A limit the server stated, as requests per second (before floor and ceiling). */
-  stated?: number;
+  stated?: number | undefined;
   /** A pause the server asked for on a success (a quota at 0 until its reset). */
-  pauseMs?: number;
+  pauseMs?: number | undefined;
   /** This member's own state, taken as the fleet's when there is none yet (first use, or it expired). */
   seed: SharedView;
 }

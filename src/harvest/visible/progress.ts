@@ -5,9 +5,9 @@ import { fitLine, plainLine, progressSegments } from './progress-line.js';
 /** Where progress goes: process.stderr, or any object with `write` in tests. */
 export interface ProgressStream {
   write(chunk: string): unknown;
-  isTTY?: boolean;
+  isTTY?: boolean | undefined;
   /** Terminal width; 80 when the stream does not say. */
-  columns?: number;
+  columns?: number | undefined;
 }
 
 export interface ProgressOptions {
@@ -16,9 +16,9 @@ export interface ProgressOptions {
   clock: Clock;
   stream: ProgressStream;
   /** Redraw one live line in place; default `stream.isTTY`. Otherwise print plain lines. */
-  tty?: boolean;
+  tty?: boolean | undefined;
   /** Time between updates; default 250 ms on a terminal, 5,000 ms otherwise. */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
 }
 
 const CLEAR_LINE = '\r\x1b[K';

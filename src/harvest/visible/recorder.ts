@@ -8,9 +8,9 @@ export interface HarvestRecorderOptions {
   /** The harvest's clock; the run starts at `clock.now()` when the recorder is built. */
   clock: Clock;
   /** What earlier runs already wrote, when this run resumes; default none. */
-  resumed?: { records: number; pages: number; bytes: number };
+  resumed?: { records: number; pages: number; bytes: number } | undefined;
   /** Width of a timeline bucket in ms before any merge, > 0; default 1000. */
-  bucketMs?: number;
+  bucketMs?: number | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ export interface ChartSeries {
   color: string;
   /** line: through bucket middles; step: flat across each bucket (a limit); bars: one per bucket. */
   kind: 'line' | 'step' | 'bars';
-  dashed?: boolean;
+  dashed?: boolean | undefined;
   values: Array<number | null>;
 }
 

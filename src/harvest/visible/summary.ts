@@ -3,14 +3,14 @@ import { formatBytes, formatCount, formatDuration, formatMs, formatPercent, form
 
 /** Where the harvest wrote: the output file (undefined for stdout) and the failed-pages file. */
 export interface SummaryMeta {
-  out?: string;
-  failedFile?: string;
+  out?: string | undefined;
+  failedFile?: string | undefined;
   /** How the run ended when it did not finish, or finished short: the headline must not say "done". */
-  ended?: 'interrupted' | 'stopped' | 'incomplete';
+  ended?: 'interrupted' | 'stopped' | 'incomplete' | undefined;
   /** What the harvest knows is missing, one line each (gapLines); none when it is complete. */
-  incomplete?: readonly string[];
+  incomplete?: readonly string[] | undefined;
   /** Whether `--retry-failed` fetches the failed pages again (offset/page); default true. */
-  retryFailed?: boolean;
+  retryFailed?: boolean | undefined;
 }
 
 /**

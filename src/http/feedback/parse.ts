@@ -15,9 +15,9 @@ export interface FeedbackResponse {
 
 export interface FeedbackOptions {
   /** Wall-clock time the response arrived, epoch ms, for absolute resets and HTTP-dates. Default `Date.now()`. */
-  now?: number;
+  now?: number | undefined;
   /** The longest wait any field may produce; larger or unreadable-but-huge values become this. Default 10 minutes. */
-  maxRetryAfterMs?: number;
+  maxRetryAfterMs?: number | undefined;
 }
 
 /**
@@ -41,11 +41,11 @@ export interface FeedbackOptions {
  */
 export interface Feedback {
   throttled: boolean;
-  retryAfterMs?: number;
-  limit?: number;
-  windowMs?: number;
-  remaining?: number;
-  resetMs?: number;
+  retryAfterMs?: number | undefined;
+  limit?: number | undefined;
+  windowMs?: number | undefined;
+  remaining?: number | undefined;
+  resetMs?: number | undefined;
   quotas: Quota[];
 }
 

@@ -12,10 +12,10 @@ export interface Quota {
   name: string;
   /** `'requests'` unless the server says otherwise: `'tokens'`, `'input-tokens'`, `'content-bytes'`… */
   unit: string;
-  limit?: number;
-  remaining?: number;
-  resetMs?: number;
-  windowMs?: number;
+  limit?: number | undefined;
+  remaining?: number | undefined;
+  resetMs?: number | undefined;
+  windowMs?: number | undefined;
 }
 
 /** Drops the fields a dialect could not read, so `'limit' in quota` means it was sent. */

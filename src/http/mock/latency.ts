@@ -8,7 +8,7 @@ export type LatencySpec = Duration | { min: Duration; max: Duration };
 /** One phase of a schedule: this latency for `for` (mock time), or forever when `for` is absent. */
 export interface LatencyPhase {
   latency: LatencySpec;
-  for?: Duration;
+  for?: Duration | undefined;
 }
 
 /**

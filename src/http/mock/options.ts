@@ -11,59 +11,59 @@ export type MockLimitInput = RateInput | { rate: RateInput; name?: string };
 
 export interface MockChatOptions {
   /** Requests per window for `/v1/chat/completions`. Default `'60/1m'`. */
-  requests?: RateInput;
+  requests?: RateInput | undefined;
   /** Tokens per window: a request needs room for its prompt plus `max_tokens`, and is charged what it used. Default `'10000/1m'`. */
-  tokens?: RateInput;
+  tokens?: RateInput | undefined;
   /** `max_tokens` when a request sets none. Default 256. */
-  defaultMaxTokens?: number;
+  defaultMaxTokens?: number | undefined;
   /**
    * What a request needs room for in the token window: `'max_tokens'` (default) its prompt
    * plus `max_tokens`, as OpenAI reserves them; `'usage'` the tokens its answer will use — a
    * server that counts only what was used, where a request arriving without room for them
    * is a violation (a client whose estimates are often short is judged on what it used).
    */
-  admit?: 'max_tokens' | 'usage';
+  admit?: 'max_tokens' | 'usage' | undefined;
   /** `'openai'` (default) sends OpenAI's headers; `'none'` hides the limits. */
-  headers?: 'openai' | 'none';
+  headers?: 'openai' | 'none' | undefined;
 }
 
 export interface MockApiOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Records in the data set. Default 1000. */
-  records?: number;
+  records?: number | undefined;
   /** Seed of the data set, latencies and faults. Default 1. */
-  seed?: number;
+  seed?: number | undefined;
   /** Page size when a request sets none. Default 20. */
-  pageSize?: number;
+  pageSize?: number | undefined;
   /** Largest page a request may ask for. Default 1000. */
-  maxPageSize?: number;
+  maxPageSize?: number | undefined;
   /** Limits on the data endpoints, all enforced (sliding window, exact). Default: none. */
-  limits?: MockLimitInput | readonly MockLimitInput[];
+  limits?: MockLimitInput | readonly MockLimitInput[] | undefined;
   /** `'global'` (default): one quota for everyone; `'key'`: one per value of `keyHeader`. */
-  limitBy?: 'global' | 'key';
+  limitBy?: 'global' | 'key' | undefined;
   /** The header that carries the API key when `limitBy` is `'key'`. Default `'x-api-key'`. */
-  keyHeader?: string;
+  keyHeader?: string | undefined;
   /** Rate-limit header dialect of the data endpoints. Default `'ietf'`. */
-  headers?: HeaderDialect;
+  headers?: HeaderDialect | undefined;
   /** `X-RateLimit-Reset` as `'epoch'` seconds (default, as GitHub) or `'delta'` seconds. */
-  xReset?: 'epoch' | 'delta';
+  xReset?: 'epoch' | 'delta' | undefined;
   /**
    * Admit a request this early (real time) — for clients whose requests cross a network with
    * jitter. Default 0: exact. A request admitted by grace is not a violation.
    */
-  grace?: Duration;
+  grace?: Duration | undefined;
   /** Latency of every answer (see LatencyInput); changeable with `setLatency`. Default 0. */
-  latency?: LatencyInput;
+  latency?: LatencyInput | undefined;
   /** Fault probabilities per admitted request. Default none. */
-  faults?: FaultRates | string;
-  chat?: MockChatOptions;
+  faults?: FaultRates | string | undefined;
+  chat?: MockChatOptions | undefined;
   /** Mock time runs this many times faster than real time: 60 makes `'100/1m'` a 100/s limit and `'8s-30s'` 133–500 ms. Default 1. */
-  timeScale?: number;
+  timeScale?: number | undefined;
   /** The clock the mock measures time with. Default: systemClock (`performance.now()`). */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Wall-clock time at start, epoch ms, for epoch resets. Default `Date.now()`. */
-  startEpochMs?: number;
+  startEpochMs?: number | undefined;
 }
 
 export interface ResolvedOptions {

@@ -8,7 +8,7 @@ export interface Field {
   /** What it holds, for the script's header. */
   readonly about: string;
   /** ARGV only: read with `tonumber` (so '' reads as nil); otherwise the string as sent. */
-  readonly number?: boolean;
+  readonly number?: boolean | undefined;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface Contract {
   /** ARGV after the preamble's three (PREAMBLE_ARGV), in order. */
   readonly argv: readonly Field[];
   /** What every ARGV after the named ones holds (one cost per request, a list of holders); the body finds the first at `ARGV[REST]`. */
-  readonly rest?: Field;
+  readonly rest?: Field | undefined;
   /** The reply, 'status,time,…' (preamble.ts), a line per element. */
   readonly reply: readonly string[];
 }
