@@ -21,6 +21,10 @@ options:
   --time-scale K       run mock time K times faster (60: minutes become seconds)
   --chat-rate R        chat completions per window (default 60/1m)
   --chat-tokens R      chat tokens per window (default 10000/1m)
+  --tree R,I,C         repositories, issues per repository, comments per issue (default 10,20,5)
+  --oauth ID:SECRET    an OAuth2 client-credentials endpoint; data endpoints then need its token
+  --token-ttl D        how long a token lives (default 1h)
+  --cost PATTERN=N     what a request to matching paths costs in every limit, e.g. '/repos/*/issues=2'; repeatable
 `;
 
 export interface MockCommandIo {
@@ -84,6 +88,10 @@ function toOptions(argv: string[]): MockApiOptions {
       'time-scale': { type: 'string' },
       'chat-rate': { type: 'string' },
       'chat-tokens': { type: 'string' },
+      tree: { type: 'string' },
+      oauth: { type: 'string' },
+      'token-ttl': { type: 'string' },
+      cost: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -103,6 +111,24 @@ function toOptions(argv: string[]): MockApiOptions {
     timeScale: values['time-scale'] === undefined ? undefined : num(values['time-scale'], '--time-scale'),
     chat: { requests: values['chat-rate'], tokens: values['chat-tokens'] },
   };
+  if (values.tree !== undefined) {
+    const parts = values.tree.split(',');
+    if (parts.length !== 3) throw new ConfigError('--tree', values.tree, 'must be three whole numbers: repositories,issues per repository,comments per issue');
+    options.tree = { repos: int(parts[0], '--tree'), issuesPerRepo: int(parts[1], '--tree'), commentsPerIssue: int(parts[2], '--tree') };
+  }
+  if (values.oauth !== undefined) {
+    const colon = values.oauth.indexOf(':');
+    if (colon < 1 || colon === values.oauth.length - 1) throw new ConfigError('--oauth', '[redacted]', 'must be CLIENT_ID:CLIENT_SECRET');
+    options.oauth = { clientId: values.oauth.slice(0, colon), clientSecret: values.oauth.slice(colon + 1), tokenTtl: values['token-ttl'] };
+  } else if (values['token-ttl'] !== undefined) throw new ConfigError('--token-ttl', values['token-ttl'], 'applies to --oauth: give it too');
+  if (values.cost !== undefined) {
+    options.costs = {};
+    for (const item of values.cost) {
+      const m = /^(\/\S*)=(\d+)$/.exec(item);
+      if (!m) throw new ConfigError('--cost', item, "must be PATTERN=N, e.g. '/repos/*/issues=2'");
+      options.costs[m[1]!] = Number(m[2]);
+    }
+  }
   if (values['per-key'] !== undefined) {
     options.limitBy = 'key';
     options.keyHeader = values['per-key'];
@@ -123,6 +149,10 @@ const FLAG_OF: Record<string, string> = {
   keyHeader: '--per-key',
   'chat.requests': '--chat-rate',
   'chat.tokens': '--chat-tokens',
+  tree: '--tree',
+  'oauth.tokenTtl': '--token-ttl',
+  oauth: '--oauth',
+  costs: '--cost',
 };
 
 /** Validates through the library now, so a bad option is reported before anything listens, under its flag's name. */
@@ -164,9 +194,12 @@ function describe(mock: MockApi, options: MockApiOptions): string {
     `  GET  ${e.cursor}       cursor: { data, next_cursor }`,
     `  GET  ${e.link}     Link header rel="next", body is an array`,
     `  GET  ${e.record}                one record`,
+    `  GET  ${e.repos}      repositories; /repos/:repo/issues?since=…, /repos/:repo/issues/:number/comments`,
+    ...(options.oauth ? [`  POST ${e.token}               OAuth2 client credentials (data endpoints need its token)`] : []),
     `  POST ${e.chat}     OpenAI-compatible, RPM and TPM`,
     `  GET  ${e.stats}                    requests, 429s, faults, violations`,
     `  POST ${e.reset}                    clear stats and limits`,
+    `  POST ${e.change}   change 1 % of the issues now`,
     '',
     'Ctrl-C stops it.',
     '',

@@ -5,6 +5,9 @@ import { parseFaults, type FaultRates } from './faults.js';
 import { HEADER_DIALECTS, type HeaderDialect } from './headers.js';
 import { parseLatency, type LatencyInput, type LatencyModel } from './latency.js';
 import type { MockLimit } from './limits.js';
+import type { MockOAuthConfig } from './oauth.js';
+import type { TreeShape } from './tree.js';
+import { pathGlob } from '../../core/path-glob.js';
 
 /** A limit of the mock: a rate (`'100/1m'`), or one with the name its headers give it. */
 export type MockLimitInput = RateInput | { rate: RateInput; name?: string };
@@ -64,6 +67,15 @@ export interface MockApiOptions {
   clock?: Clock | undefined;
   /** Wall-clock time at start, epoch ms, for epoch resets. Default `Date.now()`. */
   startEpochMs?: number | undefined;
+  /** The repositories → issues → comments data set (tree.ts). Default 10 × 20 × 5. */
+  tree?: { repos?: number | undefined; issuesPerRepo?: number | undefined; commentsPerIssue?: number | undefined } | undefined;
+  /** An OAuth2 token endpoint, `POST /oauth/token`; when set, every data endpoint needs a live token. Default none. */
+  oauth?: { clientId: string; clientSecret: string; tokenTtl?: Duration | undefined } | undefined;
+  /**
+   * What a request to a path costs in every limit, by path pattern (`*` one segment, `**`
+   * any): `{ '/repos/*\/issues': 2 }`. The first pattern that matches wins; default 1.
+   */
+  costs?: Record<string, number> | undefined;
 }
 
 export interface ResolvedOptions {
@@ -84,6 +96,9 @@ export interface ResolvedOptions {
   timeScale: number;
   clock: Clock;
   startEpochMs: number;
+  tree: TreeShape;
+  oauth: MockOAuthConfig | undefined;
+  costs: { pattern: RegExp; cost: number }[];
 }
 
 /** Checks every option and fills in defaults; throws ConfigError naming the first bad one. */
@@ -135,7 +150,38 @@ export function resolveOptions(options: MockApiOptions): ResolvedOptions {
     timeScale,
     clock: options.clock ?? systemClock,
     startEpochMs,
+    tree: treeOf(options.tree),
+    oauth: oauthOf(options.oauth, timeScale),
+    costs: costsOf(options.costs),
   };
+}
+
+function treeOf(tree: MockApiOptions['tree']): TreeShape {
+  if (tree !== undefined && (tree === null || typeof tree !== 'object')) throw new ConfigError('tree', tree, 'must be an object');
+  return {
+    repos: integer(tree?.repos ?? 10, 'tree.repos', 0, 1_000_000),
+    issuesPerRepo: integer(tree?.issuesPerRepo ?? 20, 'tree.issuesPerRepo', 0, 999_999),
+    commentsPerIssue: integer(tree?.commentsPerIssue ?? 5, 'tree.commentsPerIssue', 0, 999),
+  };
+}
+
+function oauthOf(oauth: MockApiOptions['oauth'], timeScale: number): MockOAuthConfig | undefined {
+  if (oauth === undefined) return undefined;
+  if (oauth === null || typeof oauth !== 'object') throw new ConfigError('oauth', oauth, 'must be { clientId, clientSecret, tokenTtl }');
+  if (typeof oauth.clientId !== 'string' || oauth.clientId === '') throw new ConfigError('oauth.clientId', oauth.clientId, 'must be a non-empty string');
+  if (typeof oauth.clientSecret !== 'string' || oauth.clientSecret === '') throw new ConfigError('oauth.clientSecret', '[redacted]', 'must be a non-empty string');
+  const ttl = parseDuration(oauth.tokenTtl ?? '1h', 'oauth.tokenTtl');
+  if (!(ttl >= 1000)) throw new ConfigError('oauth.tokenTtl', oauth.tokenTtl, 'must be at least 1s');
+  return { clientId: oauth.clientId, clientSecret: oauth.clientSecret, tokenTtlMs: ttl / timeScale };
+}
+
+function costsOf(costs: MockApiOptions['costs']): { pattern: RegExp; cost: number }[] {
+  if (costs === undefined) return [];
+  if (costs === null || typeof costs !== 'object') throw new ConfigError('costs', costs, "must map path patterns to costs, e.g. { '/search/**': 2 }");
+  return Object.entries(costs).map(([pattern, cost]) => {
+    if (!pattern.startsWith('/')) throw new ConfigError(`costs['${pattern}']`, pattern, 'must be a path pattern starting with /');
+    return { pattern: pathGlob(pattern), cost: integer(cost, `costs['${pattern}']`, 1) };
+  });
 }
 
 function toLimits(input: MockLimitInput | readonly MockLimitInput[] | undefined, timeScale: number): MockLimit[] {

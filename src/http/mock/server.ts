@@ -9,6 +9,9 @@ import { resolveOptions, type MockApiOptions, type ResolvedOptions } from './opt
 import { cursorPage, linkPage, numberedPage, offsetPage, recordById, type DataContext, type Reply } from './pagination.js';
 import { mixSeed, seededRandom, type Random } from './random.js';
 import { StatsRecorder, type Endpoint, type MockStats } from './stats.js';
+import { TreeData } from './tree.js';
+import { MockOAuth } from './oauth.js';
+import { ConfigError } from '../../core/errors.js';
 
 /** A running mock API. */
 export interface MockApi {
@@ -16,7 +19,7 @@ export interface MockApi {
   readonly url: string;
   readonly port: number;
   /** Full URLs of each endpoint, for printing and for tests. */
-  readonly endpoints: Readonly<Record<'offset' | 'pages' | 'cursor' | 'link' | 'record' | 'chat' | 'stats' | 'reset', string>>;
+  readonly endpoints: Readonly<Record<'offset' | 'pages' | 'cursor' | 'link' | 'record' | 'repos' | 'token' | 'chat' | 'stats' | 'reset' | 'change', string>>;
   /** Stops listening and drops every connection, hung requests included. */
   close(): Promise<void>;
   stats(): MockStats;
@@ -24,6 +27,12 @@ export interface MockApi {
   reset(): void;
   /** Replaces the latency; a schedule starts over from now. Throws ConfigError on a bad value. */
   setLatency(latency: LatencyInput): void;
+  /** Changes about `fraction` of the tree's issues now (a new `updated_at`); returns how many. Also `POST /change?fraction=0.01`. */
+  changeRecords(fraction: number): number;
+  /** Ends every OAuth2 token at once: the next data request with one answers 401. */
+  revokeTokens(): void;
+  /** OAuth2 tokens issued so far. */
+  tokensIssued(): number;
 }
 
 /** Largest chat request body read; beyond it the mock answers 413 as a real API would. */
@@ -61,9 +70,12 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
       cursor: `${url}/records/cursor?limit=${config.pageSize}`,
       link: `${url}/records/link?page=1&per_page=${config.pageSize}`,
       record: `${url}/records/1`,
+      repos: `${url}/repos?page=1&per_page=30`,
+      token: `${url}/oauth/token`,
       chat: `${url}/v1/chat/completions`,
       stats: `${url}/stats`,
       reset: `${url}/reset`,
+      change: `${url}/change?fraction=0.01`,
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -75,6 +87,9 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
     stats: () => mock.stats.snapshot(),
     reset: () => mock.reset(),
     setLatency: (latency) => mock.setLatency(latency),
+    changeRecords: (fraction) => mock.changeRecords(fraction),
+    revokeTokens: () => mock.oauth?.revoke(),
+    tokensIssued: () => mock.oauth?.issuedCount ?? 0,
   };
 }
 
@@ -93,6 +108,8 @@ class MockHandler {
   base = 'http://127.0.0.1';
   readonly stats: StatsRecorder;
   private readonly data: DataContext;
+  private readonly tree: TreeData;
+  readonly oauth: MockOAuth | undefined;
   private limits: LimitPartitions;
   private chatLimits: LimitPartitions;
   private latency: LatencyModel;
@@ -108,6 +125,8 @@ class MockHandler {
     const now = (): number => config.clock.now();
     this.stats = new StatsRecorder(now);
     this.data = { seed: config.seed, total: config.records, defaultPageSize: config.pageSize, maxPageSize: config.maxPageSize };
+    this.tree = new TreeData(config.seed, config.tree);
+    this.oauth = config.oauth && new MockOAuth(config.oauth);
     this.limits = new LimitPartitions(config.limits, config.graceMs);
     this.chatLimits = new LimitPartitions(config.chat.limits, config.graceMs);
     this.latency = config.latency;
@@ -122,7 +141,14 @@ class MockHandler {
     this.chatLimits.clear();
     this.scheduleStart = this.config.clock.now();
     this.chatIds = 0;
+    this.tree.clear();
+    this.oauth?.revoke();
     this.seedRandoms();
+  }
+
+  changeRecords(fraction: number): number {
+    if (!(fraction >= 0 && fraction <= 1)) throw new ConfigError('fraction', fraction, 'must be between 0 and 1');
+    return this.tree.change(fraction, this.headerContext(this.config.clock.now()).epochMs);
   }
 
   setLatency(input: LatencyInput): void {
@@ -148,16 +174,33 @@ class MockHandler {
       this.reset();
       return this.send(res, 200, {}, { reset: true }, undefined, false);
     }
+    if (endpoint === 'change') {
+      if (method !== 'POST') return this.send(res, 405, { Allow: 'POST' }, { error: 'use POST /change?fraction=0.01' }, undefined, false);
+      const fraction = Number(url.searchParams.get('fraction') ?? '0.01');
+      if (!(fraction >= 0 && fraction <= 1)) return this.send(res, 400, {}, { error: 'fraction must be between 0 and 1' }, undefined, false);
+      return this.send(res, 200, {}, { changed: this.changeRecords(fraction) }, undefined, false);
+    }
     this.stats.inFlight++;
     res.once('close', () => this.stats.inFlight--);
     if (endpoint === 'other') return this.send(res, 404, {}, { error: `no route ${url.pathname}` });
+    if (endpoint === 'token') {
+      if (this.oauth === undefined) return this.send(res, 404, {}, { error: 'this mock has no OAuth2 endpoint (start it with oauth)' });
+      if (method !== 'POST') return this.send(res, 405, { Allow: 'POST' }, { error: 'use POST' });
+      const form = (await readBody(req)) ?? '';
+      const reply = this.oauth.token(req, form, this.config.clock.now());
+      return this.send(res, reply.status, reply.headers, reply.body);
+    }
+    if (this.oauth && !this.oauth.admits(req, this.config.clock.now())) {
+      return this.send(res, 401, { 'WWW-Authenticate': 'Bearer error="invalid_token"' }, { error: 'a live OAuth2 token is required' });
+    }
     if (endpoint === 'chat') {
       if (method !== 'POST') return this.send(res, 405, { Allow: 'POST' }, { error: 'use POST' });
       return this.chat(req, res);
     }
     if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, { Allow: 'GET' }, { error: 'use GET' });
     const now = this.config.clock.now();
-    const admission = this.config.limits.length > 0 ? this.limits.admit(this.keyOf(req), now) : undefined;
+    const cost = this.config.costs.find((c) => c.pattern.test(url.pathname))?.cost ?? 1;
+    const admission = this.config.limits.length > 0 ? this.limits.admit(this.keyOf(req), now, cost === 1 ? undefined : this.config.limits.map(() => cost)) : undefined;
     const headers = admission ? rateLimitHeaders(this.config.headers, admission.views, this.headerContext(now)) : {};
     if (admission && !admission.admitted) return this.refuse(res, this.config.headers, admission, headers, { error: 'rate limit exceeded' });
     await this.answer(req, res, now, headers, () => this.dataReply(endpoint, url));
@@ -173,6 +216,8 @@ class MockHandler {
         return cursorPage(url, this.data);
       case 'link':
         return linkPage(url, this.data);
+      case 'tree':
+        return this.tree.reply(url) ?? { status: 404, headers: {}, body: { error: `no route ${url.pathname}` } };
       default:
         return recordById(Number(url.pathname.slice('/records/'.length)), this.data);
     }
@@ -281,7 +326,12 @@ function routeOf(path: string): Endpoint {
       return 'stats';
     case '/reset':
       return 'reset';
+    case '/change':
+      return 'change';
+    case '/oauth/token':
+      return 'token';
     default:
+      if (path === '/repos' || path.startsWith('/repos/')) return 'tree';
       return /^\/records\/\d+$/.test(path) ? 'record' : 'other';
   }
 }

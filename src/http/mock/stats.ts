@@ -1,8 +1,8 @@
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 
 /** The mock's routes, as counted in stats. */
-export type Endpoint = 'offset' | 'pages' | 'cursor' | 'link' | 'record' | 'chat' | 'stats' | 'reset' | 'other';
-const ENDPOINTS: readonly Endpoint[] = ['offset', 'pages', 'cursor', 'link', 'record', 'chat', 'stats', 'reset', 'other'];
+export type Endpoint = 'offset' | 'pages' | 'cursor' | 'link' | 'record' | 'tree' | 'token' | 'chat' | 'stats' | 'reset' | 'change' | 'other';
+const ENDPOINTS: readonly Endpoint[] = ['offset', 'pages', 'cursor', 'link', 'record', 'tree', 'token', 'chat', 'stats', 'reset', 'change', 'other'];
 
 /** MockStats: what `GET /stats` and `stats()` answer. Control endpoints (`/stats`, `/reset`) are not requests. */
 export interface MockStats {
@@ -56,7 +56,7 @@ export class StatsRecorder {
 
   endpoint(endpoint: Endpoint): void {
     this.data.endpoints[endpoint]++;
-    if (endpoint !== 'stats' && endpoint !== 'reset') this.data.requests++;
+    if (endpoint !== 'stats' && endpoint !== 'reset' && endpoint !== 'change') this.data.requests++;
   }
 
   status(code: number): void {
