@@ -4,6 +4,7 @@ import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../harvest/config.js';
 import { parseJsonPath } from '../harvest/json-path.js';
+import { parseSize } from '../harvest/sizes.js';
 import { parseHeader, redactTemplate, splitCredentials } from '../harvest/secrets.js';
 import { UrlTemplate, type Placeholder } from '../harvest/template.js';
 import { parseCommandArgs } from './args.js';
@@ -102,7 +103,7 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
     maxPages: v['max-pages'] === undefined ? undefined : whole(v['max-pages'], '--max-pages', 1),
     headers,
     allowOrigins,
-    maxBodyBytes: v['max-body'] === undefined ? DEFAULTS.maxBodyBytes : bytes(v['max-body'], '--max-body'),
+    maxBodyBytes: v['max-body'] === undefined ? DEFAULTS.maxBodyBytes : parseSize(v['max-body'], '--max-body'),
     retries: v.retries === undefined ? DEFAULTS.retries : whole(v.retries, '--retries', 0),
     timeoutMs: v.timeout === undefined ? DEFAULTS.timeoutMs : duration(v.timeout, '--timeout'),
     rate,
@@ -195,13 +196,6 @@ function duration(value: string, flag: string): number {
   return ms;
 }
 
-function bytes(value: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(value.trim());
-  const unit = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 }[(match?.[2] ?? 'b').toLowerCase() as 'b'];
-  const n = match ? Math.floor(Number(match[1]) * unit) : Number.NaN;
-  if (!(n >= 1)) throw new ConfigError(flag, value, 'must be a size like 32mb, 512kb or 1000000');
-  return n;
-}
 
 function originOf(value: string): string {
   let url: URL;
