@@ -13,6 +13,7 @@ import { EXIT, exitForError, exitForOutcome } from './harvest-exit.js';
 import { checkReportPath } from './harvest-paths.js';
 import { openRedisStore } from './harvest-redis.js';
 import { HARVEST_USAGE } from './harvest-usage.js';
+import { runSourceCommand, wantsSource } from './harvest-source.js';
 
 export interface HarvestIo {
   /** Records (without --out) and the --json summary. Default process.stdout. */
@@ -35,6 +36,7 @@ export { EXIT } from './harvest-exit.js';
  * credentials.
  */
 export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Promise<number> {
+  if (wantsSource(argv)) return runSourceCommand(argv, io);
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;

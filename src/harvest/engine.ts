@@ -33,8 +33,10 @@ export interface HarvestDeps {
   stdout?: Writable | undefined;
   /** Test hook: called at each instant of a commit (see crash-points.ts). */
   crash?: CrashHook | undefined;
-  /** Where records go instead of `out` or stdout (sinks/sink.ts). */
+  /** Where records go instead of `out` or stdout (sinks/sink.ts); the caller closes it. */
   sink?: Sink | undefined;
+  /** The rate limiter to pace by instead of one made from `config.rate`: one budget shared by several harvests (a source's resources). */
+  limiter?: RateLimiter | undefined;
 }
 
 /** What a run achieved; counts include what earlier runs had done. */
@@ -100,7 +102,8 @@ export class Harvest {
       const guard = new LoopGuard();
       guard.written(saved?.lastRecords ?? []);
       const resumed = saved && saved.state.pages > 0 ? { records: saved.state.records, pages: saved.state.pages, bytes: saved.state.bytes } : undefined;
-      return new Harvest(config, deps, state, writer, sink, guard, resumed);
+      // A sink the caller gave is the caller's to close (a source's resources share one).
+      return new Harvest(config, deps, state, writer, deps.sink === undefined ? sink : undefined, guard, resumed);
     } catch (error) {
       await writer.close();
       throw error;
@@ -144,7 +147,7 @@ class HarvestRun {
     private readonly signal: AbortSignal,
   ) {
     this.clock = deps.clock ?? systemClock;
-    const limiter = config.rate
+    const limiter = deps.limiter ?? (config.rate
       ? new RateLimiter({
           limits: config.rate,
           clock: this.clock,
@@ -152,7 +155,7 @@ class HarvestRun {
           ...(config.store ? { store: config.store } : {}),
           ...(config.key ? { key: config.key } : {}),
         })
-      : undefined;
+      : undefined);
     this.limit = config.concurrency === 'auto' ? autoLimit(limiter) : undefined;
     this.fetcher = new PageFetcher(config, {
       clock: this.clock,

@@ -1,0 +1,110 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { systemClock } from '../core/clock.js';
+import { ConfigError, isAbortError } from '../core/errors.js';
+import { scrub } from '../harvest/secrets.js';
+import { parseSourceConfig } from '../harvest/source/parse-source.js';
+import { SourceRun, type ResourceOutcome } from '../harvest/source/run-source.js';
+import type { SourceConfig } from '../harvest/source/source-config.js';
+import { HarvestRecorder, startProgress } from '../harvest/visible/index.js';
+import { parseCommandArgs } from './args.js';
+import type { HarvestIo } from './harvest.js';
+import { EXIT, exitForError } from './harvest-exit.js';
+
+const USAGE = `usage: sluice harvest --config source.json --out DIR [--json] [--quiet]
+
+Harvests every resource of a source file (client, auth, budgets, resources, parent→child
+fan-out, incremental cursors) into DIR/<resource>.ndjson, each with its state file; run
+the same command again to resume, or to sync what changed. docs/harvest-pipeline.md.
+`;
+
+/** Whether argv asks for a source file rather than one URL template. */
+export function wantsSource(argv: readonly string[]): boolean {
+  return argv.some((a) => a === '--config' || a.startsWith('--config='));
+}
+
+/**
+ * runSourceCommand: `sluice harvest --config FILE --out DIR`. Resolves with the exit code
+ * (harvest-exit.ts), never rejects; the file is checked whole before any request.
+ */
+export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const env = io.env ?? process.env;
+  const say = (text: string): void => void stderr.write(text);
+  let source: SourceConfig;
+  let out: string;
+  let json = false;
+  let quiet = false;
+  try {
+    const { values: v } = parseCommandArgs('harvest', argv, { config: { type: 'string' }, out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, false);
+    if (v.help) {
+      stdout.write(USAGE);
+      return EXIT.complete;
+    }
+    json = v.json ?? false;
+    quiet = v.quiet ?? false;
+    source = await loadSource(v.config!, env);
+    if (v.out === undefined) throw new ConfigError('--out', undefined, 'is required with --config: the directory each resource is written into as <resource>.ndjson');
+    out = v.out;
+    const info = await stat(out).catch(() => undefined);
+    if (info !== undefined && !info.isDirectory()) throw new ConfigError('--out', out, 'must be a directory with --config (each resource is a file in it)');
+    await mkdir(out, { recursive: true });
+  } catch (error) {
+    say(`sluice harvest: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitForError(error);
+  }
+  const clean = (error: unknown): string => scrub(error instanceof Error ? error.message : String(error), source.secrets);
+  const clock = io.clock ?? systemClock;
+  const recorder = new HarvestRecorder({ clock });
+  const progress = quiet || json ? undefined : startProgress({ recorder, clock, stream: stderr });
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort(new Error('interrupted'));
+  io.signal?.addEventListener('abort', interrupt, { once: true });
+  if (!io.signal) {
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+  }
+  let outcomes: ResourceOutcome[] | undefined;
+  let code: number;
+  try {
+    outcomes = await new SourceRun(source, out, { clock, fetch: io.fetch, monitor: recorder, signal: controller.signal }).run();
+    code = outcomes.some((o) => o.incomplete.length > 0 || !o.complete) ? EXIT.incomplete : EXIT.complete;
+  } catch (error) {
+    code = controller.signal.aborted && (isAbortError(error) || error === controller.signal.reason) ? EXIT.interrupted : exitForError(error);
+    if (code !== EXIT.interrupted) say(`sluice harvest: ${clean(error)}; what was committed is kept, run the same command again to resume\n`);
+  } finally {
+    progress?.stop();
+    io.signal?.removeEventListener('abort', interrupt);
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  if (json) stdout.write(`${JSON.stringify({ ok: code === EXIT.complete, resources: outcomes ?? [] })}\n`);
+  else if (outcomes && (!quiet || code !== EXIT.complete)) {
+    for (const o of outcomes) say(`${o.name}: ${o.records} records in ${o.pages} pages (${o.synced ? `+${o.added} this run` : 'nothing to sync'})\n`);
+  }
+  for (const line of (outcomes ?? []).flatMap((o) => o.incomplete)) say(`sluice harvest: incomplete: ${clean(line)}\n`);
+  if (code === EXIT.interrupted) say('sluice harvest: interrupted; run the same command again to resume\n');
+  return code;
+}
+
+/** Reads and checks the source file; errors name the file and the path in it. */
+async function loadSource(path: string, env: Record<string, string | undefined>): Promise<SourceConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('--config', path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError('--config', path, `is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    return parseSourceConfig(json, env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${path}: ${error.field}`, error.value, error.message.slice(error.field.length + 2).replace(/ \(got .*\)$/s, ''));
+    throw error;
+  }
+}
