@@ -19,12 +19,10 @@ export interface ResourceRun {
  * template built from the client's base URL, the resource's path and params (a parent's
  * fields filled in), the pagination's parameters as harvest's placeholders, an API key in
  * the query and the incremental cursor; the client's headers and auth; its limits.
- * `auto` pagination must have been resolved first (detect-pagination.ts).
  */
 export function harvestConfigOf(source: SourceConfig, resource: ResourceConfig, run: ResourceRun): HarvestConfig {
   const { client } = source;
   const p = resource.pagination;
-  if (p.type === 'auto') throw new Error(`resources.${resource.name}: pagination 'auto' is resolved from the first page before a harvest is built`);
   const query: string[] = [];
   const add = (name: string, value: string): void => void query.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   const placeholder = (name: string, which: string): void => void query.push(`${encodeURIComponent(name)}={${which}}`);

@@ -48,8 +48,7 @@ export type PaginationConfig =
   | { type: 'offset'; offsetParam: string; limitParam: string; limit: number; totalPath: PathStep[] | undefined; maxPages: number | undefined }
   | { type: 'page'; pageParam: string; limitParam: string | undefined; limit: number; basePage: number; totalPath: PathStep[] | undefined; maxPages: number | undefined }
   | { type: 'cursor'; cursorParam: string; cursorPath: PathStep[]; limitParam: string | undefined; limit: number; maxPages: number | undefined }
-  | { type: 'link'; nextUrlPath: PathStep[] | undefined; limitParam: string | undefined; limit: number; maxPages: number | undefined }
-  | { type: 'auto'; limit: number; maxPages: number | undefined };
+  | { type: 'link'; nextUrlPath: PathStep[] | undefined; limitParam: string | undefined; limit: number; maxPages: number | undefined };
 
 export interface IncrementalConfig {
   /** Where the cursor value is in each record, e.g. `updated_at`. */

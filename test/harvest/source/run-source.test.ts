@@ -62,6 +62,26 @@ describe('harvest --config: a source of several resources', () => {
     }
   });
 
+  it('authenticates with OAuth2 client credentials: one token a run; a wrong secret fails the pages, named, never shown', async () => {
+    const mock = await startMockApi({ tree: { repos: 2, issuesPerRepo: 3, commentsPerIssue: 1 }, oauth: { clientId: 'app', clientSecret: 'oauth-secret-value' } });
+    const dir = tempDir();
+    try {
+      const config = githubSource(mock.url);
+      (config.client as Record<string, unknown>).auth = { type: 'oauth2', tokenUrl: mock.endpoints.token, clientId: 'app', clientSecret: '{env.CLIENT_SECRET}' };
+      const env = { CLIENT_SECRET: 'oauth-secret-value' };
+      const first = await harvest(mock, dir, config, env);
+      assert.equal(first.code, 0, first.err);
+      assert.equal(mock.tokensIssued(), 1, 'one token for every request');
+      assert.equal(mock.stats().statuses['401'], undefined);
+      const wrong = await harvest(mock, tempDir(), config, { CLIENT_SECRET: 'wrong-secret-value' });
+      assert.equal(wrong.code, 3, wrong.err);
+      assert.match(wrong.err, /token endpoint answered HTTP 401/);
+      assert.ok(!wrong.err.includes('wrong-secret-value'));
+    } finally {
+      await mock.close();
+    }
+  });
+
   it('refuses a file with a mistake before any request, naming the path in the file', async () => {
     const mock = await startMockApi({});
     const dir = tempDir();
