@@ -1,7 +1,7 @@
 // What each sink holds, read back the way a user would: records in commit order.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { query } from './pg-available.js';
 
@@ -13,15 +13,41 @@ export async function postgresRecords(schema: string, table = 'records'): Promis
 
 /** The records of a DuckDB table as their JSON text, in `_sluice_row` order. */
 export async function duckdbRecords(file: string, table = 'records'): Promise<string[]> {
-  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  const rows = await duckdbQuery(file, `SELECT record::VARCHAR AS record FROM "${table}" ORDER BY _sluice_row`);
+  return rows.map((row) => String(row.record));
+}
+
+/** A resource's state text in a DuckDB file; undefined before the first commit. */
+export async function duckdbState(file: string, resource = 'records'): Promise<string | undefined> {
+  if (!existsSync(file)) return undefined;
+  const rows = await duckdbQuery(file, `SELECT state FROM _sluice_state WHERE resource = '${resource}'`).catch(() => []);
+  return rows[0]?.state === undefined ? undefined : String(rows[0].state);
+}
+
+/** Opened read-write (no harvest holds it now): a write-ahead log a kill left is replayed, as the next harvest would. */
+async function duckdbQuery(file: string, sql: string): Promise<Array<Record<string, unknown>>> {
+  const instance = await DuckDBInstance.create(file);
   try {
     const connection = await instance.connect();
-    const reader = await connection.runAndReadAll(`SELECT record::VARCHAR AS record FROM "${table}" ORDER BY _sluice_row`);
-    connection.closeSync();
-    return reader.getRowObjects().map((row) => String(row.record));
+    try {
+      return (await connection.runAndReadAll(sql)).getRowObjects();
+    } finally {
+      connection.closeSync();
+    }
   } finally {
     instance.closeSync();
   }
+}
+
+/** A Parquet resource folder's state text; undefined before the first commit. */
+export function parquetState(folder: string): string | undefined {
+  const path = join(folder, '_manifest.json');
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { state: string }).state : undefined;
+}
+
+/** The next page an offset/page harvest's state says is to commit; 0 before any. */
+export function committedIndex(state: string | undefined): number {
+  return state === undefined ? 0 : (JSON.parse(state) as { nextIndex: number }).nextIndex;
 }
 
 /** The records of a Parquet folder's committed parts (those its manifest counts), in order. */
