@@ -20,6 +20,7 @@ import { linkNext, type PageContent } from './page-reader.js';
 import { firstUrl, nextUrlOf, urlForIndex } from './page-urls.js';
 import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, pageSizeOf, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
 import { NdjsonSink } from './sinks/ndjson.js';
+import { openSink } from './sinks/open-sink.js';
 import { ndjsonLength, type ResourceWriter, type Sink } from './sinks/sink.js';
 import { StreamWriter } from './sinks/stream.js';
 import { failedPathOf, stateCodecOf } from './state-file.js';
@@ -89,11 +90,17 @@ export class Harvest {
    * another harvest writes it, StateRefusedError when its state cannot be trusted.
    */
   static async open(config: HarvestConfig, deps: HarvestDeps = {}): Promise<Harvest> {
-    const sink = deps.sink ?? (config.out === undefined ? undefined : new NdjsonSink({ pathOf: () => config.out!, crash: deps.crash }));
+    const sink = deps.sink ?? (await sinkOf(config, deps));
     if (sink === undefined) {
       return new Harvest(config, deps, freshState(config), new StreamWriter(deps.stdout ?? process.stdout), undefined, new LoopGuard(), undefined);
     }
-    const writer = await sink.open({ name: RESOURCE, codec: stateCodecOf(config), tailRecords: LoopGuard.tailRecords });
+    let writer: ResourceWriter<HarvestState>;
+    try {
+      writer = await sink.open({ name: RESOURCE, codec: stateCodecOf(config), tailRecords: LoopGuard.tailRecords, primaryKey: config.primaryKey, write: config.write });
+    } catch (error) {
+      await sink.close();
+      throw error;
+    }
     try {
       const saved = await writer.resume();
       const state = saved?.state ?? freshState(config);
@@ -105,7 +112,7 @@ export class Harvest {
       // A sink the caller gave is the caller's to close (a source's resources share one).
       return new Harvest(config, deps, state, writer, deps.sink === undefined ? sink : undefined, guard, resumed);
     } catch (error) {
-      await writer.close();
+      await writer.close().finally(() => sink.close());
       throw error;
     }
   }
@@ -127,6 +134,13 @@ export class Harvest {
       await this.sink?.close();
     }
   }
+}
+
+/** The sink `--sink` or `--out` names; undefined: stdout. */
+async function sinkOf(config: HarvestConfig, deps: HarvestDeps): Promise<Sink | undefined> {
+  if (config.sink !== undefined) return openSink(config.sink, { crash: deps.crash });
+  if (config.out !== undefined) return new NdjsonSink({ pathOf: () => config.out!, crash: deps.crash });
+  return undefined;
 }
 
 /** The one resource of a one-endpoint harvest: its name in a sink (a table name). */
