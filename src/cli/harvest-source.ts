@@ -8,6 +8,7 @@ import type { SourceConfig } from '../harvest/source/source-config.js';
 import { HarvestRecorder, startProgress } from '../harvest/visible/index.js';
 import { parseCommandArgs } from './args.js';
 import type { HarvestIo } from './harvest.js';
+import { crashHookFromEnv } from './harvest-crash-hook.js';
 import { EXIT, exitForError } from './harvest-exit.js';
 
 const USAGE = `usage: sluice harvest --config source.json --out DIR [--json] [--quiet]
@@ -67,7 +68,8 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   let outcomes: ResourceOutcome[] | undefined;
   let code: number;
   try {
-    outcomes = await new SourceRun(source, out, { clock, fetch: io.fetch, monitor: recorder, signal: controller.signal }).run();
+    const crash = crashHookFromEnv(env.SLUICE_HARVEST_CRASH);
+    outcomes = await new SourceRun(source, out, { clock, fetch: io.fetch, monitor: recorder, signal: controller.signal, crash }).run();
     code = outcomes.some((o) => o.incomplete.length > 0 || !o.complete) ? EXIT.incomplete : EXIT.complete;
   } catch (error) {
     code = controller.signal.aborted && (isAbortError(error) || error === controller.signal.reason) ? EXIT.interrupted : exitForError(error);

@@ -6,9 +6,11 @@ import type { BudgetConfig } from './source-config.js';
 const PATTERN = /^(?:([A-Z]+|\*)\s+)?(\/\S*)$/;
 
 /**
- * parseBudgets: `client.budgets`, each `{ name, rate, match, weight }` — e.g. a search
- * endpoint with its own 30/1m that also counts 2 against the client's rate is
- * `{ "name": "search", "rate": "30/1m", "match": "GET /search/**" }` plus a weight.
+ * parseBudgets: `client.budgets`, each `{ name, rate, match, weight, weights }` — a quota
+ * the requests `match` selects (default: all) share, each taking `weight` (default 1), or
+ * the weight of the first pattern of `weights` it matches: one server quota where a search
+ * costs 3 is `{ "rate": "5000/1h", "weights": { "/search/**": 3 } }`; a search endpoint's
+ * own quota besides is `{ "name": "search", "rate": "30/1m", "match": "/search/**" }`.
  */
 export function parseBudgets(value: unknown, path: string): BudgetConfig[] {
   if (value === undefined) return [];
@@ -26,9 +28,20 @@ export function parseBudgets(value: unknown, path: string): BudgetConfig[] {
       if (!PATTERN.test(pattern)) throw new ConfigError(Array.isArray(f.raw('match')) ? `${f.at('match')}[${j}]` : f.at('match'), pattern, 'must be a path pattern like "/search/**" or "GET /repos/*/issues"');
     });
     const weight = f.whole('weight', 1) ?? 1;
+    const weights: [string, number][] = [];
+    const byPattern = f.object('weights');
+    for (const pattern of byPattern?.keys() ?? []) {
+      if (!PATTERN.test(pattern)) throw new ConfigError(byPattern!.at(pattern), pattern, 'must be a path pattern like "/search/**" or "GET /repos/*/issues"');
+      weights.push([pattern, byPattern!.whole(pattern, 1) ?? 1]);
+    }
     f.done();
-    return { name, rate, match, weight };
+    return { name, rate, match, weight, weights };
   });
+}
+
+/** The weight a request takes from a budget it matches. */
+export function budgetWeight(budget: BudgetConfig, method: string, pathname: string): number {
+  return budget.weights.find(([pattern]) => budgetMatches(pattern, method, pathname))?.[1] ?? budget.weight;
 }
 
 /**

@@ -3,7 +3,7 @@ import { parseJsonPath, type PathStep } from '../json-path.js';
 import type { Fields } from './fields.js';
 import type { PaginationConfig } from './source-config.js';
 
-const TYPES = ['offset', 'page', 'cursor', 'link'] as const;
+const TYPES = ['offset', 'page', 'cursor', 'link', 'auto'] as const;
 const DEFAULT_LIMIT = 100;
 
 /**
@@ -16,9 +16,7 @@ export function parsePagination(own: Fields | undefined, defaults: Fields | unde
   const typeOf = (f: Fields): (typeof TYPES)[number] | undefined => f.oneOf('type', TYPES);
   const ownType = own ? typeOf(own) : undefined;
   const defaultType = defaults ? typeOf(defaults) : undefined;
-  const type = ownType ?? defaultType;
-  // Detection from the first page is not built yet: the type is asked for by name.
-  if (type === undefined) throw new ConfigError(`${path}.type`, undefined, `is required (here or in defaults.pagination): one of ${TYPES.join(', ')}`);
+  const type = ownType ?? defaultType ?? 'auto';
   // A default of another type would lend it fields that mean nothing here.
   const from = ownType !== undefined && defaultType !== undefined && ownType !== defaultType ? fields.slice(0, 1) : fields;
   // Every layer is read (so each is checked), the first that has the key wins.
@@ -50,6 +48,9 @@ export function parsePagination(own: Fields | undefined, defaults: Fields | unde
     }
     case 'link':
       result = { type, nextUrlPath: json('nextUrlPath'), limitParam: name('limitParam'), limit, maxPages };
+      break;
+    case 'auto':
+      result = { type, limit, maxPages };
       break;
   }
   for (const f of fields) if (from.includes(f)) f.done();

@@ -150,7 +150,7 @@ function checkParamClash(r: ResourceConfig, path: string): void {
   if (p.type === 'offset') own(p.offsetParam, 'pagination.offsetParam');
   if (p.type === 'page') own(p.pageParam, 'pagination.pageParam');
   if (p.type === 'cursor') own(p.cursorParam, 'pagination.cursorParam');
-  own(p.limitParam, 'pagination.limitParam');
+  if (p.type !== 'auto') own(p.limitParam, 'pagination.limitParam');
   own(r.incremental?.param, 'incremental.param');
   own(r.incremental?.endParam, 'incremental.endParam');
   for (const name of Object.keys(r.params)) {

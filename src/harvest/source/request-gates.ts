@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { FetchFn } from '../../http/fetch-options.js';
 import { RateLimiter } from '../../limiters/rate-limiter.js';
-import { budgetMatches } from './parse-budgets.js';
+import { budgetMatches, budgetWeight } from './parse-budgets.js';
 import { OAuth2Token, withOAuth2 } from './oauth2.js';
 import type { ClientConfig } from './source-config.js';
 
@@ -35,7 +35,7 @@ export function sourceFetch(client: ClientConfig, base: FetchFn, clock: Clock, l
     const { pathname } = new URL(input);
     const method = init.method ?? 'GET';
     for (const b of budgets) {
-      if (b.match.some((pattern) => budgetMatches(pattern, method, pathname))) await b.limiter.acquire(b.weight, init.signal ? { signal: init.signal } : {});
+      if (b.match.some((pattern) => budgetMatches(pattern, method, pathname))) await b.limiter.acquire(budgetWeight(b, method, pathname), init.signal ? { signal: init.signal } : {});
     }
     return inner(input, init);
   };

@@ -2,7 +2,7 @@ import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../config.js'
 import { redactTemplate, scrub } from '../secrets.js';
 import { UrlTemplate } from '../template.js';
 import { fillParent } from './placeholders.js';
-import type { AuthConfig, ResourceConfig, SourceConfig } from './source-config.js';
+import type { AuthConfig, ResolvedPagination, ResourceConfig, SourceConfig } from './source-config.js';
 
 /** What one harvest of a resource is run for: where it writes, and what its URL is filled with. */
 export interface ResourceRun {
@@ -11,6 +11,8 @@ export interface ResourceRun {
   parent?: unknown;
   /** The incremental cursor's value this run asks from (already stepped back by the lag). */
   since?: string | number | undefined;
+  /** The pagination to use: the resource's own, or what was detected for an `auto` one. */
+  pagination: ResolvedPagination;
   retryFailed?: boolean | undefined;
 }
 
@@ -22,7 +24,7 @@ export interface ResourceRun {
  */
 export function harvestConfigOf(source: SourceConfig, resource: ResourceConfig, run: ResourceRun): HarvestConfig {
   const { client } = source;
-  const p = resource.pagination;
+  const p = run.pagination;
   const query: string[] = [];
   const add = (name: string, value: string): void => void query.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   const placeholder = (name: string, which: string): void => void query.push(`${encodeURIComponent(name)}={${which}}`);

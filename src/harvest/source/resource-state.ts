@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StateRefusedError } from '../harvest-errors.js';
 import type { StateCodec } from '../sinks/sink.js';
-import type { ResourceConfig } from './source-config.js';
+import type { ResolvedPagination, ResourceConfig } from './source-config.js';
 
 /**
  * ResourceState: what one resource of a source has committed, kept by its sink beside its
@@ -18,6 +18,8 @@ export interface ResourceState {
   sync: SyncState;
   /** Incremental: the largest cursor value among the committed records; undefined before the first. */
   cursor?: string | number | undefined;
+  /** `auto` pagination: what the first page showed, so every later page and run uses the same. */
+  detected?: ResolvedPagination | undefined;
 }
 
 export interface SyncState {
@@ -70,7 +72,7 @@ export function resourceCodec(r: ResourceConfig): StateCodec<ResourceState> {
         throw new StateRefusedError(where, 'has a damaged field (records, bytes, pages or sync); remove it to start over');
       }
       if (sync.start > f.bytes!) throw new StateRefusedError(where, 'says its sync began after its records end; remove it to start over');
-      return { records: f.records!, bytes: f.bytes!, pages: f.pages!, sync, ...(f.cursor === undefined ? {} : { cursor: f.cursor }) };
+      return { records: f.records!, bytes: f.bytes!, pages: f.pages!, sync, ...(f.cursor === undefined ? {} : { cursor: f.cursor }), ...(f.detected === undefined ? {} : { detected: f.detected }) };
     },
   };
 }

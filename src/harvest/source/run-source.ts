@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { flow } from '../../flow/flow.js';
 import type { FetchFn } from '../../http/fetch-options.js';
 import { RateLimiter } from '../../limiters/rate-limiter.js';
+import type { CrashHook } from '../crash-points.js';
 import { Harvest } from '../engine.js';
 import type { Gap } from '../gaps.js';
 import { LoopGuard } from '../loop-guard.js';
@@ -14,7 +15,8 @@ import { maxCursor, recordsBetween, sinceOf, withParentFields } from './records-
 import { sourceFetch } from './request-gates.js';
 import { harvestConfigOf } from './resource-harvest.js';
 import { MAX_FAILED, resourceCodec, type ResourceState, type SyncState } from './resource-state.js';
-import type { ResourceConfig, SourceConfig } from './source-config.js';
+import type { ResolvedPagination, ResourceConfig, SourceConfig } from './source-config.js';
+import { detectPagination } from './detect-pagination.js';
 import { SubSink } from './sub-sink.js';
 
 export interface SourceDeps {
@@ -22,6 +24,8 @@ export interface SourceDeps {
   fetch?: FetchFn | undefined;
   monitor: HarvestMonitor;
   signal: AbortSignal;
+  /** Test hook: called at each instant of a commit (see crash-points.ts). */
+  crash?: CrashHook | undefined;
 }
 
 /** What one resource's run achieved; counts include earlier runs. */
@@ -67,24 +71,58 @@ export class SourceRun {
     const { client } = source;
     this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock }) : undefined;
     this.fetch = sourceFetch(client, deps.fetch ?? ((input, init) => globalThis.fetch(input, init)), deps.clock, this.limiter).fetch;
-    this.sink = new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out' });
+    this.sink = new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
   }
 
   fileOf(resource: string): string {
     return join(this.outDir, `${resource}.ndjson`);
   }
 
-  /** Runs every resource in order; stops at the first that cannot go on (an abort, an I/O error). */
+  /**
+   * Runs the source: resources in order, in passes until none has work — a sync left
+   * unfinished is resumed first; a new one starts only when the parent's sync is whole, and
+   * (for a resource that has children) when every child has finished the sync it runs over
+   * this resource's, so no child's work is abandoned half done. A resource that ends a pass
+   * unfinished (stopped at a page) is left for the next run, and its children with it.
+   * Stops at the first error it cannot go past (an abort, an I/O error).
+   */
   async run(): Promise<ResourceOutcome[]> {
-    const outcomes: ResourceOutcome[] = [];
-    for (const resource of this.source.resources) {
-      this.deps.signal.throwIfAborted();
-      outcomes.push(await this.runResource(resource));
+    const slots: Slot[] = [];
+    try {
+      for (const r of this.source.resources) slots.push(await this.openSlot(r));
+      for (let progress = true; progress; ) {
+        progress = false;
+        for (const slot of slots) {
+          this.deps.signal.throwIfAborted();
+          if (slot.stuck) continue;
+          if (!slot.state.sync.complete) {
+            if (!this.parentReady(slot, slots)) continue;
+          } else if (this.wantsNewSync(slot, slots)) {
+            slot.state = { ...slot.state, sync: this.newSync(slot.r, slot.state) };
+            slot.ranNew = true;
+            this.states.set(slot.r.name, slot.state);
+            await slot.writer.commit([], slot.state);
+          } else continue;
+          await this.runSync(slot);
+          progress = true;
+          if (!slot.state.sync.complete) slot.stuck = true;
+        }
+      }
+      return slots.map((slot) => ({
+        name: slot.r.name,
+        records: slot.state.records,
+        pages: slot.state.pages,
+        added: slot.state.records - slot.before,
+        complete: slot.state.sync.complete,
+        incomplete: [...slot.open, ...slot.state.sync.failed.map((f) => (f.parent < 0 ? `resources.${slot.r.name}: ${f.reason}` : `resources.${slot.r.name}: the children of ${slot.r.parent} record ${f.parent + 1}: ${f.reason}`))],
+        synced: slot.synced,
+      }));
+    } finally {
+      for (const slot of slots) await slot.writer.close();
     }
-    return outcomes;
   }
 
-  private async runResource(r: ResourceConfig): Promise<ResourceOutcome> {
+  private async openSlot(r: ResourceConfig): Promise<Slot> {
     const writer = await this.sink.open({
       name: r.name,
       codec: resourceCodec(r),
@@ -94,38 +132,44 @@ export class SourceRun {
     });
     try {
       const saved = await writer.resume();
-      let state: ResourceState = saved?.state ?? { records: 0, bytes: 0, pages: 0, sync: { number: 0, pagesAtStart: 0, start: 0, failed: [], complete: true } };
-      const before = state.records;
-      const open: string[] = [];
-      const synced = saved === undefined || !state.sync.complete || this.wantsNewSync(r, state);
-      if (synced && (saved === undefined || state.sync.complete)) {
-        state = { ...state, sync: this.newSync(r, state) };
-        await writer.commit([], state);
-      }
-      if (synced) {
-        this.states.set(r.name, state);
-        if (r.parent === undefined) open.push(...(await this.runOwn(r, state, writer, state.sync.harvest === undefined ? [] : (saved?.lastRecords ?? []))).map((text) => `resources.${r.name}: ${text}`));
-        else await this.runChildren(r, state, writer);
-      }
+      const state: ResourceState = saved?.state ?? { records: 0, bytes: 0, pages: 0, sync: { number: 0, pagesAtStart: 0, start: 0, failed: [], complete: true } };
       this.states.set(r.name, state);
-      return {
-        name: r.name,
-        records: state.records,
-        pages: state.pages,
-        added: state.records - before,
-        complete: state.sync.complete,
-        incomplete: [...open, ...state.sync.failed.map((f) => (f.parent < 0 ? `resources.${r.name}: ${f.reason}` : `resources.${r.name}: the children of ${r.parent} record ${f.parent + 1}: ${f.reason}`))],
-        synced,
-      };
-    } finally {
+      return { r, writer, state, before: state.records, lastRecords: saved?.lastRecords ?? [], open: [], ranNew: false, stuck: false, synced: false };
+    } catch (error) {
       await writer.close();
+      throw error;
     }
   }
 
-  /** A resource synced before syncs again when its parent has, or when it is incremental (each run asks what changed). */
-  private wantsNewSync(r: ResourceConfig, state: ResourceState): boolean {
-    if (r.parent !== undefined && state.sync.parentSync !== this.states.get(r.parent)?.sync.number) return true;
-    return r.incremental !== undefined;
+  private async runSync(slot: Slot): Promise<void> {
+    const { r, state, writer } = slot;
+    slot.synced = true;
+    if (r.parent === undefined) {
+      // The records at the end of the file teach the loop guard only when resuming inside the sync they belong to.
+      const last = state.sync.harvest === undefined ? [] : slot.lastRecords;
+      slot.open.push(...(await this.runOwn(r, state, writer, last)).map((text) => `resources.${r.name}: ${text}`));
+    } else await this.runChildren(r, state, writer);
+    slot.lastRecords = [];
+  }
+
+  /** A child's parent has finished its sync (a parent-less resource is always ready). */
+  private parentReady(slot: Slot, slots: readonly Slot[]): boolean {
+    if (slot.r.parent === undefined) return true;
+    const parent = slots.find((s) => s.r.name === slot.r.parent)!;
+    return parent.state.sync.complete && parent.state.sync.number > 0;
+  }
+
+  /**
+   * Whether a finished resource syncs again now: never twice in a run; a child when its
+   * parent has finished a newer sync; a resource never synced; an incremental one on every
+   * run — once every resource below it has finished what it runs over.
+   */
+  private wantsNewSync(slot: Slot, slots: readonly Slot[]): boolean {
+    const { r, state } = slot;
+    if (slot.ranNew || !this.parentReady(slot, slots)) return false;
+    if (r.parent !== undefined && state.sync.parentSync !== slots.find((s) => s.r.name === r.parent)!.state.sync.number) return true;
+    if (state.sync.number === 0) return true;
+    return r.incremental !== undefined && descendantsOf(r.name, slots).every((d) => d.state.sync.complete);
   }
 
   private newSync(r: ResourceConfig, state: ResourceState): SyncState {
@@ -143,7 +187,8 @@ export class SourceRun {
 
   /** A parent-less resource: one engine harvest, resumed inside its pages. */
   private async runOwn(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>, lastRecords: string[]): Promise<string[]> {
-    const config = { ...harvestConfigOf(this.source, r, { out: undefined, since: state.sync.since }), adaptive: false };
+    const pagination = await this.paginationOf(r, state, undefined);
+    const config = { ...harvestConfigOf(this.source, r, { out: undefined, since: state.sync.since, pagination }), adaptive: false };
     const sub = new SubSink(state.sync.harvest, lastRecords, async (records, harvest) => {
       state.records += records.length;
       state.bytes += ndjsonLength(records);
@@ -175,7 +220,12 @@ export class SourceRun {
     const done = state.sync.parentsDone ?? 0;
     const parents = numbered(recordsBetween(this.fileOf(r.parent!), parent.sync.start, parent.bytes), done);
     const concurrency = typeof this.source.client.concurrency === 'number' ? this.source.client.concurrency : AUTO_CHILDREN;
-    const results = flow(parents, ({ text }, context) => this.childrenOf(r, text, state.sync.since, context.signal), {
+    let detected: Promise<ResolvedPagination> | undefined;
+    const results = flow(parents, async ({ text }, context) => {
+      // An `auto` pagination is detected once, on the first parent's children, before the rest start.
+      detected ??= this.paginationOf(r, state, JSON.parse(text) as unknown);
+      return this.childrenOf(r, text, state.sync.since, await detected, context.signal);
+    }, {
       concurrency,
       ordered: true,
       clock: this.deps.clock,
@@ -196,12 +246,43 @@ export class SourceRun {
     await writer.commit([], state);
   }
 
+  /**
+   * The pagination of `r`: its own; for `auto`, what its state kept, or what its first page
+   * shows — one request, taken from the rate limit like any other, kept in the state with the
+   * next commit so every later page and run paginates the same way.
+   */
+  private async paginationOf(r: ResourceConfig, state: ResourceState, parent: unknown): Promise<ResolvedPagination> {
+    const p = r.pagination;
+    if (p.type !== 'auto') return p;
+    if (state.detected !== undefined) return state.detected;
+    const bare: ResolvedPagination = { type: 'link', nextUrlPath: undefined, limitParam: undefined, limit: p.limit, maxPages: p.maxPages };
+    const probe = harvestConfigOf(this.source, r, { out: undefined, parent, since: state.sync.since, pagination: bare });
+    const url = probe.template.fill({});
+    const { signal } = this.deps;
+    await this.limiter?.acquire({ signal });
+    const response = await this.fetch(url, { method: 'GET', headers: probe.headers, signal });
+    const text = await response.text();
+    const fail = (why: string): never => {
+      throw new DetectionError(`resources.${r.name}: its pagination is auto, and its first page ${why}; name its pagination.type in the file`);
+    };
+    if (!response.ok) fail(`answered HTTP ${response.status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch {
+      fail('is not JSON');
+    }
+    const detected = detectPagination(body, response.headers, url, p.limit, p.maxPages);
+    state.detected = detected;
+    return detected;
+  }
+
   /** The children of one parent record: every page, held in memory until their turn to be committed. */
-  private async childrenOf(r: ResourceConfig, parentText: string, since: string | number | undefined, signal: AbortSignal): Promise<{ records: string[]; pages: number; failure?: string }> {
+  private async childrenOf(r: ResourceConfig, parentText: string, since: string | number | undefined, pagination: ResolvedPagination, signal: AbortSignal): Promise<{ records: string[]; pages: number; failure?: string }> {
     const parent = JSON.parse(parentText) as unknown;
     let config;
     try {
-      config = { ...harvestConfigOf(this.source, r, { out: undefined, parent, since }), adaptive: false };
+      config = { ...harvestConfigOf(this.source, r, { out: undefined, parent, since, pagination }), adaptive: false };
     } catch (error) {
       if (error instanceof ParentFieldError) return { records: [], pages: 0, failure: error.message };
       throw error;
@@ -221,6 +302,34 @@ export class SourceRun {
       await harvest.close();
     }
   }
+}
+
+/** A resource whose `auto` pagination could not be detected: it cannot be harvested until its type is named. */
+export class DetectionError extends Error {
+  override name = 'DetectionError';
+}
+
+/** One resource in a run: its writer, its state, and what this run did with it. */
+interface Slot {
+  r: ResourceConfig;
+  writer: ResourceWriter<ResourceState>;
+  state: ResourceState;
+  /** Records when the run began. */
+  before: number;
+  /** The last committed records, for the loop guard of a resumed sync. */
+  lastRecords: string[];
+  /** Why a sync of this run ended short (stopped at a page). */
+  open: string[];
+  ranNew: boolean;
+  /** Ended this run unfinished: left for the next. */
+  stuck: boolean;
+  synced: boolean;
+}
+
+/** The resources below `name`: its children, theirs, and so on. */
+function descendantsOf(name: string, slots: readonly Slot[]): Slot[] {
+  const children = slots.filter((s) => s.r.parent === name);
+  return [...children, ...children.flatMap((c) => descendantsOf(c.r.name, slots))];
 }
 
 async function* numbered(lines: AsyncIterable<string>, skip: number): AsyncGenerator<{ index: number; text: string }> {

@@ -35,20 +35,27 @@ export type AuthConfig =
   | { type: 'apiKey'; name: string; value: string; in: 'header' | 'query' }
   | { type: 'oauth2'; tokenUrl: string; clientId: string; clientSecret: string; scope: string | undefined; refreshBeforeMs: number };
 
-/** A budget: `rate` shared by the requests `match` selects; each request counts `weight`. */
+/** A budget: `rate` shared by the requests `match` selects; each takes `weight`, or its pattern's weight in `weights`. */
 export interface BudgetConfig {
   name: string;
   rate: string[];
   /** `GET /search/**`-style patterns: a method (or `*`) and a path glob (`*` one segment, `**` any). */
   match: string[];
   weight: number;
+  /** Weights by pattern, the first that matches a request winning over `weight`. */
+  weights: [string, number][];
 }
 
 export type PaginationConfig =
   | { type: 'offset'; offsetParam: string; limitParam: string; limit: number; totalPath: PathStep[] | undefined; maxPages: number | undefined }
   | { type: 'page'; pageParam: string; limitParam: string | undefined; limit: number; basePage: number; totalPath: PathStep[] | undefined; maxPages: number | undefined }
   | { type: 'cursor'; cursorParam: string; cursorPath: PathStep[]; limitParam: string | undefined; limit: number; maxPages: number | undefined }
-  | { type: 'link'; nextUrlPath: PathStep[] | undefined; limitParam: string | undefined; limit: number; maxPages: number | undefined };
+  | { type: 'link'; nextUrlPath: PathStep[] | undefined; limitParam: string | undefined; limit: number; maxPages: number | undefined }
+  /** Detected from the first page (detect-pagination.ts) and kept in the resource's state. */
+  | { type: 'auto'; limit: number; maxPages: number | undefined };
+
+/** A pagination as a harvest is built with: detection done. */
+export type ResolvedPagination = Exclude<PaginationConfig, { type: 'auto' }>;
 
 export interface IncrementalConfig {
   /** Where the cursor value is in each record, e.g. `updated_at`. */

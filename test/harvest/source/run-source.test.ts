@@ -82,6 +82,24 @@ describe('harvest --config: a source of several resources', () => {
     }
   });
 
+  it('keeps one server quota where a path costs more, shared by parents and children: no request over it', async () => {
+    const mock = await startMockApi({ tree: { repos: 12, issuesPerRepo: 2, commentsPerIssue: 0 }, limits: '12/1s', costs: { '/repos/*/issues': 3 } });
+    const dir = tempDir();
+    try {
+      const config = githubSource(mock.url);
+      config.client = { baseUrl: mock.url, auth: { type: 'bearer', token: '{env.GITHUB_TOKEN}' }, concurrency: 4, budgets: [{ name: 'api', rate: '12/1s', weights: { '/repos/*/issues': 3 } }] };
+      delete (config.resources as Record<string, unknown>).comments;
+      const run = await harvest(mock, dir, config);
+      assert.equal(run.code, 0, run.err);
+      assert.equal(lines(dir, 'issues').length, 24);
+      const stats = mock.stats();
+      assert.equal(stats.requests, 13);
+      assert.equal(stats.violations.total, 0, JSON.stringify(stats.violations));
+    } finally {
+      await mock.close();
+    }
+  });
+
   it('refuses a file with a mistake before any request, naming the path in the file', async () => {
     const mock = await startMockApi({});
     const dir = tempDir();
