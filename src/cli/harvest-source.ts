@@ -6,16 +6,20 @@ import { parseSourceConfig } from '../harvest/source/parse-source.js';
 import { SourceRun, type ResourceOutcome } from '../harvest/source/run-source.js';
 import type { SourceConfig } from '../harvest/source/source-config.js';
 import { HarvestRecorder, startProgress } from '../harvest/visible/index.js';
+import { openSink, sinkKindOf } from '../harvest/sinks/open-sink.js';
+import type { Sink } from '../harvest/sinks/sink.js';
 import { parseCommandArgs } from './args.js';
 import type { HarvestIo } from './harvest.js';
 import { crashHookFromEnv } from './harvest-crash-hook.js';
 import { EXIT, exitForError } from './harvest-exit.js';
 
-const USAGE = `usage: sluice harvest --config source.json --out DIR [--json] [--quiet]
+const USAGE = `usage: sluice harvest --config source.json --out DIR [--sink URL] [--json] [--quiet]
 
 Harvests every resource of a source file (client, auth, budgets, resources, parent→child
-fan-out, incremental cursors) into DIR/<resource>.ndjson, each with its state file; run
-the same command again to resume, or to sync what changed. docs/harvest-pipeline.md.
+fan-out, incremental cursors) into DIR/<resource>.ndjson, each with its state file — or,
+with --sink postgres://…, duckdb:FILE or parquet:DIR, into a table (or folder) per
+resource, DIR then keeping only the logs parents' children are read from. Run the same
+command again to resume, or to sync what changed. docs/harvest-pipeline.md.
 `;
 
 /** Whether argv asks for a source file rather than one URL template. */
@@ -34,10 +38,11 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   const say = (text: string): void => void stderr.write(text);
   let source: SourceConfig;
   let out: string;
+  let sinkUrl: string | undefined;
   let json = false;
   let quiet = false;
   try {
-    const { values: v } = parseCommandArgs('harvest', argv, { config: { type: 'string' }, out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, false);
+    const { values: v } = parseCommandArgs('harvest', argv, { config: { type: 'string' }, out: { type: 'string', short: 'o' }, sink: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, false);
     if (v.help) {
       stdout.write(USAGE);
       return EXIT.complete;
@@ -50,6 +55,8 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
     const info = await stat(out).catch(() => undefined);
     if (info !== undefined && !info.isDirectory()) throw new ConfigError('--out', out, 'must be a directory with --config (each resource is a file in it)');
     await mkdir(out, { recursive: true });
+    if (v.sink !== undefined) sinkKindOf(v.sink);
+    sinkUrl = v.sink;
   } catch (error) {
     say(`sluice harvest: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitForError(error);
@@ -67,14 +74,17 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   }
   let outcomes: ResourceOutcome[] | undefined;
   let code: number;
+  let sink: Sink | undefined;
   try {
     const crash = crashHookFromEnv(env.SLUICE_HARVEST_CRASH);
-    outcomes = await new SourceRun(source, out, { clock, fetch: io.fetch, monitor: recorder, signal: controller.signal, crash }).run();
+    sink = sinkUrl === undefined ? undefined : await openSink(sinkUrl, { field: '--sink', crash });
+    outcomes = await new SourceRun(source, out, { clock, fetch: io.fetch, monitor: recorder, signal: controller.signal, crash, sink }).run();
     code = outcomes.some((o) => o.incomplete.length > 0 || !o.complete) ? EXIT.incomplete : EXIT.complete;
   } catch (error) {
     code = controller.signal.aborted && (isAbortError(error) || error === controller.signal.reason) ? EXIT.interrupted : exitForError(error);
     if (code !== EXIT.interrupted) say(`sluice harvest: ${clean(error)}; what was committed is kept, run the same command again to resume\n`);
   } finally {
+    await sink?.close().catch(() => {});
     progress?.stop();
     io.signal?.removeEventListener('abort', interrupt);
     process.off('SIGINT', interrupt);

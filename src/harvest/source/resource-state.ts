@@ -18,6 +18,8 @@ export interface ResourceState {
   sync: SyncState;
   /** Incremental: the largest cursor value among the committed records; undefined before the first. */
   cursor?: string | number | undefined;
+  /** A parent in a database or Parquet sink: the length of its local log of records (fanout-log.ts), which its children read. */
+  log?: number | undefined;
   /** `auto` pagination: what the first page showed, so every later page and run uses the same. */
   detected?: ResolvedPagination | undefined;
 }
@@ -33,6 +35,8 @@ export interface SyncState {
   parentSync?: number | undefined;
   /** The resource's own byte length when this sync began: its records of this sync come after it (its children read them). */
   start: number;
+  /** The same in its log (fanout-log.ts), when it keeps one. */
+  logStart?: number | undefined;
   /** A child: parent records whose children are committed, in order. */
   parentsDone?: number | undefined;
   /** A parent-less resource: the engine's state of this sync (state-file.ts), as its codec wrote it. */
@@ -71,8 +75,9 @@ export function resourceCodec(r: ResourceConfig): StateCodec<ResourceState> {
       if (!whole(f.records) || !whole(f.bytes) || !whole(f.pages) || typeof sync !== 'object' || sync === null || !whole(sync.start) || !whole(sync.number) || !whole(sync.pagesAtStart) || typeof sync.complete !== 'boolean' || !Array.isArray(sync.failed)) {
         throw new StateRefusedError(where, 'has a damaged field (records, bytes, pages or sync); remove it to start over');
       }
+      if (f.log !== undefined && !whole(f.log)) throw new StateRefusedError(where, 'has a damaged field (log); remove it to start over');
       if (sync.start > f.bytes!) throw new StateRefusedError(where, 'says its sync began after its records end; remove it to start over');
-      return { records: f.records!, bytes: f.bytes!, pages: f.pages!, sync, ...(f.cursor === undefined ? {} : { cursor: f.cursor }), ...(f.detected === undefined ? {} : { detected: f.detected }) };
+      return { records: f.records!, bytes: f.bytes!, pages: f.pages!, sync, ...(f.cursor === undefined ? {} : { cursor: f.cursor }), ...(f.detected === undefined ? {} : { detected: f.detected }), ...(f.log === undefined ? {} : { log: f.log }) };
     },
   };
 }

@@ -18,6 +18,7 @@ import { MAX_FAILED, resourceCodec, type ResourceState, type SyncState } from '.
 import type { ResolvedPagination, ResourceConfig, SourceConfig } from './source-config.js';
 import { detectPagination } from './detect-pagination.js';
 import { SubSink } from './sub-sink.js';
+import { LoggedWriter } from './fanout-log.js';
 
 export interface SourceDeps {
   clock: Clock;
@@ -26,6 +27,8 @@ export interface SourceDeps {
   signal: AbortSignal;
   /** Test hook: called at each instant of a commit (see crash-points.ts). */
   crash?: CrashHook | undefined;
+  /** Where records and states go instead of NDJSON files in the directory (a database, Parquet); the caller closes it. */
+  sink?: Sink | undefined;
 }
 
 /** What one resource's run achieved; counts include earlier runs. */
@@ -71,11 +74,18 @@ export class SourceRun {
     const { client } = source;
     this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock }) : undefined;
     this.fetch = sourceFetch(client, deps.fetch ?? ((input, init) => globalThis.fetch(input, init)), deps.clock, this.limiter).fetch;
-    this.sink = new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
+    this.sink = deps.sink ?? new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
   }
 
   fileOf(resource: string): string {
     return join(this.outDir, `${resource}.ndjson`);
+  }
+
+  /** Where a parent's records of its latest sync are, for its children: its NDJSON file, or its log beside another sink. */
+  private parentRecords(name: string): AsyncGenerator<string> {
+    const state = this.states.get(name)!;
+    if (this.deps.sink === undefined) return recordsBetween(this.fileOf(name), state.sync.start, state.bytes);
+    return recordsBetween(join(this.outDir, `${name}.parents.ndjson`), state.sync.logStart ?? 0, state.log ?? 0);
   }
 
   /**
@@ -123,13 +133,16 @@ export class SourceRun {
   }
 
   private async openSlot(r: ResourceConfig): Promise<Slot> {
-    const writer = await this.sink.open({
+    const opened = await this.sink.open({
       name: r.name,
       codec: resourceCodec(r),
       tailRecords: LoopGuard.tailRecords,
       primaryKey: r.primaryKey,
-      write: r.incremental && r.primaryKey ? 'merge' : 'append',
+      // A key given is a record's identity: a record fetched again (a change, a boundary re-read) replaces it where the sink can.
+      write: r.primaryKey ? 'merge' : 'append',
     });
+    const hasChildren = this.source.resources.some((c) => c.parent === r.name);
+    const writer = this.deps.sink !== undefined && hasChildren ? new LoggedWriter(opened, join(this.outDir, `${r.name}.parents.ndjson`), this.deps.crash) : opened;
     try {
       const saved = await writer.resume();
       const state: ResourceState = saved?.state ?? { records: 0, bytes: 0, pages: 0, sync: { number: 0, pagesAtStart: 0, start: 0, failed: [], complete: true } };
@@ -178,6 +191,7 @@ export class SourceRun {
       number: state.sync.number + 1,
       pagesAtStart: state.pages,
       start: state.bytes,
+      ...(state.log === undefined ? {} : { logStart: state.log }),
       ...(inc ? { since: state.cursor === undefined ? inc.initialValue : sinceOf(state.cursor, inc.lag) } : {}),
       ...(r.parent === undefined ? {} : { parentSync: this.states.get(r.parent)!.sync.number, parentsDone: 0 }),
       failed: [],
@@ -216,9 +230,8 @@ export class SourceRun {
    * the child's pages into memory, several at once; committed in parent order.
    */
   private async runChildren(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>): Promise<void> {
-    const parent = this.states.get(r.parent!)!;
     const done = state.sync.parentsDone ?? 0;
-    const parents = numbered(recordsBetween(this.fileOf(r.parent!), parent.sync.start, parent.bytes), done);
+    const parents = numbered(this.parentRecords(r.parent!), done);
     const concurrency = typeof this.source.client.concurrency === 'number' ? this.source.client.concurrency : AUTO_CHILDREN;
     let detected: Promise<ResolvedPagination> | undefined;
     const results = flow(parents, async ({ text }, context) => {
