@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CRASH_POINTS } from '../../../src/harvest/crash-points.js';
+import { CRASH_POINTS, SINK_CRASH_POINTS, type CrashPoint } from '../../../src/harvest/crash-points.js';
 import { startMockApi, type MockApi } from '../../../src/http/mock/index.js';
 import { tempDir } from '../helpers.js';
 import { runCli, type CliRun } from '../spawn-cli.js';
+import { duckdbRecords } from '../sinks/read-back.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -44,24 +45,26 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
   });
   after(() => mock.close());
 
-  const args = (out: string): string[] => ['harvest', '--config', file, '--out', out, '--quiet'];
-  const read = (out: string): string[] => RESOURCES.map((r) => readFileSync(join(out, `${r}.ndjson`), 'utf8'));
+  /** Every resource's records as parsed JSON, in commit order, from its NDJSON file or its DuckDB table. */
+  const read = async (out: string, duckdb: boolean): Promise<unknown[][]> =>
+    Promise.all(RESOURCES.map(async (r) => (duckdb ? await duckdbRecords(join(out, 'source.duckdb'), r) : readFileSync(join(out, `${r}.ndjson`), 'utf8').split('\n').filter((l) => l !== '')).map((l) => JSON.parse(l) as unknown)));
 
-  it('12 crashes over two chains, then every resource equals the uninterrupted run', async () => {
+  async function chains(count: number, killsPerChain: number, duckdb: boolean, points: readonly CrashPoint[]): Promise<string[]> {
+    const args = (out: string): string[] => ['harvest', '--config', file, '--out', out, '--quiet', ...(duckdb ? ['--sink', `duckdb:${join(out, 'source.duckdb')}`] : [])];
     const reference = join(tempDir(), 'reference');
     const clean = await runCli(args(reference));
     assert.equal(clean.code, 0, clean.stderr);
-    const expected = read(reference);
-    assert.deepEqual(expected.map((t) => t.split('\n').length - 1), [6, 48, 1440]);
-    const random = lcg(SEED);
-    const chains = [0, 1].map(async (chain) => {
+    const expected = await read(reference, duckdb);
+    assert.deepEqual(expected.map((t) => t.length), [6, 48, 1440]);
+    const random = lcg(SEED + (duckdb ? 1 : 0));
+    const all = Array.from({ length: count }, async (_, chain) => {
       let out = join(tempDir(), `chain-${chain}`);
       const kills: string[] = [];
       let killed = 0;
-      for (let attempt = 0; killed < 6 && attempt < 14; attempt++) {
+      for (let attempt = 0; killed < killsPerChain && attempt < 2 * killsPerChain + 2; attempt++) {
         let run: CliRun;
         if ((attempt + chain) % 3 !== 2) {
-          const point = CRASH_POINTS[Math.floor(random() * CRASH_POINTS.length)]!;
+          const point = points[Math.floor(random() * points.length)]!;
           const n = 1 + Math.floor(random() * 40);
           run = await runCli(args(out), { env: { SLUICE_HARVEST_CRASH: `${point}:${n}` } });
           kills.push(`${point}:${n}→${run.signal ?? run.code}`);
@@ -73,16 +76,25 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
         assert.ok(run.signal === 'SIGKILL' || run.code === 0, `chain ${chain}: ${kills.join(', ')}: ${run.stderr}`);
         if (run.signal === 'SIGKILL') killed++;
         else {
-          assert.deepEqual(read(out), expected, `chain ${chain} differs after ${kills.join(', ')}`);
+          assert.deepEqual(await read(out, duckdb), expected, `chain ${chain} differs after ${kills.join(', ')}`);
           out = join(tempDir(), `chain-${chain}-${attempt}`);
         }
       }
       const last = await runCli(args(out));
       assert.equal(last.code, 0, `chain ${chain}: ${kills.join(', ')}: ${last.stderr}`);
-      assert.deepEqual(read(out), expected, `chain ${chain} differs after ${kills.join(', ')}`);
+      assert.deepEqual(await read(out, duckdb), expected, `chain ${chain} differs after ${kills.join(', ')}`);
       return kills;
     });
-    const kills = (await Promise.all(chains)).flat();
-    assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 10, kills.join(', '));
+    return (await Promise.all(all)).flat();
+  }
+
+  it('NDJSON: 10 crashes over two chains, then every resource equals the uninterrupted run', async () => {
+    const kills = await chains(2, 5, false, CRASH_POINTS);
+    assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 8, kills.join(', '));
+  });
+
+  it('DuckDB: 4 crashes (in its commit, in the parents\' log, or at any time), then every table equals the uninterrupted run', async () => {
+    const kills = await chains(1, 4, true, [...SINK_CRASH_POINTS, 'output-partial', 'output-written']);
+    assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 3, kills.join(', '));
   });
 });
