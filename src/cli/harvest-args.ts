@@ -6,6 +6,7 @@ import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../harvest/co
 import { parseJsonPath } from '../harvest/json-path.js';
 import { parseSize } from '../harvest/sizes.js';
 import { describeSink, sinkKindOf } from '../harvest/sinks/open-sink.js';
+import { checkPrimaryKey } from '../harvest/sinks/table-layout.js';
 import { parseHeader, redactTemplate, splitCredentials } from '../harvest/secrets.js';
 import { UrlTemplate, type Placeholder } from '../harvest/template.js';
 import { parseCommandArgs } from './args.js';
@@ -93,8 +94,10 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
   if (v['arrival-jitter'] !== undefined && rate === undefined) throw new ConfigError('--arrival-jitter', v['arrival-jitter'], 'applies to a --rate limit: give --rate too');
   const arrivalJitterMs = v['arrival-jitter'] === undefined ? undefined : jitter(v['arrival-jitter'], '--arrival-jitter');
   if (v.out !== undefined && v.sink !== undefined) throw new ConfigError('--sink', describeSink(v.sink), 'and --out go one at a time: --out writes NDJSON, --sink a database or Parquet');
-  if (v.sink !== undefined) sinkKindOf(v.sink);
+  const sinkKind = v.sink === undefined ? undefined : sinkKindOf(v.sink);
   const primaryKey = v['primary-key'] === undefined ? undefined : v['primary-key'].split(',').map((field) => field.trim());
+  if (primaryKey !== undefined) checkPrimaryKey(primaryKey, undefined, '--primary-key');
+  if (v.write === 'merge' && sinkKind === 'parquet') throw new ConfigError('--write', v.write, 'is not possible in Parquet, whose files are immutable: append, and take the latest version of each key when reading; or use duckdb: or postgres://');
   if (primaryKey !== undefined && v.sink === undefined) throw new ConfigError('--primary-key', v['primary-key'], 'applies to a --sink (NDJSON keeps records as they come)');
   if (v.write !== undefined && v.write !== 'append' && v.write !== 'merge') throw new ConfigError('--write', v.write, "must be 'append' or 'merge'");
   if (v.write !== undefined && v.sink === undefined) throw new ConfigError('--write', v.write, 'applies to a --sink (NDJSON only appends)');

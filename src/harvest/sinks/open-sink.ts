@@ -15,7 +15,7 @@ export function sinkKindOf(value: string, field = '--sink'): SinkKind {
   if (/^postgres(ql)?:\/\//.test(value)) return 'postgres';
   if (value.startsWith('duckdb:') && value.length > 'duckdb:'.length) return 'duckdb';
   if (value.startsWith('parquet:') && value.length > 'parquet:'.length) return 'parquet';
-  throw new ConfigError(field, describeSink(value), 'must be postgres://USER@HOST:PORT/DB[?schema=NAME], duckdb:FILE or parquet:DIR (for NDJSON use --out)');
+  throw new ConfigError(field, describeSink(value), 'must be a postgres:// URL (its ?schema= names the schema, default public), duckdb:FILE or parquet:DIR (for NDJSON use --out)');
 }
 
 /** A `--sink` value as messages and the report show it: a URL's password redacted. */

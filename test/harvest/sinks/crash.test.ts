@@ -39,7 +39,7 @@ class Source {
       const log = this.requests.get(url.pathname) ?? [];
       log.push(offset);
       this.requests.set(url.pathname, log);
-      const results: unknown[] = [];
+      const results: Array<ReturnType<typeof recordOf>> = [];
       for (let i = offset; i < Math.min(RECORDS, offset + limit); i++) results.push(recordOf(i));
       setTimeout(() => res.setHeader('content-type', 'application/json').end(JSON.stringify({ count: RECORDS, results })), 5 + Math.floor(random() * 25));
     });
