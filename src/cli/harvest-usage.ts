@@ -1,7 +1,10 @@
 export const HARVEST_USAGE = `usage: sluice harvest <url-template> [options]
+       sluice harvest --config source.json --out DIR [--sink URL] [--json] [--quiet]
 
 Pulls every page of a paginated JSON API into NDJSON (one record a line), at the rate the
-API allows, and resumes after any crash. docs/harvest.md has the whole guide.
+API allows, and resumes after any crash. docs/harvest.md has the whole guide. With
+--config, a whole source (resources, parent→child fan-out, incremental syncs, auth, shared
+budgets) from one file: docs/harvest-pipeline.md.
 
 pagination:
   --paginate MODE     offset | page | cursor | link (default: from the template's {offset}, {page}, {cursor})
