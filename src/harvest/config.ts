@@ -55,6 +55,10 @@ export interface HarvestConfig {
   write?: 'append' | 'merge' | undefined;
   /** Fetch again the pages listed as failed in the state before going on. */
   retryFailed: boolean;
+  /** Query parameters whose values are secrets besides the secret-named ones (an API key in a parameter of any name): saved and shown as `[redacted]`. */
+  secretParams?: readonly string[] | undefined;
+  /** Values never to show, besides the header values (scrubbed from reasons). */
+  secretValues?: readonly string[] | undefined;
   /** Where the rate limit lives (Redis to share it), under `key`. */
   store?: RateStore | undefined;
   key?: string | undefined;

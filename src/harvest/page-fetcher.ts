@@ -61,7 +61,7 @@ export class PageFetcher {
   ) {
     const { clock, monitor } = deps;
     this.pause = new QuotaPause(clock, monitor, config.retries);
-    this.secrets = Object.values(config.headers);
+    this.secrets = [...Object.values(config.headers), ...(config.secretValues ?? [])];
     const transport = harvestTransport(
       {
         fetch: deps.fetch ?? ((input, init) => globalThis.fetch(input, init)),

@@ -58,7 +58,7 @@ function templateSecrets(config: HarvestConfig): Map<string, string> {
   const sentinel = '__sluice_placeholder__';
   const probe = new URL(config.template.fill({ offset: sentinel, limit: sentinel, page: sentinel, cursor: sentinel }));
   for (const [name, value] of probe.searchParams) {
-    if (value !== '' && !value.includes(sentinel) && isSecretName(name)) secrets.set(name, value);
+    if (value !== '' && !value.includes(sentinel) && (isSecretName(name) || config.secretParams?.includes(name))) secrets.set(name, value);
   }
   return secrets;
 }

@@ -79,6 +79,8 @@ export function harvestConfigOf(source: SourceConfig, resource: ResourceConfig, 
     concurrency: client.concurrency,
     out: run.out,
     retryFailed: run.retryFailed ?? false,
+    ...(client.auth?.type === 'apiKey' && client.auth.in === 'query' ? { secretParams: [client.auth.name] } : {}),
+    secretValues: source.secrets,
   };
 }
 

@@ -18,6 +18,7 @@ import { MAX_FAILED, resourceCodec, type ResourceState, type SyncState } from '.
 import type { ResolvedPagination, ResourceConfig, SourceConfig } from './source-config.js';
 import { detectPagination } from './detect-pagination.js';
 import { SubSink } from './sub-sink.js';
+import { scrub } from '../secrets.js';
 import { LoggedWriter } from './fanout-log.js';
 
 export interface SourceDeps {
@@ -208,15 +209,16 @@ export class SourceRun {
       state.bytes += ndjsonLength(records);
       state.pages = state.sync.pagesAtStart + (JSON.parse(harvest) as { pages: number }).pages;
       if (r.incremental) state.cursor = maxCursor(records, r.incremental.cursorPath, state.cursor);
-      state.sync.harvest = harvest;
+      // Reasons and shown URLs in the engine's state may hold a value taken from the environment (a key in a query parameter).
+      state.sync.harvest = scrub(harvest, this.source.secrets);
       await writer.commit(records, state);
     });
     const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter });
     try {
       const outcome = await harvest.run(this.deps.monitor, this.deps.signal);
       // Stopped at a page: the sync stays open, and the next run goes on from that page.
-      if (!outcome.complete) return outcome.gaps.map(gapText);
-      state.sync.failed = outcome.gaps.slice(0, MAX_FAILED).map((g) => ({ parent: -1, reason: gapText(g) }));
+      if (!outcome.complete) return outcome.gaps.map((g) => this.gapText(g));
+      state.sync.failed = outcome.gaps.slice(0, MAX_FAILED).map((g) => ({ parent: -1, reason: this.gapText(g) }));
       state.sync.complete = true;
       await writer.commit([], state);
       return [];
@@ -290,6 +292,11 @@ export class SourceRun {
     return detected;
   }
 
+  /** A gap as a line to show: redacted of every value taken from the environment. */
+  private gapText(gap: Gap): string {
+    return scrub(describeGap(gap), this.source.secrets);
+  }
+
   /** The children of one parent record: every page, held in memory until their turn to be committed. */
   private async childrenOf(r: ResourceConfig, parentText: string, since: string | number | undefined, pagination: ResolvedPagination, signal: AbortSignal): Promise<{ records: string[]; pages: number; failure?: string }> {
     const parent = JSON.parse(parentText) as unknown;
@@ -297,7 +304,7 @@ export class SourceRun {
     try {
       config = { ...harvestConfigOf(this.source, r, { out: undefined, parent, since, pagination }), adaptive: false };
     } catch (error) {
-      if (error instanceof ParentFieldError) return { records: [], pages: 0, failure: error.message };
+      if (error instanceof ParentFieldError) return { records: [], pages: 0, failure: scrub(error.message, this.source.secrets) };
       throw error;
     }
     const records: string[] = [];
@@ -308,7 +315,7 @@ export class SourceRun {
     const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter });
     try {
       const outcome = await harvest.run(this.deps.monitor, signal);
-      const gaps = outcome.gaps.map(gapText);
+      const gaps = outcome.gaps.map((g) => this.gapText(g));
       if (!outcome.complete && gaps.length === 0) gaps.push('stopped before its last page');
       return { records, pages: outcome.pages, ...(gaps.length > 0 ? { failure: gaps.join('; ') } : {}) };
     } finally {
@@ -353,7 +360,7 @@ async function* numbered(lines: AsyncIterable<string>, skip: number): AsyncGener
   }
 }
 
-function gapText(g: Gap): string {
+function describeGap(g: Gap): string {
   switch (g.kind) {
     case 'failed':
       return `${g.pages} page(s) failed or came back short`;
