@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { flow } from '../../flow/flow.js';
+import { sustainedRatePerMs } from '../../flow/options.js';
 import type { FetchFn } from '../../http/fetch-options.js';
 import { RateLimiter } from '../../limiters/rate-limiter.js';
 import type { CrashHook } from '../crash-points.js';
+import { CommitBatch } from '../commit-batch.js';
 import { Harvest } from '../engine.js';
 import type { Gap } from '../gaps.js';
 import { LoopGuard } from '../loop-guard.js';
@@ -47,8 +49,15 @@ export interface ResourceOutcome {
   synced: boolean;
 }
 
-/** Parent records whose children are fetched at once when the client's concurrency is `auto`. */
+/** Parent records whose children are fetched at once when the client's concurrency is `auto` and no rate sizes it. */
 const AUTO_CHILDREN = 8;
+/**
+ * With a rate, `auto` fetches the children of as many parents at once as the rate starts in
+ * this long — Little's law for a parent whose pages take up to 4 s in all (they go one after another), so
+ * slow answers do not leave the budget unused; at most 256, as each holds its children in memory.
+ */
+const AUTO_CHILDREN_COVER_MS = 4000;
+const MAX_AUTO_CHILDREN = 256;
 
 /**
  * SourceRun: every resource of a source, parents before children, each into its own NDJSON
@@ -234,7 +243,7 @@ export class SourceRun {
   private async runChildren(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>): Promise<void> {
     const done = state.sync.parentsDone ?? 0;
     const parents = numbered(this.parentRecords(r.parent!), done);
-    const concurrency = typeof this.source.client.concurrency === 'number' ? this.source.client.concurrency : AUTO_CHILDREN;
+    const concurrency = this.childConcurrency();
     let detected: Promise<ResolvedPagination> | undefined;
     const results = flow(parents, async ({ text }, context) => {
       // An `auto` pagination is detected once, on the first parent's children, before the rest start.
@@ -246,16 +255,28 @@ export class SourceRun {
       clock: this.deps.clock,
       signal: this.deps.signal,
     });
-    for await (const result of results) {
-      if (!result.ok) throw result.error; // the worker rejects only on abort or an I/O error
-      const { records, pages, failure } = result.value;
+    // The parents done while the previous commit was on disk go in one commit: one fsync per
+    // parent would hold the flow back on a busy disk, as it would the engine's pages.
+    const batch = new CommitBatch<{ index: number; records: string[]; pages: number; failure?: string | undefined }>(async (done) => {
+      const records = done.flatMap((d) => d.records);
+      for (const { index, pages, failure } of done) {
+        state.pages += pages;
+        state.sync.parentsDone = index + 1;
+        if (failure !== undefined && state.sync.failed.length < MAX_FAILED) state.sync.failed.push({ parent: index, reason: failure });
+      }
       state.records += records.length;
       state.bytes += ndjsonLength(records);
-      state.pages += pages;
       if (r.incremental) state.cursor = maxCursor(records, r.incremental.cursorPath, state.cursor);
-      state.sync.parentsDone = result.input.index + 1;
-      if (failure !== undefined && state.sync.failed.length < MAX_FAILED) state.sync.failed.push({ parent: result.input.index, reason: failure });
       await writer.commit(records, state);
+    });
+    try {
+      for await (const result of results) {
+        if (!result.ok) throw result.error; // the worker rejects only on abort or an I/O error
+        await batch.add({ index: result.input.index, ...result.value });
+      }
+      await batch.flush();
+    } finally {
+      await batch.flush().catch(() => {});
     }
     state.sync.complete = true;
     await writer.commit([], state);
@@ -290,6 +311,14 @@ export class SourceRun {
     const detected = detectPagination(body, response.headers, url, p.limit, p.maxPages);
     state.detected = detected;
     return detected;
+  }
+
+  /** Parents whose children are fetched at once: the client's number, or for `auto` sized by the rate (see AUTO_CHILDREN_COVER_MS). */
+  private childConcurrency(): number {
+    const { concurrency } = this.source.client;
+    if (typeof concurrency === 'number') return concurrency;
+    if (this.limiter === undefined) return AUTO_CHILDREN;
+    return Math.min(MAX_AUTO_CHILDREN, Math.max(AUTO_CHILDREN, Math.ceil(sustainedRatePerMs(this.limiter) * AUTO_CHILDREN_COVER_MS)));
   }
 
   /** A gap as a line to show: redacted of every value taken from the environment. */
