@@ -100,8 +100,11 @@ describe('examples', () => {
 
   it('04 crawler: all tasks done, at most 5 queued, never over 2/s (unless stalled past the margin)', async () => {
     const r = await resultOf('04-crawler.ts');
-    assert.equal(r.done, '12/12');
-    assert.equal(r.failed, '0');
+    // A request over 2/s (only past a stall, below) is a 429 that costs an attempt: then, and
+    // only then, a task the seeded faults also failed may run out of its three.
+    const stalled = Number(r['longest-stall']) > Number(r.margin) && r.violations !== '0';
+    assert.ok(r.done === '12/12' || (stalled && Number(r.failed) <= Number(r.violations)), `${r.done} done, ${r.failed} failed (${r.violations} over 2/s, longest stall ${r['longest-stall']} ms)`);
+    assert.ok(r.failed === '0' || stalled, `${r.failed} failed with no request over 2/s`);
     assert.ok(Number(r['max-queued']) <= Number(r.queue), `queued ${r['max-queued']} of ${r.queue}`);
     assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} requests over 2/s with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
   });
@@ -154,8 +157,8 @@ describe('examples', () => {
   });
 
   // Each integration (issue 16, item 4): its client at the mock's stated limit (OpenAI-style
-  // chat, 20/s, OpenAI headers) gets no 429, and a call the server refuses every time costs
-  // at most its retry owner's attempts.
+  // chat, 20/s, OpenAI headers) gets no 429 (unless stalled past the margin), and a call the
+  // server refuses every time costs at most its retry owner's attempts.
   for (const [file, client] of [
     ['09-undici-global-fetch.ts', 'undici'],
     ['10-ky.ts', 'ky'],
@@ -168,9 +171,13 @@ describe('examples', () => {
     it(`${file.slice(0, 2)} ${client}: every call through sluice, 0 429s at the stated limit, a persistent 429 within its attempts`, async () => {
       const r = await resultOf(file);
       assert.equal(r.client, client);
-      assert.equal(r.ok, r.calls);
-      assert.equal(r.throttled, '0', 'no 429 while paced at the stated limit');
-      assert.equal(r.violations, '0');
+      // The mock counts arrivals in this example's own process: a stall there longer than the
+      // margin can put a request in a window it did not start in (see the file's comment).
+      const stalled = Number(r['longest-stall']) > Number(r.margin);
+      assert.ok(r.throttled === '0' || stalled, `${r.throttled} 429s while paced at the stated limit, with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
+      assert.ok(r.violations === '0' || stalled, `${r.violations} violations with no stall past the margin`);
+      assert.ok(Number(r.ok) >= Number(r.calls) - Number(r.throttled), `${r.ok} of ${r.calls} calls succeeded`);
+      if (!stalled) assert.equal(r.ok, r.calls);
       const cost = Number(r['persistent-requests']);
       assert.ok(cost >= 1 && cost <= Number(r.attempts), `a persistent 429 cost ${cost} requests, at most ${r.attempts}`);
     });
