@@ -113,7 +113,7 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
   const snapshot = recorder.snapshot();
   const output = config.out ?? (config.sink === undefined ? undefined : describeSink(config.sink));
   const failedFile = config.out !== undefined && (outcome?.failed.length ?? 0) > 0 ? failedPathOf(config.out) : undefined;
-  const incomplete = outcome ? gapLines(outcome.gaps, config.out === undefined ? undefined : failedPathOf(config.out)) : [];
+  const incomplete = outcome ? gapLines(outcome.gaps, config.out === undefined ? undefined : failedPathOf(config.out), config.sink === undefined ? undefined : describeSink(config.sink)) : [];
   const ended = code === EXIT.interrupted ? ('interrupted' as const) : outcome === undefined ? ('stopped' as const) : incomplete.length > 0 ? ('incomplete' as const) : undefined;
   const meta = {
     ...(output !== undefined ? { out: output } : {}),

@@ -35,7 +35,7 @@ export interface StateCodec<S> {
 
 /** One resource, as a sink needs to know it. */
 export interface ResourceSpec<S> {
-  /** The resource's name: a file name part, a table name. Letters, digits, `_` and `-`. */
+  /** The resource's name: a file name part, a table name. Letters, digits and `_`, starting with a letter or `_` (database sinks refuse others). */
   name: string;
   codec: StateCodec<S>;
   /**

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Harvest } from '../../../src/harvest/engine.js';
 import { nullMonitor } from '../../../src/harvest/null-monitor.js';
-import { configOf, fakeApi, ORIGIN, tempDir } from '../helpers.js';
+import { EXIT, runHarvestCommand } from '../../../src/cli/harvest.js';
+import { configOf, fakeApi, memoryStream, ORIGIN, tempDir } from '../helpers.js';
 import { dropSchema, query, sinkUrl, skipPostgres, uniqueSchema } from './pg-available.js';
 import { duckdbRecords, parquetRecords, postgresRecords } from './read-back.js';
 
@@ -91,3 +92,20 @@ describe('a harvest into each sink holds what --out holds', () => {
     assert.equal(big?.big, '12345678901234567891');
   });
 });
+
+describe('failed pages with --sink', () => {
+  it('are kept in the state, named in the incomplete line, and fetched again by --retry-failed', async () => {
+    const file = join(tempDir(), 'failed.duckdb');
+    let broken = true;
+    const { fetch } = fakeApi(40, (url) => (broken && url.searchParams.get('offset') === '15' ? { status: 500, body: { error: 'down' } } : undefined));
+    const argv = [OFFSET, '--page-size', '15', '--retries', '0', '--concurrency', '2', '--sink', `duckdb:${file}`, '--quiet'];
+    const stderr = memoryStream();
+    assert.equal(await runHarvestCommand(argv, { fetch, stderr, stdout: memoryStream(), env: {} }), EXIT.incomplete);
+    assert.match(stderr.text(), /1 pages? not written whole, kept in the state in duckdb:.*; --retry-failed fetches them again/);
+    broken = false;
+    assert.equal(await runHarvestCommand([...argv, '--retry-failed'], { fetch, stderr: memoryStream(), stdout: memoryStream(), env: {} }), EXIT.complete);
+    const ids = (await duckdbRecords(file)).map((text) => (JSON.parse(text) as { id: number }).id);
+    assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), 'every record once, the retried page after the rest');
+  });
+});
+
