@@ -32,7 +32,7 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
   let mock: MockApi;
   const proxies: Proxy[] = [];
   before(async () => {
-    mock = await startMockApi({ tree: { repos: 6, issuesPerRepo: 8, commentsPerIssue: 30 }, latency: '2ms-10ms' });
+    mock = await startMockApi({ tree: { repos: 6, issuesPerRepo: 8, commentsPerIssue: 20 }, latency: '2ms-10ms' });
   });
   after(async () => {
     for (const proxy of proxies) await proxy.close();
@@ -69,7 +69,7 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
     const clean = await runCli(argsOf((await sourceFor()).file)(reference));
     assert.equal(clean.code, 0, clean.stderr);
     const expected = await read(reference, duckdb);
-    assert.deepEqual(expected.map((t) => t.length), [6, 48, 1440]);
+    assert.deepEqual(expected.map((t) => t.length), [6, 48, 960]);
     const random = lcg(SEED + (duckdb ? 1 : 0));
     const all = Array.from({ length: count }, async (_, chain) => {
       const { file, proxy } = await sourceFor();
@@ -88,11 +88,11 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
         let run: CliRun;
         if ((attempt + chain) % 3 !== 2) {
           const point = points[Math.floor(random() * points.length)]!;
-          const n = 1 + Math.floor(random() * 40);
+          const n = 1 + Math.floor(random() * 15); // parents done together commit together: few commits a run
           run = await runCli(args(out), { env: { SLUICE_HARVEST_CRASH: `${point}:${n}` } });
           kills.push(`${point}:${n}→${run.signal ?? run.code}`);
         } else {
-          const delay = 500 + Math.floor(random() * 1000);
+          const delay = 500 + Math.floor(random() * 700);
           run = await runCli(args(out), { killAfterMs: delay });
           kills.push(`after ${delay} ms→${run.signal ?? run.code}`);
         }
@@ -114,13 +114,13 @@ describe(`harvest --config survives kill -9 (seed ${SEED})`, () => {
     return (await Promise.all(all)).flat();
   }
 
-  it('NDJSON: 10 crashes over two chains, then every resource equals the uninterrupted run', async () => {
-    const kills = await chains(2, 5, false, CRASH_POINTS);
-    assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 8, kills.join(', '));
+  it('NDJSON: 8 crashes over two chains, then every resource equals the uninterrupted run', async () => {
+    const kills = await chains(2, 4, false, CRASH_POINTS);
+    assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 6, kills.join(', '));
   });
 
-  it('DuckDB: 4 crashes (in its commit, in the parents\' log, or at any time), then every table equals the uninterrupted run', async () => {
-    const kills = await chains(1, 4, true, [...SINK_CRASH_POINTS, 'output-partial', 'output-written']);
+  it('DuckDB: 3 crashes (in its commit, in the parents\' log, or at any time), then every table equals the uninterrupted run', async () => {
+    const kills = await chains(1, 3, true, [...SINK_CRASH_POINTS, 'output-partial', 'output-written']);
     assert.ok(kills.filter((k) => k.endsWith('SIGKILL')).length >= 3, kills.join(', '));
   });
 });
