@@ -5,7 +5,7 @@ import { isAbortError } from '../core/errors.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { Harvest, type HarvestOutcome } from '../harvest/engine.js';
 import { scrub } from '../harvest/secrets.js';
-import { describeSink } from '../harvest/sinks/open-sink.js';
+import { describeSink, sinkFileOf } from '../harvest/sinks/open-sink.js';
 import { failedPathOf } from '../harvest/state-file.js';
 import { formatSummary, gapLines, HarvestRecorder, renderReport, startProgress, summaryJson, type ProgressStream } from '../harvest/visible/index.js';
 import { HelpRequested, parseHarvestArgs, type HarvestCommand } from './harvest-args.js';
@@ -63,7 +63,7 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
   let harvest: Harvest;
   try {
     const crash = crashHookFromEnv(env.SLUICE_HARVEST_CRASH);
-    if (command.report !== undefined) await checkReportPath(command.report, config.out);
+    if (command.report !== undefined) await checkReportPath(command.report, config.out ?? (config.sink === undefined ? undefined : sinkFileOf(config.sink)));
     harvest = await Harvest.open(config, { clock, stdout, ...(io.fetch ? { fetch: io.fetch } : {}), ...(crash ? { crash } : {}) });
   } catch (error) {
     say(`sluice harvest: ${clean(error)}\n`);

@@ -23,6 +23,11 @@ export function describeSink(value: string): string {
   return /^[a-z]+:\/\//i.test(value) ? redactUrl(value) : value;
 }
 
+/** The file a `--sink` writes, for checks that must not overwrite it (`--report`): the DuckDB file; undefined for the others. */
+export function sinkFileOf(value: string): string | undefined {
+  return value.startsWith('duckdb:') ? value.slice('duckdb:'.length) : undefined;
+}
+
 /**
  * openSink: the sink a `--sink` value names. Each lives in its own module, imported here on
  * demand, so its driver (pg, @duckdb/node-api, hyparquet-writer) is loaded only when used.

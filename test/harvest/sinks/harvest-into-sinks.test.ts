@@ -109,3 +109,13 @@ describe('failed pages with --sink', () => {
   });
 });
 
+describe('--report beside a --sink', () => {
+  it('is refused when it is the DuckDB file itself, before anything opens', async () => {
+    const file = join(tempDir(), 'out.duckdb');
+    const stderr = memoryStream();
+    const code = await runHarvestCommand([OFFSET, '--sink', `duckdb:${file}`, '--report', file], { fetch: fakeApi(5).fetch, stderr, stdout: memoryStream(), env: {} });
+    assert.equal(code, EXIT.usage);
+    assert.match(stderr.text(), /--report: is .*out\.duckdb, a file of the harvest itself/);
+  });
+});
+
