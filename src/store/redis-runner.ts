@@ -10,6 +10,9 @@ export type RedisClient = Redis | Cluster;
 export const UNAVAILABLE: unique symbol = Symbol('sluice.redis.unavailable');
 export type Unavailable = typeof UNAVAILABLE;
 
+/** The weight of the newest round trip in rttMs. */
+const RTT_WEIGHT = 0.2;
+
 const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 
 /** Redis replies that mean "not now" (failover, loading, a busy script), not a bug in the call. */
@@ -69,6 +72,8 @@ export class ScriptRunner {
   private head = 0;
   private timer: Timer | undefined;
   private failures = 0;
+  /** Round trip of recent requests, ms, smoothed; 0 until one is answered. */
+  private rtt = 0;
   private readonly clock: Clock;
   private readonly random: () => number;
 
@@ -104,7 +109,9 @@ export class ScriptRunner {
       this.send(script, keys, argv).then(
         (value) => {
           const reply = (value as string).split(',');
-          if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, this.clock.now());
+          const receivedAt = this.clock.now();
+          this.rtt = this.rtt === 0 ? receivedAt - sentAt : this.rtt + RTT_WEIGHT * (receivedAt - sentAt - this.rtt);
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, receivedAt);
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -130,6 +137,16 @@ export class ScriptRunner {
         },
       );
     });
+  }
+
+  /** The round trip of recent requests, ms (smoothed); 0 until one is answered. */
+  get rttMs(): number {
+    return this.rtt;
+  }
+
+  /** This process's time, on the clock requests are timed with. */
+  now(): number {
+    return this.clock.now();
   }
 
   /**
