@@ -15,6 +15,9 @@ const RTT_WEIGHT = 0.2;
 
 const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 
+/** How late the timeout timer may fire before its lateness is taken as this process's stall. */
+const LATE_TIMER_MS = 5;
+
 /** Redis replies that mean "not now" (failover, loading, a busy script), not a bug in the call. */
 const TRANSIENT = /^(BUSY|LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
 
@@ -241,6 +244,19 @@ export class ScriptRunner {
   }
 
   private readonly expire = (): void => {
+    this.timer = undefined;
+    const oldest = this.inFlight[this.head];
+    // A timer that fires well after its instant means this process stalled, and replies that
+    // came meanwhile wait unread: Node runs due timers before it reads sockets. Giving up
+    // first would take our own stall for Redis's silence (and undo decisions Redis made in
+    // time). So one I/O turn reads them first; then what is still unanswered is given up.
+    if (oldest !== undefined && this.clock.now() - oldest.deadline > LATE_TIMER_MS) setImmediate(this.giveUpExpired);
+    else this.giveUpExpired();
+  };
+
+  private readonly giveUpExpired = (): void => {
+    // A request sent during the I/O turn may have armed the timer for its own, later deadline.
+    this.timer?.cancel();
     this.timer = undefined;
     const now = this.clock.now();
     const queue = this.inFlight;

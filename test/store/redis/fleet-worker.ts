@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RateLimiter, type LimitInput } from '../../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../../src/redis.js';
+import { logLoopStalls } from '../../stall-log.js';
 
 const [url, prefix, limits, storeOptions, callers] = process.argv.slice(2);
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -28,6 +29,7 @@ const { startAt, endAt } = await new Promise<{ startAt: number; endAt: number }>
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - epochNow())));
 const stalls = monitorEventLoopDelay({ resolution: 1 });
 stalls.enable();
+const stallLog = logLoopStalls();
 const starts: number[] = [];
 await Promise.all(
   Array.from({ length: Number(callers) }, async () => {
@@ -39,5 +41,6 @@ await Promise.all(
   }),
 );
 stalls.disable();
+const stallIntervals = stallLog.stop();
 client.disconnect();
-process.send!({ starts, stats: store.stats(), maxStallMs: stalls.max / 1e6 }, () => process.disconnect());
+process.send!({ starts, stats: store.stats(), maxStallMs: stalls.max / 1e6, stalls: stallIntervals }, () => process.disconnect());

@@ -1,6 +1,7 @@
 /** Runs fleet-worker.ts in child processes that start together; used by fleet.test.ts. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Interval } from '../../stall-log.js';
 
 const WORKER = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
 
@@ -12,12 +13,14 @@ export interface FleetResult {
   stats: { late: number; unavailable: number }[];
   /** The longest any worker's event loop stalled during the run, ms. */
   maxStallMs: number;
+  /** Every worker's event-loop stalls over 20 ms. */
+  stalls: Interval[];
 }
 
 /** Starts `processes` workers, waits until all are connected, then runs them for `durationMs`. */
 export async function runFleet(processes: number, durationMs: number, args: string[]): Promise<FleetResult> {
   const children: ChildProcess[] = [];
-  const results: Promise<{ starts: number[]; stats: { late: number; unavailable: number }; maxStallMs: number }>[] = [];
+  const results: Promise<{ starts: number[]; stats: { late: number; unavailable: number }; maxStallMs: number; stalls: Interval[] }>[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < processes; i++) {
     const child = fork(WORKER, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -37,7 +40,7 @@ export async function runFleet(processes: number, durationMs: number, args: stri
   const endAt = startAt + durationMs;
   for (const child of children) child.send({ startAt, endAt });
   const all = await Promise.all(results);
-  return { starts: all.flatMap((r) => r.starts).sort((a, b) => a - b), startAt, endAt, stats: all.map((r) => r.stats), maxStallMs: Math.max(...all.map((r) => r.maxStallMs)) };
+  return { starts: all.flatMap((r) => r.starts).sort((a, b) => a - b), startAt, endAt, stats: all.map((r) => r.stats), maxStallMs: Math.max(...all.map((r) => r.maxStallMs)), stalls: all.flatMap((r) => r.stalls) };
 }
 
 /** The most stamps in any half-open window [t, t + windowMs), and the t where it is. */
