@@ -144,6 +144,16 @@ export class LeaseBook {
     return Math.max(0, Math.min(this.cap, want));
   }
 
+  /**
+   * Whether to ask for the next lease now, before this one runs out: what is held would
+   * last no longer than a round trip at this member's rate, and no lease is pending. Asked
+   * for then, it arrives as the last permits are spent, and a caller one after another never
+   * waits for Redis.
+   */
+  wantsRefill(now: number, rttMs: number): boolean {
+    return !this.pending && this.rate > 0 && this.held(now) <= this.rate * rttMs;
+  }
+
   /** Records a lease of `units` granted at decision time `at`, spendable until `spendBy`. */
   grant(units: number, at: number, spendBy: number): void {
     if (units > 0) this.leases.push({ units, at, spendBy });

@@ -208,8 +208,27 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const t = this.leaseNow(now);
     for (const back of book.expired(t)) this.giveBackLease(entry, back, now);
     const at = book.take(cost, t);
-    if (!Number.isNaN(at)) this.counters.leased++;
+    if (!Number.isNaN(at)) {
+      this.counters.leased++;
+      if (book.wantsRefill(t, this.runner.rttMs)) this.refill(entry, now);
+    }
     return at;
+  }
+
+  /** Asks for the next lease of `entry` ahead of need, with no caller's request in the call (LeaseBook.wantsRefill). */
+  private refill(entry: Entry, now: number): void {
+    const parts = this.leaseAsk(entry, 0, now);
+    if (parts.length === 0) return;
+    const argv = reserveManyArgv(this.rateArgs(entry, now), '', parts);
+    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, parts, now)).then(
+      (reply) => {
+        if (reply === UNAVAILABLE) entry.book!.pending = false;
+        else this.grantLease(entry, reply, parts, 0, now);
+      },
+      () => {
+        entry.book!.pending = false;
+      },
+    );
   }
 
   /** The time leases are judged on: the caller's under unsafeCallerClockForTests, else this process's. */
