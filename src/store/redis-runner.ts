@@ -163,7 +163,7 @@ export class ScriptRunner {
 
   private send(script: Script, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
     return this.client.evalsha(script.sha, keys.length, ...keys, ...argv).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, keys.length, ...keys, ...argv);
+      if (isNoScript(error)) return this.client.eval(script.source, keys.length, ...keys, ...argv);
       throw error;
     });
   }
@@ -276,6 +276,17 @@ export class ScriptRunner {
     queue.length = 0;
     this.head = 0;
   };
+}
+
+/**
+ * Whether a failed EVALSHA means the server does not have the script (a restart, SCRIPT
+ * FLUSH, a failover to a replica that never saw it): the `NOSCRIPT` code, which Redis
+ * ('NOSCRIPT No matching script. Please use EVAL.') and Valkey 8 ('NOSCRIPT No matching
+ * script.') both put first, also where a proxy or client library puts its own word before
+ * it; or the words alone, from servers that answer without the code.
+ */
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && /(^|[\s:])NOSCRIPT\b|no matching script/i.test(error.message);
 }
 
 function isTransient(error: unknown): boolean {
