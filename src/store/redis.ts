@@ -88,8 +88,12 @@ interface Entry extends RateScripts {
   batch: Ask[] | undefined;
   /** This process's leased permits for the key (RedisStoreOptions.lease), else undefined. */
   book: LeaseBook | undefined;
-  /** How long after Redis decided a leased permit may be spent: startLagMs + the lease period. */
-  leaseLagMs: number;
+  /**
+   * How long after Redis decided a leased permit may be spent: the lease period (capped at a
+   * tenth of the shortest interval). Each start of the key is counted startLagMs longer than
+   * that: the same margin as an admission's, for the moment between the check and the start.
+   */
+  leasePeriodMs: number;
 }
 
 /** One `reserve` waiting for its batch to be sent. */
@@ -240,8 +244,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
 
   /**
    * Records the lease parts `reply` admitted (items from `from` on) in `entry`'s book:
-   * spendable until its lag has passed since Redis decided, measured as `isLate` does. A lease
-   * already past that (a late reply) is given back at once.
+   * spendable until the lease period has passed since Redis decided, measured as `isLate`
+   * does (never less than the truth). A lease already past that (a late reply) is given back
+   * at once.
    */
   private grantLease(entry: Entry, reply: RateReply, parts: readonly number[], from: number, now: number): void {
     const book = entry.book!;
@@ -251,7 +256,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     if (units === 0) return;
     const at = redisTime(decisionTime(reply));
     const t = this.leaseNow(now);
-    const spendBy = this.callerClock ? at + entry.leaseLagMs : t + entry.leaseLagMs - this.runner.ageOfDecision(at);
+    const spendBy = this.callerClock ? at + entry.leasePeriodMs : t + entry.leasePeriodMs - this.runner.ageOfDecision(at);
     if (spendBy <= t) this.giveBackLease(entry, { units, at }, now);
     else book.grant(units, at, spendBy);
   }
@@ -579,10 +584,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     // a version-2 state is never read as one either
     const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${KEY_VERSION[alg]}`);
     // A leased permit may start up to the lease period after Redis decided: counted that much longer.
-    const leaseLagMs = this.lease === undefined ? this.startLagMs : this.startLagMs + Math.min(this.lease.periodMs, ...limits.map((spec) => spec.intervalMs / 10));
-    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, leaseLagMs) };
+    const leasePeriodMs = this.lease === undefined ? 0 : Math.min(this.lease.periodMs, ...limits.map((spec) => spec.intervalMs / 10));
+    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs + leasePeriodMs) };
     const book = this.lease === undefined ? undefined : new LeaseBook(this.lease, leaseCap(limits, this.lease.maxShare));
-    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, leaseLagMs, ...rateScripts(sequence) };
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, leasePeriodMs, ...rateScripts(sequence) };
     if (cached?.book !== undefined) for (const back of cached.book.drain()) this.giveBackLease(cached, back, this.latestNow);
     this.entries.set(key, entry);
     return entry;
