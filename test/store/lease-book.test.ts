@@ -99,6 +99,24 @@ describe('LeaseBook', () => {
     assert.equal(book.extra(0, 6.1, 1), 30);
   });
 
+  it('follows a change in the member’s demand, halving the gap each lease: within 10 % in three leases up, 20 % in four down', () => {
+    const book = new LeaseBook({ periodMs: 100, demandMs: 9, maxShare: 1 }, 1_000_000);
+    let now = 0;
+    book.extra(0, now, 1);
+    /** One lease period of `perMs` units spent per ms over 10 ms; answers the next lease's size. */
+    const period = (perMs: number): number => {
+      for (let i = 0; i < 10 * perMs; i++) book.spentElsewhere(1);
+      now += 10;
+      return book.extra(0, now, 1);
+    };
+    for (let i = 0; i < 5; i++) period(10);
+    assert.equal(period(10), 100, '10/ms over 1 + 9 ms');
+    const up = [period(40), period(40), period(40)];
+    assert.ok(up[2]! >= 0.9 * 400, `demand ×4: leases ${up.join(', ')}`);
+    const down = [period(10), period(10), period(10), period(10)];
+    assert.ok(down[3]! <= 1.2 * 100, `demand ÷4: leases ${down.join(', ')}`);
+  });
+
   it('a slow member asks for little: a lease covers its demand, not the cap', () => {
     const book = new LeaseBook(POLICY, 1000);
     book.extra(0, 0, 1);
