@@ -3,21 +3,24 @@
 import { metrics, ValueType, type Attributes, type Histogram, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
 import { ConfigError } from './core/errors.js';
 import type { Disposer } from './core/events.js';
-import { fetchChannel } from './core/telemetry.js';
+import { fetchChannel, resilienceChannel } from './core/telemetry.js';
 import type { SluiceFetchEvent } from './http/fetch-options.js';
 import { ConcurrencyLimiter } from './limiters/concurrency-limiter.js';
 import type { LimiterEvent } from './limiters/limiter-events.js';
 import { RateLimiter } from './limiters/rate-limiter.js';
 import type { BreakerEvent } from './policies/breaker-events.js';
+import type { HedgeEvent } from './policies/hedge.js';
+import type { GiveUpEvent, RetryEvent } from './policies/retry.js';
+import type { TimeoutEvent } from './policies/timeout.js';
 import { CircuitBreaker, type CircuitState } from './policies/breaker.js';
 
 /**
  * The metric and attribute names of `sluice/otel`, after the conventions dashboards chart:
  * - limiters: .NET's rate limiting metrics (`aspnetcore.rate_limiting.*`: requests by
- *   result acquired / rejected / canceled, queued_requests, request.time_in_queue,
+ *   result acquired / rejected / request_canceled, queued_requests, request.time_in_queue,
  *   active_request_leases), under `sluice.`;
- * - breakers: Polly v8's resilience telemetry (`resilience.polly.strategy.events` with
- *   `event.name` and `pipeline.name`), under `sluice.`;
+ * - breakers, retries, timeouts and hedges: Polly v8's resilience telemetry
+ *   (`resilience.polly.strategy.events` with `event.name` and `pipeline.name`), under `sluice.`;
  * - fetch: OpenTelemetry's HTTP client semantic conventions, as they are.
  */
 export const METRIC = {
@@ -38,8 +41,15 @@ export const METRIC = {
   fetchAttr: 'sluice.fetch',
 } as const;
 
-/** A limiter event's type as .NET's `result`. */
-export const RESULT = { admitted: 'acquired', rejected: 'rejected', aborted: 'canceled' } as const;
+/**
+ * A limiter event's type as .NET's `result`: `acquired` and `request_canceled` are .NET's own
+ * values; .NET names a rejection by the limiter that refused (`global_limiter`,
+ * `endpoint_limiter`), which here is the `limiter` attribute, so a rejection is `rejected`.
+ */
+export const RESULT = { admitted: 'acquired', rejected: 'rejected', aborted: 'request_canceled' } as const;
+
+/** A policy event's type as Polly's event name. */
+export const POLLY_POLICY_EVENT = { retry: 'OnRetry', timeout: 'OnTimeout', hedge: 'OnHedging' } as const;
 
 /** A breaker's new state as Polly's event name. */
 export const POLLY_EVENT: Record<CircuitState, string> = {
@@ -59,6 +69,18 @@ export interface InstrumentOptions {
   observe?: readonly Instrumentable[] | undefined;
   /** Measure every sluiceFetch of the process (through the `sluice:fetch` channel). Default true. */
   fetch?: boolean | undefined;
+  /**
+   * Count every retry, timeout and hedge of the process as Polly's OnRetry, OnTimeout and
+   * OnHedging (through the `sluice:resilience` channel). Default true.
+   */
+  resilience?: boolean | undefined;
+  /**
+   * Record each queued caller's time in queue (the histogram). Default true. It is the one
+   * measurement made per caller — a caller admitted at once costs nothing either way — and
+   * an OpenTelemetry SDK's `record` costs a few microseconds: where callers queue by the
+   * hundred thousand a second, `false` keeps the counts and gauges and drops the histogram.
+   */
+  timeInQueue?: boolean | undefined;
 }
 
 /** Instrumentation: the measuring `instrument` started; `dispose` stops all of it. */
@@ -88,9 +110,10 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const provider = options.meterProvider ?? metrics.getMeterProvider();
   if (typeof provider?.getMeter !== 'function') throw new ConfigError('meterProvider', provider, 'must be an OpenTelemetry MeterProvider');
   const meter = provider.getMeter('sluice');
-  const measured = new Measured(meter);
+  const measured = new Measured(meter, options.timeInQueue ?? true);
   const disposers: Disposer[] = [() => measured.dispose()];
   if (options.fetch ?? true) disposers.push(measureFetch(meter));
+  if (options.resilience ?? true) disposers.push(measureResilience(meter));
   for (const target of options.observe ?? []) disposers.push(measured.add(target));
   return {
     observe: (target) => measured.add(target),
@@ -105,12 +128,12 @@ class Measured {
   private readonly rate = new Set<RateLimiter>();
   private readonly concurrency = new Set<ConcurrencyLimiter>();
   private readonly breakers = new Set<CircuitBreaker>();
-  private readonly timeInQueue: Histogram;
+  private readonly timeInQueue: Histogram | undefined;
   private readonly events;
   private readonly stop: Disposer;
 
-  constructor(meter: Meter) {
-    this.timeInQueue = meter.createHistogram(METRIC.timeInQueue, { unit: 's', description: 'Time a request waited in a limiter queue before it was acquired, rejected or canceled.' });
+  constructor(meter: Meter, timeInQueue: boolean) {
+    this.timeInQueue = !timeInQueue ? undefined : meter.createHistogram(METRIC.timeInQueue, { unit: 's', description: 'Time a request waited in a limiter queue before it was acquired, rejected or canceled.' });
     this.events = meter.createCounter(METRIC.resilienceEvents, { unit: '{event}', description: 'Resilience events (Polly names: OnCircuitOpened, …).', valueType: ValueType.INT });
     const requests = meter.createObservableCounter(METRIC.requests, { unit: '{request}', description: 'Requests a limiter decided, by result.', valueType: ValueType.INT });
     const queued = meter.createObservableUpDownCounter(METRIC.queued, { unit: '{request}', description: 'Requests waiting in a limiter queue now.', valueType: ValueType.INT });
@@ -174,9 +197,11 @@ class Measured {
   private addLimiter(limiter: RateLimiter | ConcurrencyLimiter): Disposer {
     const set: Set<RateLimiter | ConcurrencyLimiter> = limiter instanceof RateLimiter ? this.rate : this.concurrency;
     set.add(limiter);
-    const unsubscribe = limiter.onQueueLeft((event: LimiterEvent) => {
-      this.timeInQueue.record(event.waitMs / MS_PER_S, { [METRIC.limiterAttr]: event.limiter, [METRIC.resultAttr]: RESULT[event.type] });
-    });
+    const histogram = this.timeInQueue;
+    // One attributes object per result, made once: a record per queued caller allocates none.
+    const label = (type: LimiterEvent['type']): Attributes => ({ [METRIC.limiterAttr]: limiter.name, [METRIC.resultAttr]: RESULT[type] });
+    const attributes: Record<LimiterEvent['type'], Attributes> = { admitted: label('admitted'), rejected: label('rejected'), aborted: label('aborted') };
+    const unsubscribe = histogram === undefined ? () => {} : limiter.onQueueLeft((event: LimiterEvent) => histogram.record(event.waitMs / MS_PER_S, attributes[event.type]));
     return () => {
       unsubscribe();
       set.delete(limiter);
@@ -206,7 +231,7 @@ class Measured {
 function observeResults(result: ObservableResult, name: string, acquired: number, rejected: number, canceled: number): void {
   result.observe(acquired, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'acquired' });
   result.observe(rejected, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'rejected' });
-  result.observe(canceled, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: 'canceled' });
+  result.observe(canceled, { [METRIC.limiterAttr]: name, [METRIC.resultAttr]: RESULT.aborted });
 }
 
 /** http.client.request.duration for every attempt of every sluiceFetch, from the `sluice:fetch` channel. */
@@ -217,6 +242,7 @@ function measureFetch(meter: Meter): Disposer {
     if (event.type !== 'response' && event.type !== 'error') return;
     const attributes: Attributes = {
       [METRIC.fetchAttr]: event.fetch,
+      ...serverOf(event.url),
       'http.request.method': event.method,
       'http.request.resend_count': event.attempt - 1,
       ...(event.type === 'response' ? { 'http.response.status_code': event.status } : { 'error.type': event.error.replace(/:.*$/s, '') }),
@@ -226,5 +252,32 @@ function measureFetch(meter: Meter): Disposer {
   fetchChannel.subscribe(onMessage);
   return () => {
     fetchChannel.unsubscribe(onMessage);
+  };
+}
+
+/** server.address, server.port and url.scheme of a request's URL, as OTel's HTTP client metrics want them (no path: it would be a label per URL). */
+function serverOf(url: string): Attributes {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return {};
+  }
+  const scheme = parsed.protocol.slice(0, -1);
+  const port = parsed.port === '' ? (scheme === 'https' ? 443 : 80) : Number(parsed.port);
+  return { 'server.address': parsed.hostname, 'server.port': port, 'url.scheme': scheme };
+}
+
+/** sluice.resilience.events for every retry, timeout and hedge of the process, from the `sluice:resilience` channel. */
+function measureResilience(meter: Meter): Disposer {
+  const events = meter.createCounter(METRIC.resilienceEvents, { unit: '{event}', description: 'Resilience events (Polly names: OnRetry, OnTimeout, OnHedging, OnCircuitOpened, …).', valueType: ValueType.INT });
+  const onMessage = (message: unknown): void => {
+    const event = message as RetryEvent | GiveUpEvent | TimeoutEvent | HedgeEvent;
+    if (event.type === 'give-up') return;
+    events.add(1, { [METRIC.eventNameAttr]: POLLY_POLICY_EVENT[event.type], [METRIC.pipelineAttr]: event.policy });
+  };
+  resilienceChannel.subscribe(onMessage);
+  return () => {
+    resilienceChannel.unsubscribe(onMessage);
   };
 }

@@ -6,6 +6,8 @@ import { ManualClock } from '../src/core/clock.js';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
 import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { CircuitBreaker } from '../src/policies/breaker.js';
+import { hedge } from '../src/policies/hedge.js';
+import { timeout } from '../src/policies/timeout.js';
 import { sluiceFetch } from '../src/http/fetch.js';
 import { instrument, METRIC } from '../src/otel.js';
 
@@ -39,7 +41,7 @@ describe('sluice/otel instrument', () => {
     await clock.advance(1000);
     await waiting;
     const requests = Object.fromEntries((await points(reader, METRIC.requests)).map(([a, v]) => [a[METRIC.resultAttr], v]));
-    assert.deepEqual(requests, { acquired: 2, rejected: 1, canceled: 0 });
+    assert.deepEqual(requests, { acquired: 2, rejected: 1, request_canceled: 0 });
     const [attributes, histogram] = (await points(reader, METRIC.timeInQueue))[0]!;
     assert.deepEqual(attributes, { [METRIC.limiterAttr]: 'api', [METRIC.resultAttr]: 'acquired' });
     assert.equal((histogram as Histogram).count, 1);
@@ -93,6 +95,42 @@ describe('sluice/otel instrument', () => {
     assert.equal((await answer).status, 200);
     const seen = (await points(reader, METRIC.httpDuration)).map(([a, h]) => [a['http.response.status_code'], a['http.request.resend_count'], a[METRIC.fetchAttr], (h as Histogram).count]);
     assert.deepEqual(seen.sort(), [[200, 1, 'mock', 1], [503, 0, 'mock', 1]]);
+    const [server] = (await points(reader, METRIC.httpDuration)).map(([a]) => [a['server.address'], a['server.port'], a['url.scheme']]);
+    assert.deepEqual(server, ['127.0.0.1', 1, 'http']);
+    // The fetch's retry policy is named after it: its retry is the fetch's OnRetry.
+    assert.deepEqual(await points(reader, METRIC.resilienceEvents), [[{ [METRIC.eventNameAttr]: 'OnRetry', [METRIC.pipelineAttr]: 'mock' }, 1]]);
+    metrics.dispose();
+  });
+
+  it('counts timeouts and hedges of any policy in the process as OnTimeout and OnHedging, by name', async () => {
+    const { reader, provider } = setup();
+    const clock = new ManualClock();
+    const metrics = instrument({ meterProvider: provider, fetch: false });
+    const slow = timeout(10, { name: 'search', clock });
+    const late = slow.execute(() => new Promise(() => {})).catch(() => 'timed out');
+    const reads = hedge({ name: 'reads', delayMs: 5, clock });
+    let calls = 0;
+    const hedged = reads.execute(() => (++calls === 1 ? new Promise(() => {}) : Promise.resolve('second')));
+    await clock.advance(10);
+    assert.equal(await late, 'timed out');
+    assert.equal(await hedged, 'second');
+    const events = (await points(reader, METRIC.resilienceEvents)).map(([a, v]) => [a[METRIC.eventNameAttr], a[METRIC.pipelineAttr], v]);
+    assert.deepEqual(events.sort(), [['OnHedging', 'reads', 1], ['OnTimeout', 'search', 1]]);
+    metrics.dispose();
+  });
+
+  it('with timeInQueue false, keeps the counts and records no time in queue', async () => {
+    const { reader, provider } = setup();
+    const clock = new ManualClock();
+    const limiter = new RateLimiter({ limits: '1/1s', clock, name: 'hot' });
+    const metrics = instrument({ meterProvider: provider, observe: [limiter], fetch: false, timeInQueue: false });
+    await limiter.acquire();
+    const waiting = limiter.acquire();
+    await clock.advance(1000);
+    await waiting;
+    assert.deepEqual(await points(reader, METRIC.timeInQueue), []);
+    const requests = Object.fromEntries((await points(reader, METRIC.requests)).map(([a, v]) => [a[METRIC.resultAttr], v]));
+    assert.equal(requests.acquired, 2);
     metrics.dispose();
   });
 

@@ -10,14 +10,17 @@ import { Emitter, type Disposer, type Subscribe } from './events.js';
  *
  * - `sluice:limiter`: LimiterEvent (RateLimiter, ConcurrencyLimiter), each naming its limiter;
  * - `sluice:breaker`: BreakerEvent (CircuitBreaker), each naming its breaker;
- * - `sluice:fetch`: SluiceFetchEvent with the sluiceFetch's `name` as `fetch`.
+ * - `sluice:fetch`: SluiceFetchEvent with the sluiceFetch's `name` as `fetch`;
+ * - `sluice:resilience`: RetryEvent, GiveUpEvent, TimeoutEvent and HedgeEvent (RetryPolicy,
+ *   TimeoutPolicy, HedgePolicy), each naming its policy.
  */
-export const CHANNEL_NAMES = { limiter: 'sluice:limiter', breaker: 'sluice:breaker', fetch: 'sluice:fetch' } as const;
+export const CHANNEL_NAMES = { limiter: 'sluice:limiter', breaker: 'sluice:breaker', fetch: 'sluice:fetch', resilience: 'sluice:resilience' } as const;
 
 /** The channels themselves: diagnostics_channel keeps one per name, so these are the ones subscribers get. */
 export const limiterChannel: Channel = channel(CHANNEL_NAMES.limiter);
 export const breakerChannel: Channel = channel(CHANNEL_NAMES.breaker);
 export const fetchChannel: Channel = channel(CHANNEL_NAMES.fetch);
+export const resilienceChannel: Channel = channel(CHANNEL_NAMES.resilience);
 
 /**
  * Telemetry: one component's events, to its own subscribers and to its diagnostics

@@ -90,7 +90,7 @@ export class PageFetcher {
     monitor.rateLimit(clock.now(), this.lastRate);
     this.reportConcurrency();
     // Every retry is paced by the rate limiter already; a budget would only fail pages.
-    const retry = new RetryPolicy({ clock, attempts: config.retries + 1, budget: false, retryOn: retryable });
+    const retry = new RetryPolicy({ clock, attempts: config.retries + 1, budget: false, retryOn: retryable, name: 'harvest' });
     this.retryMaxDelayMs = retry.maxDelayMs;
     this.api = sluiceFetch({
       fetch: counted,

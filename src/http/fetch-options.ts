@@ -140,9 +140,9 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
     limiter,
     margin: limiter && new ArrivalMargin(limiter),
     concurrency: toConcurrency(options.concurrency),
-    retry: toRetry(options.retry, clock, maxRetryAfterMs),
+    retry: toRetry(options.retry, clock, maxRetryAfterMs, name),
     breaker: toBreaker(options.breaker, clock),
-    timeout: timeoutMs === undefined ? undefined : new TimeoutPolicy(timeoutMs, { clock }),
+    timeout: timeoutMs === undefined ? undefined : new TimeoutPolicy(timeoutMs, { clock, name }),
     maxRetryAfterMs,
     quota: options.quota,
     onEvent: publishing(name, options.onEvent),
@@ -191,7 +191,7 @@ function toConcurrency(value: SluiceFetchOptions['concurrency']): ConcurrencyLim
  * the two. A RetryPolicy given whole keeps its own maxDelayMs, so one longer than
  * maxRetryAfter is refused rather than quietly waited for.
  */
-function toRetry(value: SluiceFetchOptions['retry'], clock: Clock, maxRetryAfterMs: number): RetryPolicy | undefined {
+function toRetry(value: SluiceFetchOptions['retry'], clock: Clock, maxRetryAfterMs: number, name: string): RetryPolicy | undefined {
   if (value === false) return undefined;
   if (value instanceof RetryPolicy) {
     if (value.maxDelayMs > maxRetryAfterMs) {
@@ -200,8 +200,9 @@ function toRetry(value: SluiceFetchOptions['retry'], clock: Clock, maxRetryAfter
     return value;
   }
   if (value !== undefined && (typeof value !== 'object' || value === null)) throw new ConfigError('retry', value, 'must be retry options, a RetryPolicy or false');
-  const retry = prefixed('retry', () => new RetryPolicy({ clock, ...value }));
-  return retry.maxDelayMs <= maxRetryAfterMs ? retry : new RetryPolicy({ clock, ...value, maxDelayMs: maxRetryAfterMs });
+  // Named after the fetch (unless named itself): its retries are this fetch's in metrics.
+  const retry = prefixed('retry', () => new RetryPolicy({ clock, name, ...value }));
+  return retry.maxDelayMs <= maxRetryAfterMs ? retry : new RetryPolicy({ clock, name, ...value, maxDelayMs: maxRetryAfterMs });
 }
 
 function toBreaker(value: SluiceFetchOptions['breaker'], clock: Clock): CircuitBreaker | undefined {

@@ -169,9 +169,8 @@ export class ConcurrencyLimiter {
     if (this.queue.size >= this.queueSize) {
       if (this.onFull === 'reject') {
         this.counters.rejected++;
-        const error = new QueueFullError(`concurrency queue is full (${this.queueSize} waiting)`, 0);
-        if (this.events.all.active) this.events.all.emit({ type: 'rejected', limiter: this.name, cost: 1, waitMs: 0, reason: 'queue-full', retryAfterMs: 0 });
-        return Promise.reject(error);
+        // Its event comes from watchWait (wait() watches every caller while anyone listens).
+        return Promise.reject(new QueueFullError(`concurrency queue is full (${this.queueSize} waiting)`, 0));
       }
       target = this.overflow;
     }

@@ -39,10 +39,15 @@ export function watchesQueue(sinks: LimiterEventSinks): boolean {
 }
 
 /**
- * A waiting caller's task wrapped to report how its wait ended: `enqueue` queues the
- * wrapped task and returns its promise; this reports the start (with its wait) when the
- * task is called, and a refusal or abort when the promise rejects before it started. Only
- * used while someone listens, so a limiter nobody watches queues its caller's task as is.
+ * A waiting caller watched to report how its wait ended: the start (with its wait) when it
+ * is admitted, a refusal or abort when it is refused before it started. Only used while
+ * someone listens, so a limiter nobody watches queues its caller as is.
+ *
+ * A caller with a task (`run(fn)`) has the task wrapped, so the start is reported as it
+ * happens. A caller without one (`acquire()`) is queued as it is — the queue resolves it
+ * with what the caller is owed, a ConcurrencyLimiter's permit — and reported when that
+ * promise resolves: a wrapper task would be run in the permit's place, and its end would
+ * free the slot the caller was given.
  */
 export function watchWait(
   sinks: LimiterEventSinks,
@@ -59,19 +64,29 @@ export function watchWait(
     if (sinks.all.active) sinks.all.emit(event);
     if (sinks.queued.active) sinks.queued.emit(event);
   };
-  const watched = (): unknown => {
+  const admitted = (): void => {
     started = true;
     emit({ type: 'admitted', limiter, cost, waitMs: now() - since });
-    return task === undefined ? undefined : task();
   };
-  return enqueue(watched).catch((error: unknown) => {
+  const refused = (error: unknown): never => {
     if (!started) {
       const waitMs = now() - since;
       if (signal?.aborted) emit({ type: 'aborted', limiter, cost, waitMs });
       else emit({ type: 'rejected', limiter, cost, waitMs, reason: reasonOf(error), retryAfterMs: retryAfterOf(error) });
     }
     throw error;
-  });
+  };
+  if (task === undefined) {
+    return enqueue(undefined).then((owed) => {
+      admitted();
+      return owed;
+    }, refused);
+  }
+  const watched = (): unknown => {
+    admitted();
+    return task();
+  };
+  return enqueue(watched).catch(refused);
 }
 
 function retryAfterOf(error: unknown): number {

@@ -2,7 +2,8 @@ import { systemClock, type Clock, type Timer } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
+import { checkName, resilienceChannel, Telemetry } from '../core/telemetry.js';
 import { LatencyWindow } from './latency.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { Context, isAborted, parentOf, reasonOf, Scope } from './scope.js';
@@ -21,10 +22,18 @@ export interface HedgeOptions {
   /** Extra attempts at most, beyond the first. Default 1. */
   maxHedges?: number | undefined;
   clock?: Clock | undefined;
+  /** What this policy is called in events and metrics (a label: few and stable). Default 'hedge'. */
+  name?: string | undefined;
 }
 
-/** Emitted when a hedged attempt starts: `hedge` is 1 for the first extra attempt. */
+/**
+ * Emitted when a hedged attempt starts (Polly's OnHedging): `hedge` is 1 for the first extra
+ * attempt. Published on `sluice:resilience` too.
+ */
 export interface HedgeEvent {
+  type: 'hedge';
+  /** The policy's name. */
+  policy: string;
   hedge: number;
   /** What started it: the previous attempt was slow (`delay`) or failed (`failure`). */
   trigger: 'delay' | 'failure';
@@ -46,7 +55,9 @@ export class HedgePolicy implements Policy {
   private readonly maxHedges: number;
   private readonly latencies: LatencyWindow | undefined;
   private readonly clock: Clock;
-  private readonly hedgeEvents = new Emitter<HedgeEvent>();
+  private readonly hedgeEvents = new Telemetry<HedgeEvent>(resilienceChannel);
+  /** What this policy is called in events and metrics. */
+  readonly name: string;
   /** Subscribes to hedges; returns the disposer. */
   readonly onHedge: Subscribe<HedgeEvent> = this.hedgeEvents.subscribe;
 
@@ -62,6 +73,7 @@ export class HedgePolicy implements Policy {
     if (!(Number.isInteger(this.maxHedges) && this.maxHedges >= 0)) throw new ConfigError('maxHedges', options.maxHedges, 'must be an integer >= 0');
     this.latencies = percentile === undefined ? undefined : new LatencyWindow(percentile);
     this.clock = options.clock ?? systemClock;
+    this.name = checkName(options.name, 'hedge');
   }
 
   /** The current wait before a hedge: the percentile once known, else `delayMs` (Infinity: never). */
@@ -100,7 +112,7 @@ export class HedgePolicy implements Policy {
         const scope = new Scope(call);
         attempts.push(scope);
         running++;
-        if (hedge > 0 && this.hedgeEvents.active) this.hedgeEvents.emit({ hedge, trigger });
+        if (hedge > 0 && this.hedgeEvents.active) this.hedgeEvents.emit({ type: 'hedge', policy: this.name, hedge, trigger });
         const startedAt = this.clock.now();
         invoke(() => fn(new Context(scope, attempt))).then(
           (value) => {

@@ -3,7 +3,8 @@ import { parseDuration, type Duration } from '../core/duration.js';
 import { ConfigError, RateLimitedError } from '../core/errors.js';
 import { Backoff, exponential, type Random } from './backoff.js';
 import { RetryBudget, type RetryBudgetOptions } from './budget.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
+import { checkName, resilienceChannel, Telemetry } from '../core/telemetry.js';
 import type { Outcome } from './outcome.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { retryAfterOf } from './retry-after.js';
@@ -42,21 +43,32 @@ export interface RetryOptions {
   clock?: Clock | undefined;
   /** Randomness for jittered backoffs. Default `Math.random`. */
   random?: Random | undefined;
+  /** What this policy is called in events and metrics (a label: few and stable). Default 'retry'. */
+  name?: string | undefined;
 }
 
 /** Why a retry policy stopped with a failure it would otherwise have retried. */
 export type GiveUpReason = 'attempts' | 'deadline' | 'budget' | 'retry-after';
 
-/** Emitted before each retry's wait. `error` or `result` is what attempt `attempt` ended with. */
+/**
+ * Emitted before each retry's wait (Polly's OnRetry). `error` or `result` is what attempt
+ * `attempt` ended with. Published on `sluice:resilience` too.
+ */
 export interface RetryEvent {
+  type: 'retry';
+  /** The policy's name. */
+  policy: string;
   attempt: number;
   delayMs: number;
   error?: unknown | undefined;
   result?: unknown | undefined;
 }
 
-/** Emitted when a retryable failure is returned or thrown because no retry is possible. */
+/** Emitted when a retryable failure is returned or thrown because no retry is possible. Published on `sluice:resilience` too. */
 export interface GiveUpEvent {
+  type: 'give-up';
+  /** The policy's name. */
+  policy: string;
   attempts: number;
   reason: GiveUpReason;
   error?: unknown | undefined;
@@ -83,8 +95,10 @@ export class RetryPolicy implements Policy {
   private readonly deadlineMs: number;
   private readonly clock: Clock;
   private readonly random: Random;
-  private readonly retryEvents = new Emitter<RetryEvent>();
-  private readonly giveUpEvents = new Emitter<GiveUpEvent>();
+  private readonly retryEvents = new Telemetry<RetryEvent>(resilienceChannel);
+  private readonly giveUpEvents = new Telemetry<GiveUpEvent>(resilienceChannel);
+  /** What this policy is called in events and metrics. */
+  readonly name: string;
   /** Longest delay between attempts, ms: a backoff above it is cut to it, a server hint above it ends the retries. */
   readonly maxDelayMs: number;
   /** The budget retries draw on, or undefined for none. */
@@ -107,6 +121,7 @@ export class RetryPolicy implements Policy {
     this.random = options.random ?? Math.random;
     const budget = options.budget ?? {};
     this.budget = budget === false ? undefined : budget instanceof RetryBudget ? budget : new RetryBudget({ clock: this.clock, ...budget });
+    this.name = checkName(options.name, 'retry');
   }
 
   execute<T>(fn: (context: PolicyContext) => T | PromiseLike<T>, context?: Partial<PolicyContext>): Promise<T> {
@@ -161,7 +176,8 @@ export class RetryPolicy implements Policy {
       if (this.clock.now() + delayMs - start > this.deadlineMs) return this.giveUp(outcome, attempt, 'deadline');
       if (this.budget !== undefined && !this.budget.tryRetry()) return this.giveUp(outcome, attempt, 'budget');
       if (this.retryEvents.active) {
-        this.retryEvents.emit(outcome.ok ? { attempt, delayMs, result: outcome.value } : { attempt, delayMs, error: outcome.error });
+        const policy = this.name;
+        this.retryEvents.emit(outcome.ok ? { type: 'retry', policy, attempt, delayMs, result: outcome.value } : { type: 'retry', policy, attempt, delayMs, error: outcome.error });
       }
       await sleep(this.clock, delayMs, parent);
     }
@@ -174,7 +190,8 @@ export class RetryPolicy implements Policy {
 
   private emitGiveUp(outcome: Outcome, attempts: number, reason: GiveUpReason): void {
     if (!this.giveUpEvents.active) return;
-    this.giveUpEvents.emit(outcome.ok ? { attempts, reason, result: outcome.value } : { attempts, reason, error: outcome.error });
+    const policy = this.name;
+    this.giveUpEvents.emit(outcome.ok ? { type: 'give-up', policy, attempts, reason, result: outcome.value } : { type: 'give-up', policy, attempts, reason, error: outcome.error });
   }
 }
 

@@ -2,16 +2,22 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration, type Duration } from '../core/duration.js';
 import { TimeoutError } from '../core/errors.js';
 import { DeadlineQueue, type Deadline } from './deadline-queue.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import type { Subscribe } from '../core/events.js';
+import { checkName, resilienceChannel, Telemetry } from '../core/telemetry.js';
 import type { Policy, PolicyContext } from './policy.js';
 import { isAborted, parentOf, reasonOf, Scope, type Parent } from './scope.js';
 
 export interface TimeoutOptions {
   clock?: Clock | undefined;
+  /** What this policy is called in events and metrics (a label: few and stable). Default 'timeout'. */
+  name?: string | undefined;
 }
 
-/** Emitted when an attempt runs out of time. */
+/** Emitted when an attempt runs out of time (Polly's OnTimeout). Published on `sluice:resilience` too. */
 export interface TimeoutEvent {
+  type: 'timeout';
+  /** The policy's name. */
+  policy: string;
   timeoutMs: number;
 }
 
@@ -30,7 +36,9 @@ export class TimeoutPolicy implements Policy {
   readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly deadlines: DeadlineQueue;
-  private readonly timeoutEvents = new Emitter<TimeoutEvent>();
+  private readonly timeoutEvents = new Telemetry<TimeoutEvent>(resilienceChannel);
+  /** What this policy is called in events and metrics. */
+  readonly name: string;
   /** Subscribes to timeouts; returns the disposer. */
   readonly onTimeout: Subscribe<TimeoutEvent> = this.timeoutEvents.subscribe;
 
@@ -38,6 +46,7 @@ export class TimeoutPolicy implements Policy {
     this.timeoutMs = parseDuration(ms, 'timeout');
     this.clock = options.clock ?? systemClock;
     this.deadlines = new DeadlineQueue(this.clock);
+    this.name = checkName(options.name, 'timeout');
   }
 
 
@@ -69,7 +78,7 @@ export class TimeoutPolicy implements Policy {
 
   /** What a deadline does: tell listeners, then abort the call's scope with a TimeoutError. */
   private readonly expire = (scope: Scope): void => {
-    if (this.timeoutEvents.active) this.timeoutEvents.emit({ timeoutMs: this.timeoutMs });
+    if (this.timeoutEvents.active) this.timeoutEvents.emit({ type: 'timeout', policy: this.name, timeoutMs: this.timeoutMs });
     scope.abort(new TimeoutError(`timed out after ${this.timeoutMs} ms`, this.timeoutMs));
   };
 }

@@ -154,4 +154,21 @@ describe('ConcurrencyLimiter', () => {
     const permit = await pool.acquire();
     permit.release();
   });
+
+  it('watched (onQueueLeft, as sluice/otel does), a queued acquire() still gets its permit and holds its slot', async () => {
+    // The watcher used to queue a wrapper task in the permit's place: the caller got
+    // undefined, and the wrapper's end freed the slot at once — the limit no longer held.
+    const pool = new ConcurrencyLimiter({ limit: 1 });
+    const waits: number[] = [];
+    pool.onQueueLeft((event) => waits.push(event.waitMs));
+    const first = await pool.acquire();
+    const second = pool.acquire();
+    first.release();
+    const permit = await second;
+    assert.equal(typeof permit?.release, 'function');
+    assert.equal(pool.stats().inFlight, 1, 'the slot is held until the permit is released');
+    assert.equal(waits.length, 1);
+    permit.release();
+    assert.equal(pool.stats().inFlight, 0);
+  });
 });

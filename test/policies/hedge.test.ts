@@ -21,7 +21,7 @@ describe('hedge', () => {
     assert.equal(calls.length, 1);
     await clock.advance(1);
     assert.equal(calls.length, 2);
-    assert.deepEqual(events, [{ hedge: 1, trigger: 'delay' }]);
+    assert.deepEqual(events, [{ type: 'hedge', policy: 'hedge', hedge: 1, trigger: 'delay' }]);
     calls[1]!.resolve('second');
     await clock.advance(0);
     assert.equal(call.value, 'second');

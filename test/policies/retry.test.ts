@@ -54,7 +54,7 @@ describe('retry', () => {
         [2, 10, errors[1]],
       ],
     );
-    assert.deepEqual(giveUps, [{ attempts: 3, reason: 'attempts', error: errors[2] }]);
+    assert.deepEqual(giveUps, [{ type: 'give-up', policy: 'retry', attempts: 3, reason: 'attempts', error: errors[2] }]);
   });
 
   it('does not retry aborts, ConfigErrors, an inner CircuitOpenError, programmer errors or 4xx', async () => {
@@ -191,7 +191,7 @@ describe('retry', () => {
       await clock.advance(0);
       assert.equal(call.value, refused, 'the 429 stays the Response the function returned');
       assert.equal(calls, 1);
-      assert.deepEqual(giveUps, [{ attempts: 1, reason: 'retry-after', result: refused }]);
+      assert.deepEqual(giveUps, [{ type: 'give-up', policy: 'retry', attempts: 1, reason: 'retry-after', result: refused }]);
       assert.equal(clock.pendingTimers, 0);
     });
 
