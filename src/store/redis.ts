@@ -193,6 +193,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    */
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number> {
     if (this.lease !== undefined && this.runner.ready) {
+      this.leaseNow(now); // under unsafeCallerClockForTests: what entry() gives back leases at, if it must
       const at = this.spendLeased(this.entry(key, limits), cost, now);
       if (!Number.isNaN(at)) {
         if (stamp !== undefined) stamp.at = at;
@@ -279,13 +280,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    * Gives back the unspent permits of every lease this process holds, so the fleet may use
    * them at once rather than when they expire. Leases are asked for again by the next
    * request. Does not close the client. Resolves when Redis has them (or could not be reached:
-   * they then expire with their window).
+   * they then expire with their window). `now`: under unsafeCallerClockForTests only, the
+   * caller's clock (default the latest `now` this store was given) — a give-back decided at a
+   * stale instant would return a start that has already left its window.
    */
-  async close(): Promise<void> {
+  async close(now?: number): Promise<void> {
+    const at = now === undefined ? this.latestNow : this.leaseNow(now);
     const done: Promise<void>[] = [];
     for (const entry of this.entries.values()) {
       if (entry.book === undefined) continue;
-      for (const back of entry.book.drain()) done.push(this.giveBack(entry, back.units, this.latestNow, back.at));
+      for (const back of entry.book.drain()) done.push(this.giveBack(entry, back.units, at, back.at));
     }
     await Promise.all(done);
   }
@@ -297,6 +301,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    */
   reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]): Promise<number[]> {
     if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now, stamps);
+    if (this.lease !== undefined) this.leaseNow(now); // as in reserve
     const entry = this.entry(key, limits);
     // Leased permits first, in order; the first caller they do not cover, and all after it, ask Redis.
     const waits: number[] = [];

@@ -86,7 +86,7 @@ export async function leaseFleetProperty(client: RedisClient, prefix: string, nu
     let run = 0;
     let leased = 0;
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(opArb, { minLength: 20, maxLength: 120 }), async (config, ops) => {
+      fc.asyncProperty(configArb, fc.array(opArb, { minLength: 40, maxLength: 160 }), async (config, ops) => {
         const key = `fleet-${run++}`;
         const burst = 1 + Math.floor(config.burstShare * (config.limit - 1));
         const [spec] = toLimitSpecs([{ rate: { limit: config.limit, interval: config.intervalMs }, algorithm: config.algorithm, burst }], {});
@@ -111,7 +111,7 @@ export async function leaseFleetProperty(client: RedisClient, prefix: string, nu
               if (wait === 0) starts.push({ at: now, cost: op.costs[i]! });
             });
           } else if (op.kind === 'close') {
-            await members[op.member]!.close();
+            await members[op.member]!.close(now);
           } else {
             dead.add(op.member); // kill -9: its leases are neither spent nor given back
           }

@@ -53,6 +53,22 @@ describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
     assert.ok(mostInWindow(starts, 100) <= 10, `a window of 100 ms held ${mostInWindow(starts, 100)} starts: ${waits.join(',')}`);
   });
 
+  it('a lease given back after its window has passed gives nothing back (close on a caller clock takes the time it is told)', async () => {
+    // found by the fleet property: a close decided at the store's stale latest instant gave
+    // back a start that had already left its window, as credit for another member
+    const key = 'stale-close';
+    const lease = { periodMs: 1, demandMs: 5, maxShare: 1 };
+    const [a, b] = [0, 1].map(() => new RedisStore(client, { prefix, lease, unsafeCallerClockForTests: true }));
+    const [spec] = toLimitSpecs([{ rate: '3/100ms', burst: 3 }], {});
+    const specs = [spec!];
+    assert.equal(await a!.reserve(key, specs, 1, 0), 0);
+    assert.equal(await a!.reserve(key, specs, 1, 0.5), 0); // and a lease of the 1 left, never spent
+    const waits = await b!.reserveInOrder(key, specs, [1, 1, 1], 101.6); // all of a's have left (span 101)
+    assert.deepEqual(waits, [0, 0, 0]);
+    await a!.close(101.7);
+    assert.notEqual(await b!.reserve(key, specs, 1, 101.8), 0, 'the window is full: nothing came back');
+  });
+
   it('a sequential caller makes one Redis call per lease, not per admission, and close gives the unspent permits back', async () => {
     const key = 'sequential';
     const store = new RedisStore(client, { prefix, lease: { periodMs: 20, demandMs: 20, maxShare: 1 }, unsafeCallerClockForTests: true });
