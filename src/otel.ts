@@ -5,6 +5,7 @@ import { ConfigError } from './core/errors.js';
 import type { Disposer } from './core/events.js';
 import { fetchChannel, resilienceChannel } from './core/telemetry.js';
 import type { SluiceFetchEvent } from './http/fetch-options.js';
+import { isFlow, type Flow } from './flow/flow.js';
 import { ConcurrencyLimiter } from './limiters/concurrency-limiter.js';
 import type { LimiterEvent } from './limiters/limiter-events.js';
 import { RateLimiter } from './limiters/rate-limiter.js';
@@ -39,6 +40,11 @@ export const METRIC = {
   stateAttr: 'sluice.circuit_breaker.state',
   httpDuration: 'http.client.request.duration',
   fetchAttr: 'sluice.fetch',
+  flowItems: 'sluice.flow.items',
+  flowInFlight: 'sluice.flow.in_flight',
+  flowBuffered: 'sluice.flow.buffered_items',
+  flowAttr: 'sluice.flow',
+  flowResultAttr: 'sluice.flow.result',
 } as const;
 
 /**
@@ -60,7 +66,7 @@ export const POLLY_EVENT: Record<CircuitState, string> = {
 };
 
 /** What `instrument` measures. */
-export type Instrumentable = RateLimiter | ConcurrencyLimiter | CircuitBreaker;
+export type Instrumentable = RateLimiter | ConcurrencyLimiter | CircuitBreaker | Flow<unknown, unknown>;
 
 export interface InstrumentOptions {
   /** Where the instruments are made. Default: the global MeterProvider (`metrics.getMeterProvider()`). */
@@ -128,6 +134,7 @@ class Measured {
   private readonly rate = new Set<RateLimiter>();
   private readonly concurrency = new Set<ConcurrencyLimiter>();
   private readonly breakers = new Set<CircuitBreaker>();
+  private readonly flows = new Set<Flow<unknown, unknown>>();
   private readonly timeInQueue: Histogram | undefined;
   private readonly events;
   private readonly stop: Disposer;
@@ -174,12 +181,34 @@ class Measured {
         for (const s of CIRCUIT_STATES) result.observe(s === now ? 1 : 0, { [METRIC.pipelineAttr]: breaker.name, [METRIC.stateAttr]: s });
       }
     };
+    const items = meter.createObservableCounter(METRIC.flowItems, { unit: '{item}', description: 'Items a flow finished, by result.', valueType: ValueType.INT });
+    const flowInFlight = meter.createObservableUpDownCounter(METRIC.flowInFlight, { unit: '{item}', description: 'Items holding a flow concurrency slot now.', valueType: ValueType.INT });
+    const buffered = meter.createObservableUpDownCounter(METRIC.flowBuffered, { unit: '{item}', description: 'Items read from the source and waiting for a worker now.', valueType: ValueType.INT });
+    const observeItems = (result: ObservableResult): void => {
+      for (const flow of this.flows) {
+        const s = flow.stats();
+        result.observe(s.succeeded, { [METRIC.flowAttr]: flow.name, [METRIC.flowResultAttr]: 'succeeded' });
+        result.observe(s.failed, { [METRIC.flowAttr]: flow.name, [METRIC.flowResultAttr]: 'failed' });
+      }
+    };
+    const observeFlowInFlight = (result: ObservableResult): void => {
+      for (const flow of this.flows) result.observe(flow.stats().inFlight, { [METRIC.flowAttr]: flow.name });
+    };
+    const observeBuffered = (result: ObservableResult): void => {
+      for (const flow of this.flows) result.observe(flow.stats().buffered, { [METRIC.flowAttr]: flow.name });
+    };
+    items.addCallback(observeItems);
+    flowInFlight.addCallback(observeFlowInFlight);
+    buffered.addCallback(observeBuffered);
     requests.addCallback(observeRequests);
     queued.addCallback(observeQueued);
     leases.addCallback(observeLeases);
     calls.addCallback(observeCalls);
     state.addCallback(observeState);
     this.stop = () => {
+      items.removeCallback(observeItems);
+      flowInFlight.removeCallback(observeFlowInFlight);
+      buffered.removeCallback(observeBuffered);
       requests.removeCallback(observeRequests);
       queued.removeCallback(observeQueued);
       leases.removeCallback(observeLeases);
@@ -191,7 +220,11 @@ class Measured {
   add(target: Instrumentable): Disposer {
     if (target instanceof RateLimiter || target instanceof ConcurrencyLimiter) return this.addLimiter(target);
     if (target instanceof CircuitBreaker) return this.addBreaker(target);
-    throw new ConfigError('observe', target, 'must be a RateLimiter, ConcurrencyLimiter or CircuitBreaker');
+    if (isFlow(target)) {
+      this.flows.add(target);
+      return () => this.flows.delete(target);
+    }
+    throw new ConfigError('observe', target, 'must be a RateLimiter, ConcurrencyLimiter, CircuitBreaker or flow');
   }
 
   private addLimiter(limiter: RateLimiter | ConcurrencyLimiter): Disposer {
@@ -225,6 +258,7 @@ class Measured {
     this.rate.clear();
     this.concurrency.clear();
     this.breakers.clear();
+    this.flows.clear();
   }
 }
 

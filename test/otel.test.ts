@@ -6,6 +6,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
 import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { CircuitBreaker } from '../src/policies/breaker.js';
+import { flow } from '../src/flow/flow.js';
 import { hedge } from '../src/policies/hedge.js';
 import { timeout } from '../src/policies/timeout.js';
 import { sluiceFetch } from '../src/http/fetch.js';
@@ -134,9 +135,25 @@ describe('sluice/otel instrument', () => {
     metrics.dispose();
   });
 
+  it('counts a flow items by result, and its items in flight and buffered, by its name', async () => {
+    const { reader, provider } = setup();
+    const items = flow([1, 2, 3, 4], async (n) => {
+      if (n === 3) throw new Error('three');
+      return n;
+    }, { name: 'import', concurrency: 2 });
+    const metrics = instrument({ meterProvider: provider, observe: [items], fetch: false });
+    for await (const result of items) void result;
+    const byResult = Object.fromEntries((await points(reader, METRIC.flowItems)).map(([a, v]) => [`${a[METRIC.flowAttr]}:${a[METRIC.flowResultAttr]}`, v]));
+    assert.deepEqual(byResult, { 'import:succeeded': 3, 'import:failed': 1 });
+    assert.deepEqual(await points(reader, METRIC.flowInFlight), [[{ [METRIC.flowAttr]: 'import' }, 0]]);
+    assert.deepEqual(await points(reader, METRIC.flowBuffered), [[{ [METRIC.flowAttr]: 'import' }, 0]]);
+    metrics.dispose();
+  });
+
   it('refuses what it cannot measure, naming the field', () => {
     const { provider } = setup();
     assert.throws(() => instrument({ meterProvider: provider, observe: [{} as RateLimiter] }), { name: 'ConfigError', message: /observe/ });
     assert.throws(() => new RateLimiter({ limits: '1/1s', name: 'a b' }), { name: 'ConfigError', message: /name/ });
+    assert.throws(() => flow([], async () => 1, { name: 'a b' }), { name: 'ConfigError', message: /name/ });
   });
 });

@@ -8,6 +8,8 @@ import type { FlowEvents, FlowOptions, FlowResult, FlowSource, FlowStats, FlowWo
  * once. `stats()` and `on()` work before, during and after the iteration.
  */
 export interface Flow<I, O> extends AsyncIterable<FlowResult<I, O>> {
+  /** What this flow is called in metrics (FlowOptions.name). */
+  readonly name: string;
   stats(): FlowStats;
   /** Subscribes to an event; returns the disposer. Events nobody listens to cost nothing. */
   on<K extends keyof FlowEvents<I, O>>(name: K, listener: (payload: FlowEvents<I, O>[K]) => void): Disposer;
@@ -33,9 +35,11 @@ export interface Flow<I, O> extends AsyncIterable<FlowResult<I, O>> {
 export function flow<I, O>(source: FlowSource<I>, worker: FlowWorker<I, O>, options?: FlowOptions<I>): Flow<I, O> {
   if (typeof worker !== 'function') throw new TypeError('flow: worker must be a function');
   if (source === null || source === undefined) throw new TypeError('flow: source must be an Iterable or an AsyncIterable');
-  const engine = new FlowEngine(source, worker, resolveOptions(options));
+  const config = resolveOptions(options);
+  const engine = new FlowEngine(source, worker, config);
   let iterated = false;
-  return {
+  const made: Flow<I, O> = {
+    name: config.name,
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('flow: a flow can be iterated only once');
       iterated = true;
@@ -44,4 +48,13 @@ export function flow<I, O>(source: FlowSource<I>, worker: FlowWorker<I, O>, opti
     stats: () => engine.stats(),
     on: (name, listener) => engine.events.on(name, listener),
   };
+  flows.add(made);
+  return made;
+}
+
+const flows = new WeakSet<object>();
+
+/** Whether `value` is a Flow made by `flow()` (sluice/otel measures them). */
+export function isFlow(value: unknown): value is Flow<unknown, unknown> {
+  return typeof value === 'object' && value !== null && flows.has(value);
 }

@@ -1,3 +1,4 @@
+import { checkName } from '../core/telemetry.js';
 import type { AdaptiveLimit } from '../adaptive/adaptive-limit.js';
 import { Gradient2Limit } from '../adaptive/gradient2-limit.js';
 import { RateSizedLimit } from '../adaptive/rate-sized-limit.js';
@@ -9,6 +10,7 @@ import type { FlowOptions } from './types.js';
 
 /** FlowOptions checked and with defaults filled in; what the engine runs on. */
 export interface FlowConfig<I> {
+  name: string;
   clock: Clock;
   rate: RateLimiter | undefined;
   /** A fixed limit, or the adaptive algorithm that sets it. */
@@ -34,7 +36,8 @@ const DEFAULT_CONCURRENCY = 16;
 export function resolveOptions<I>(options: FlowOptions<I> = {}): FlowConfig<I> {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object');
   const clock = options.clock ?? systemClock;
-  const rate = toRateLimiter(options.rate, clock);
+  const name = checkName(options.name, 'flow');
+  const rate = toRateLimiter(options.rate, clock, name);
   const averageCost = { value: 1 };
   const concurrency = options.concurrency ?? (rate ? 'auto' : DEFAULT_CONCURRENCY);
   let fixedLimit = 0;
@@ -64,6 +67,7 @@ export function resolveOptions<I>(options: FlowOptions<I> = {}): FlowConfig<I> {
   if (options.cost !== undefined && typeof options.cost !== 'function') throw new ConfigError('cost', options.cost, 'must be a function of the item');
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new ConfigError('signal', options.signal, 'must be an AbortSignal');
   return {
+    name,
     clock,
     rate,
     fixedLimit,
@@ -83,11 +87,11 @@ export function resolveOptions<I>(options: FlowOptions<I> = {}): FlowConfig<I> {
   };
 }
 
-function toRateLimiter(rate: FlowOptions<unknown>['rate'], clock: Clock): RateLimiter | undefined {
+function toRateLimiter(rate: FlowOptions<unknown>['rate'], clock: Clock, name: string): RateLimiter | undefined {
   if (rate === undefined) return undefined;
   if (rate instanceof RateLimiter) return rate;
   try {
-    return new RateLimiter({ limits: rate, clock });
+    return new RateLimiter({ limits: rate, clock, name });
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError('rate', rate, error.message);
     throw error;

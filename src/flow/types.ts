@@ -77,6 +77,8 @@ export interface FlowOptions<I> {
    */
   isDrop?: ((error: unknown) => boolean) | undefined;
   clock?: Clock | undefined;
+  /** What this flow (and the rate limiter it builds) is called in metrics: a label, few and stable. Default 'flow'. */
+  name?: string | undefined;
 }
 
 export interface LatencySummary {
