@@ -1,6 +1,6 @@
 // The Redis backend on a real Redis Cluster of three masters (.ci/run starts one on
 // 127.0.0.1:7101–7103; REDIS_CLUSTER_NODES names another): hash tags, partitions spread over
-// the masters, the rate scripts, leases, distributed concurrency, NOSCRIPT after a flush on
+// the masters, the rate scripts and the conformance tables, leases, distributed concurrency, NOSCRIPT after a flush on
 // every master, and one master unavailable while the others keep deciding.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Cluster } from 'ioredis';
 import { RateLimiter, StoreUnavailableError } from '../../../src/index.js';
 import { PartitionedRateLimiter, RedisConcurrencyLimiter, RedisStore } from '../../../src/redis.js';
+import { TABLES } from '../conformance-tables.js';
 import { cleanupCluster, connectCluster, keysByMaster, skipCluster } from './cluster-available.js';
 import { leaseFleetProperty } from './lease-fleet.js';
 
@@ -53,6 +54,19 @@ describe('on a Redis Cluster of three masters', { skip: skipCluster }, () => {
     const granted = [];
     for (let i = 0; i < 7; i++) granted.push((await limiter.tryAcquire()).granted);
     assert.deepEqual(granted, [true, true, true, true, true, false, false]);
+  });
+
+  it('the conformance tables: every step decides as on one Redis and as in memory, and every key has a TTL', async () => {
+    for (const [n, table] of TABLES.entries()) {
+      const store = new RedisStore(cluster, { prefix: `${prefix}conformance${n}:`, unsafeCallerClockForTests: true });
+      for (const [i, step] of table.steps.entries()) {
+        const wait = await store.reserve('k', table.limits, step.cost ?? 1, step.at);
+        const label = `${table.name}, step ${i} (at ${step.at}, cost ${step.cost ?? 1})`;
+        if (step.wait === Number.POSITIVE_INFINITY) assert.equal(wait, Number.POSITIVE_INFINITY, label);
+        else assert.ok(Math.abs(wait - step.wait) < 1e-6, `${label}: expected ${step.wait}, got ${wait}`);
+      }
+    }
+    for (const key of [...(await keysByMaster(cluster, `${prefix}conformance`)).values()].flat()) assert.ok((await cluster.pttl(key)) > 0, `${key} has no TTL`);
   });
 
   it('leases: a fleet of members never starts more than the limit allows', async () => {
