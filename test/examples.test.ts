@@ -154,8 +154,8 @@ describe('examples', () => {
   });
 
   // Each integration (issue 16, item 4): its client at the mock's stated limit (OpenAI-style
-  // chat, 20/s, OpenAI headers) gets no 429, and a call the server refuses every time costs
-  // at most its retry owner's attempts.
+  // chat, 20/s, OpenAI headers) gets no 429 (unless stalled past the margin), and a call the
+  // server refuses every time costs at most its retry owner's attempts.
   for (const [file, client] of [
     ['09-undici-global-fetch.ts', 'undici'],
     ['10-ky.ts', 'ky'],
@@ -168,9 +168,13 @@ describe('examples', () => {
     it(`${file.slice(0, 2)} ${client}: every call through sluice, 0 429s at the stated limit, a persistent 429 within its attempts`, async () => {
       const r = await resultOf(file);
       assert.equal(r.client, client);
-      assert.equal(r.ok, r.calls);
-      assert.equal(r.throttled, '0', 'no 429 while paced at the stated limit');
-      assert.equal(r.violations, '0');
+      // The mock counts arrivals in this example's own process: a stall there longer than the
+      // margin can put a request in a window it did not start in (see the file's comment).
+      const stalled = Number(r['longest-stall']) > Number(r.margin);
+      assert.ok(r.throttled === '0' || stalled, `${r.throttled} 429s while paced at the stated limit, with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
+      assert.ok(r.violations === '0' || stalled, `${r.violations} violations with no stall past the margin`);
+      assert.ok(Number(r.ok) >= Number(r.calls) - Number(r.throttled), `${r.ok} of ${r.calls} calls succeeded`);
+      if (!stalled) assert.equal(r.ok, r.calls);
       const cost = Number(r['persistent-requests']);
       assert.ok(cost >= 1 && cost <= Number(r.attempts), `a persistent 429 cost ${cost} requests, at most ${r.attempts}`);
     });

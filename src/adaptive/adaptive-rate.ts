@@ -1,10 +1,12 @@
-import { systemClock, type Clock, type Timer } from '../core/clock.js';
+import { backgroundTimer, runsInRealTime, systemClock, type Clock, type Timer } from '../core/clock.js';
 import { untilAborted } from '../core/until-aborted.js';
 import { ConfigError } from '../core/errors.js';
 import { Emitter, type Subscribe } from '../core/events.js';
 import type { LimitInput, LimitSpec } from '../algorithms/limit-spec.js';
 import { inputOf, RateAdaptation, type AdaptationInput, type RateAdaptationOptions, type RateSignal, type RateStep } from '../algorithms/rate-adaptation.js';
 import type { RateLimiter } from '../limiters/rate-limiter.js';
+import { ownFill, SendLog } from './send-log.js';
+import { FirstAnswer } from './first-answer.js';
 import { isSharedAdaptationSource, stateFromView, viewOf, type AdaptationProposal, type SharedAdaptation, type SharedView } from '../store/shared-adaptation.js';
 
 /**
@@ -15,6 +17,11 @@ const LEARNED_KEPT = 8;
 
 /** The least interval of the exchanges made for callers waiting in the limiter (syncMs may be 0). */
 const MIN_BEAT_MS = 10;
+
+/** Answered sends remembered to tell whether a server's `remaining: 0` is of our own making (4 KB). */
+const SENDS_KEPT = 512;
+/** Sending at this share of the rate in force or more fills a window that states no limit. */
+const FULL_SHARE = 0.9;
 
 /** The grid the fleet's rate is applied on: steps of half a percent. */
 const LOG_STEP = Math.log(1.005);
@@ -29,7 +36,21 @@ export type AdaptiveRateOptions = Omit<RateAdaptationOptions, 'initial'> & {
   shared?: SharedAdaptation | false | undefined;
   /** With shared state: exchange news (and the successes counted) at least this often while busy. Default 100 ms. */
   syncMs?: number | undefined;
+  /**
+   * The first caller of `admit` goes alone, and its start is counted in the limiter's windows
+   * from its answer (the first `observe`), as sluiceFetch's first request is (FirstAnswer):
+   * the first request of a process reaches the server late for its start-up (its client
+   * warming, its connection opening), later than the arrival jitter the windows count, and
+   * counted from its start it would leave our window before the server's. The others wait
+   * for that answer — at most `FIRST_WAIT_MS`, after which they go and the count stays
+   * where it is. Default: true on real time, false on virtual time (ManualClock), where
+   * nothing starts late; sluiceFetch, which does this per attempt, turns it off.
+   */
+  firstAnswer?: boolean | undefined;
 };
+
+/** The longest callers wait for the first answer (a request that is never answered, say). */
+const FIRST_WAIT_MS = 1000;
 
 /**
  * Where adaptation stands: `'none'` — no shared state, this process adapts alone by design;
@@ -103,6 +124,10 @@ export class AdaptiveRate {
   /** The fleet's throttle generations this member learned, and when (this clock): the latest few. */
   private readonly learned: { generation: number; at: number }[] = [];
   private readonly counters = { exchanges: 0, unavailable: 0 };
+  private readonly answeredSends = new SendLog(SENDS_KEPT);
+  private readonly firstAnswer: FirstAnswer | undefined;
+  /** While the first caller's request is out: gives up waiting for its answer. */
+  private firstTimer: Timer | undefined;
 
   constructor(limiter: RateLimiter, options: AdaptiveRateOptions = {}) {
     if (options === null || typeof options !== 'object') throw new ConfigError('adaptive', options, 'must be an object or true');
@@ -113,7 +138,9 @@ export class AdaptiveRate {
     this.pacing = specs.find((s) => s.intervalMs === shortest)!;
     this.others = specs.filter((s) => s !== this.pacing);
     this.applied = (this.pacing.limit * 1000) / this.pacing.intervalMs;
-    const { clock: _clock, shared, syncMs, ...adaptation } = options;
+    const { clock: _clock, shared, syncMs, firstAnswer, ...adaptation } = options;
+    // Start-up lateness is real time's: on virtual time (ManualClock) nothing goes alone unless asked.
+    this.firstAnswer = (firstAnswer ?? runsInRealTime(this.clock)) ? FirstAnswer.for(limiter) : undefined;
     this.logic = new RateAdaptation({ ...adaptation, initial: this.applied });
     this.shared = sharedFor(limiter, shared);
     this.sharing = this.shared === undefined ? 'none' : 'shared';
@@ -145,9 +172,14 @@ export class AdaptiveRate {
   /**
    * Waits out any pause, then the limiter's turn; if a pause began while it queued (a 429
    * arrived meanwhile), waits that out too and queues again. With shared state, the first
-   * call waits for the fleet's state first. Rejects with the signal's reason.
+   * call waits for the fleet's state first; until the first answer, callers go one at a time
+   * (AdaptiveRateOptions.firstAnswer). Rejects with the signal's reason.
    */
   async admit(signal?: AbortSignal, cost = 1): Promise<void> {
+    if (this.firstAnswer?.waiting && (await this.firstAnswer.enter(signal))) {
+      const first = this.firstAnswer;
+      this.firstTimer = backgroundTimer(this.clock, () => first.skip(), FIRST_WAIT_MS);
+    }
     if (this.shared !== undefined) {
       this.first ??= this.exchange({});
       await untilAborted(this.first, signal);
@@ -197,6 +229,8 @@ export class AdaptiveRate {
    * known now.
    */
   observe(signal: RateSignal): RateStep {
+    if (this.firstTimer !== undefined) this.firstHeard();
+    signal = this.ownExhaustionCleared(signal);
     if (this.shared === undefined) return this.observeAlone(signal);
     const input = inputOf(signal, this.logic.params);
     const alone = this.sharing === 'local';
@@ -225,6 +259,33 @@ export class AdaptiveRate {
     if (this.shared === undefined) return;
     void this.exchange({});
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  /** The first caller's answer: its count moves to now, then the others go. */
+  private firstHeard(): void {
+    this.firstTimer!.cancel();
+    this.firstTimer = undefined;
+    const first = this.firstAnswer!;
+    first.heard().then(
+      () => first.leave(),
+      () => first.skip(),
+    );
+  }
+
+  /**
+   * A `remaining: 0` on a success that this process's own answered sends explain (ownFill:
+   * the server's stated limit of them, else 90 % of the rate in force, within the server's
+   * window or the pacing interval) is dropped: pacing at the limit fills the server's window
+   * regularly, and a pause until its reset each time cost a third of the rate. The sends
+   * counted are those answered so far — fewer than were sent — so the doubt goes to the
+   * pause, as before.
+   */
+  private ownExhaustionCleared(signal: RateSignal): RateSignal {
+    this.answeredSends.add(signal.sentAt);
+    if (signal.remaining !== 0 || signal.throttled) return signal;
+    const { limit, intervalMs, jitterMs } = this.limiter.limits.find((s) => s.intervalMs === this.pacing.intervalMs) ?? this.pacing;
+    if (!ownFill(this.answeredSends, signal.sentAt, signal.limit ?? Math.ceil(FULL_SHARE * limit), signal.windowMs ?? intervalMs, jitterMs ?? 0)) return signal;
+    return { ...signal, remaining: undefined };
   }
 
   private observeAlone(signal: RateSignal): RateStep {

@@ -1,7 +1,7 @@
 import type { Policy, PolicyContext } from '../policies/policy.js';
 import { abortSignalOf, handOn, parentOf } from '../policies/scope.js';
 import type { ServerPace } from './fetch-feedback.js';
-import type { FirstAnswer } from './first-answer.js';
+import type { FirstAnswer } from '../adaptive/first-answer.js';
 import type { FetchParts, FetchQuota, QuotaTicket } from './fetch-options.js';
 import { redactText } from '../core/redact.js';
 
@@ -92,6 +92,7 @@ export class Answer implements Policy {
     const { clock, onEvent } = this.parts;
     let unsettled = this.quota?.take();
     const sentAt = clock.now();
+    this.pace.sent(sentAt);
     try {
       const result = await fn(inner);
       // The work of sluiceFetch's pipeline is a fetch: its result is a Response.

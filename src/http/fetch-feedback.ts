@@ -71,6 +71,11 @@ export class ServerPace implements Policy {
     for (let ms = this.until - clock.now(); ms > 0; ms = this.until - clock.now()) await clock.sleep(ms, signal);
   }
 
+  /** Notes that a request leaves now (the arrival margin counts sends, in flight or answered). */
+  sent(at: number): void {
+    this.parts.margin?.sent(at);
+  }
+
   /** Hears one answer: a fetch Response, or the status and headers of any client (the undici interceptor's). */
   observe(response: FeedbackResponse, sentAt: number): { throttled: boolean; detail: Pick<Extract<SluiceFetchEvent, { type: 'response' }>, 'rate' | 'pauseMs'> } {
     const { clock, adaptive, margin, maxRetryAfterMs } = this.parts;
@@ -83,6 +88,8 @@ export class ServerPace implements Policy {
       surprises.add(response);
       return { throttled: true, detail: adaptive ? { rate: adaptive.step.rate } : {} };
     }
+    // A quota at 0 that our own paced requests filled frees as fast as we send: no pause.
+    if (signal.remaining === 0 && !signal.throttled && margin?.fillsServerWindow(sentAt, signal.limit, signal.windowMs)) signal.remaining = undefined;
     if (adaptive) {
       const step = adaptive.observe(signal);
       const pauseMs = step.pauseUntil - now;

@@ -128,7 +128,7 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
   }
   if (adaptiveInput !== false && limiter === undefined) throw new ConfigError('adaptive', adaptiveInput, 'needs a `rate` to start from');
   const adaptive =
-    adaptiveInput === false || limiter === undefined ? undefined : new AdaptiveRate(limiter, { clock, ...(adaptiveInput === true ? {} : adaptiveInput) });
+    adaptiveInput === false || limiter === undefined ? undefined : new AdaptiveRate(limiter, { clock, firstAnswer: false, ...(adaptiveInput === true ? {} : adaptiveInput) });
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
   const maxRetryAfterMs = parseDuration(options.maxRetryAfter ?? 60_000, 'maxRetryAfter');
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigError('onEvent', options.onEvent, 'must be a function');

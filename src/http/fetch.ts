@@ -3,7 +3,7 @@ import { bulkhead, rateLimit } from '../policies/limiter-policies.js';
 import { pipeline } from '../policies/pipeline.js';
 import { Answer, describe, MarkOurs, QuotaHold } from './fetch-attempt.js';
 import { ServerPace } from './fetch-feedback.js';
-import { FirstAnswer } from './first-answer.js';
+import { FirstAnswer } from '../adaptive/first-answer.js';
 import { resolveFetchOptions, type SluiceFetchOptions } from './fetch-options.js';
 import { outgoingOf } from './outgoing.js';
 import { retriedByCaller } from './retry-owner.js';

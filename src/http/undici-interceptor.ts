@@ -5,6 +5,7 @@ import { bulkhead, rateLimit } from '../policies/limiter-policies.js';
 import { pipeline } from '../policies/pipeline.js';
 import { ConfigError } from '../core/errors.js';
 import { describe } from './fetch-attempt.js';
+import { FirstAnswer } from '../adaptive/first-answer.js';
 import { ServerPace } from './fetch-feedback.js';
 import { resolveFetchOptions, type SluiceFetchOptions } from './fetch-options.js';
 import { redactUrl } from './redact.js';
@@ -66,6 +67,7 @@ export function sluiceInterceptor(options: SluiceInterceptorOptions = {}): Dispa
   // One reading of the options, sluiceFetch's, so the two accept and refuse the same values.
   const parts = resolveFetchOptions({ rate, adaptive, concurrency, breaker, maxRetryAfter, clock, retry: false });
   const pace = new ServerPace(parts);
+  const firstAnswer = FirstAnswer.for(parts.limiter);
   const admission = pipeline({
     breaker: parts.breaker,
     rateLimit: parts.adaptive || parts.limiter === undefined ? pace : compose(pace, rateLimit(parts.limiter)),
@@ -81,11 +83,16 @@ export function sluiceInterceptor(options: SluiceInterceptorOptions = {}): Dispa
       let heard: ((answer: Answered) => void) | undefined;
       let failed: ((error: unknown) => void) | undefined;
       let sentAt = 0;
+      // Until the first request has been answered, each goes alone and the first is counted
+      // from its answer (FirstAnswer, as in sluiceFetch); the others go once it has moved.
+      let first: FirstAnswer | undefined;
+      let moved: Promise<void> | undefined;
       const listener: Dispatcher.DispatchHandler = {
         onRequestStart: (controller) => gate.attach(controller),
         onRequestUpgrade: (_controller, status, headers, socket) => handler.onRequestUpgrade?.(gate, status, headers, socket),
         onResponseStart: (_controller, status, headers, message) => {
           if (status >= 200 && heard) {
+            if (first) moved = first.heard().catch(() => {});
             const step = pace.observe({ status, headers }, sentAt);
             onEvent?.({ type: 'response', ...label, status, throttled: step.throttled, ...step.detail });
             heard({ status, headers });
@@ -104,26 +111,34 @@ export function sluiceInterceptor(options: SluiceInterceptorOptions = {}): Dispa
           handler.onResponseError?.(gate, error);
         },
       };
-      admission
-        .execute(
-          () =>
-            new Promise<Answered>((resolve, reject) => {
-              heard = resolve;
-              failed = reject;
-              sentAt = parts.clock.now();
-              gate.sent = true;
-              try {
-                dispatch(opts, listener);
-              } catch (error) {
-                listener.onResponseError!(gate, error instanceof Error ? error : new Error(String(error)));
-              }
-            }),
-          { signal: gate.signal },
-        )
-        .catch((error: unknown) => {
-          // Refused or aborted before it was sent; an error after sending reached the handler above.
-          if (!gate.sent) handler.onResponseError?.(gate, error instanceof Error ? error : new Error(String(error)));
-        });
+      const send = async (): Promise<void> => {
+        first = firstAnswer?.waiting && (await firstAnswer.enter(gate.signal)) ? firstAnswer : undefined;
+        try {
+          await admission.execute(
+            () =>
+              new Promise<Answered>((resolve, reject) => {
+                heard = resolve;
+                failed = reject;
+                sentAt = parts.clock.now();
+                pace.sent(sentAt);
+                gate.sent = true;
+                try {
+                  dispatch(opts, listener);
+                } catch (error) {
+                  listener.onResponseError!(gate, error instanceof Error ? error : new Error(String(error)));
+                }
+              }),
+            { signal: gate.signal },
+          );
+        } finally {
+          await moved;
+          first?.leave();
+        }
+      };
+      send().catch((error: unknown) => {
+        // Refused or aborted before it was sent; an error after sending reached the handler above.
+        if (!gate.sent) handler.onResponseError?.(gate, error instanceof Error ? error : new Error(String(error)));
+      });
       return true;
     };
 }

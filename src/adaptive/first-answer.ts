@@ -69,6 +69,13 @@ export class FirstAnswer {
     await this.limiter.charge(1);
   }
 
+  /** Nobody goes alone any more, and no count moves: the first request's answer is not waited for. */
+  skip(): void {
+    this.moved = true;
+    this.answered = true;
+    this.leave();
+  }
+
   /** The request going first has ended; if it was never answered, the next goes alone. */
   leave(): void {
     this.running = undefined;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock, MemoryStore, RateLimiter } from '../../src/index.js';
-import { FirstAnswer } from '../../src/http/first-answer.js';
+import { FirstAnswer } from '../../src/adaptive/first-answer.js';
 
 describe('FirstAnswer.for', () => {
   const clock = new ManualClock();
