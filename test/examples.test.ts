@@ -100,8 +100,11 @@ describe('examples', () => {
 
   it('04 crawler: all tasks done, at most 5 queued, never over 2/s (unless stalled past the margin)', async () => {
     const r = await resultOf('04-crawler.ts');
-    assert.equal(r.done, '12/12');
-    assert.equal(r.failed, '0');
+    // A request over 2/s (only past a stall, below) is a 429 that costs an attempt: then, and
+    // only then, a task the seeded faults also failed may run out of its three.
+    const stalled = Number(r['longest-stall']) > Number(r.margin) && r.violations !== '0';
+    assert.ok(r.done === '12/12' || (stalled && Number(r.failed) <= Number(r.violations)), `${r.done} done, ${r.failed} failed (${r.violations} over 2/s, longest stall ${r['longest-stall']} ms)`);
+    assert.ok(r.failed === '0' || stalled, `${r.failed} failed with no request over 2/s`);
     assert.ok(Number(r['max-queued']) <= Number(r.queue), `queued ${r['max-queued']} of ${r.queue}`);
     assert.ok(r.violations === '0' || Number(r['longest-stall']) > Number(r.margin), `${r.violations} requests over 2/s with no stall past the ${r.margin} ms margin (longest ${r['longest-stall']} ms)`);
   });
