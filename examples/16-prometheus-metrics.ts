@@ -73,6 +73,8 @@ const checks: Record<string, [number, number]> = {
   breakerState: [sum(half, 'sluice_circuit_breaker_state', 'pipeline_name="mock-breaker"'), sum(end, 'sluice_circuit_breaker_state', 'pipeline_name="mock-breaker"')],
   httpDuration: [sum(half, 'http_client_request_duration_count', 'sluice_fetch="mock-api"'), sum(end, 'http_client_request_duration_count', 'sluice_fetch="mock-api"')],
   resent: [0, sum(end, 'http_client_request_duration_count', 'http_request_resend_count="1"')],
+  // The fetch's retry policy takes the fetch's name: its retries are Polly's OnRetry for it.
+  onRetry: [sum(half, 'sluice_resilience_events_total', 'event_name="OnRetry"', 'pipeline_name="mock-api"'), sum(end, 'sluice_resilience_events_total', 'event_name="OnRetry"', 'pipeline_name="mock-api"')],
 };
 for (const [name, [before, after]] of Object.entries(checks)) console.log(`${name.padEnd(14)} half-way ${before}  end ${after}`);
 const { violations, throttled } = mock.stats();

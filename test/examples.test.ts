@@ -153,6 +153,7 @@ describe('examples', () => {
     for (const name of ['acquired', 'timeInQueue', 'breakerCalls', 'httpDuration', 'resent']) moved(name);
     assert.ok(Number(r.queued!.split('/')[0]) > 0 && r.queued!.endsWith('/0'), `queued: ${r.queued}`);
     assert.match(r.leases!, /^\d+\/0$/, 'in-flight series present, 0 at the end');
+    assert.ok(Number(r.onRetry!.split('/')[1]) > 0, `the fetch's retries counted as OnRetry: ${r.onRetry}`);
     assert.equal(r.breakerState, '1/1', 'exactly one state is 1');
   });
 

@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
 import { estimateChatTokens, llmFetch, type SluiceFetchEvent } from '../../src/http/index.js';
+import { epochNow, logLoopStalls, stalledMsIn } from '../stall-log.js';
 import { withMock } from './mock-helpers.js';
 
 describe('estimateChatTokens', () => {
@@ -217,10 +218,13 @@ describe('llmFetch against the mock chat endpoint (timing check)', () => {
       // coldCalls 'answer').
       const f = llmFetch({ requests: '60/1s', tokens: '10000/1s', retry: false });
       // Client and mock share one event loop: a stall longer than the 20 ms margin between a
-      // start and the mock reading its body moves tokens across the mock's window edge. The
-      // promise holds only while the loop keeps up, so it is checked only when it did.
-      const lag = monitorEventLoopDelay({ resolution: 5 });
+      // start and the mock reading its body moves tokens across the mock's window edge — what
+      // the margin does not claim to cover, so a violation is allowed only past such a stall.
+      // And while the loop stands still nothing is sent: the share is of the time it ran.
+      const lag = monitorEventLoopDelay({ resolution: 1 });
       lag.enable();
+      const stalls = logLoopStalls();
+      const startedAt = epochNow();
       const body = JSON.stringify({ model: 'gpt-mock', messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 300 });
       const seconds = 4;
       const stop = new AbortController();
@@ -235,18 +239,16 @@ describe('llmFetch against the mock chat endpoint (timing check)', () => {
       clearTimeout(timer);
       lag.disable();
       const worstLagMs = lag.max / 1e6;
+      const runningSeconds = seconds - stalledMsIn(stalls.stop(), startedAt, seconds * 1000) / 1000;
       const stats = mock.stats();
       const used = stats.tokens.prompt + stats.tokens.completion;
-      const share = used / (10_000 * seconds);
-      t.diagnostic(JSON.stringify({ used, share, statuses: stats.statuses, violations: stats.violations, worstLagMs }));
-      if (worstLagMs > 20) {
-        t.diagnostic(`event loop stalled ${worstLagMs.toFixed(0)} ms (> the 20 ms margin): a timing check needs a machine that keeps up; not checked on this run`);
-        return;
-      }
-      assert.equal(stats.violations.byLimit['chat:tokens'] ?? 0, 0, JSON.stringify(stats.violations));
-      // The issue's 95 % is met on a quiet machine (BENCHMARKS.md (HTTP section)); a loaded one
-      // starts calls late, so the check holds 85 %.
-      assert.ok(share >= 0.85, `used ${share} of the TPM`);
+      const share = used / (10_000 * runningSeconds);
+      t.diagnostic(JSON.stringify({ used, share, runningSeconds, statuses: stats.statuses, violations: stats.violations, worstLagMs }));
+      const over = stats.violations.byLimit['chat:tokens'] ?? 0;
+      assert.ok(over === 0 || worstLagMs > 20, `${over} calls over the TPM with no stall past the 20 ms margin (longest ${worstLagMs.toFixed(0)} ms)`);
+      // The issue's 95 % is met on a quiet machine (BENCHMARKS.md (HTTP section)); the first
+      // calls' cold start and the last calls cut by the 4 s end take their share of a short run.
+      assert.ok(share >= 0.85, `used ${share} of the TPM over the ${runningSeconds.toFixed(2)} s the process ran`);
     });
   });
 });
