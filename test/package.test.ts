@@ -9,14 +9,15 @@ import { describe, it } from 'node:test';
 import { importsOf } from './import-graph.js';
 
 /** The packages (bare specifiers other than node: built-ins) loaded by `entry` and what it imports. */
-function packagesReachedFrom(entry: string): Set<string> {
+function packagesReachedFrom(entry: string, { dynamic = true } = {}): Set<string> {
   const seen = new Set<string>();
   const packages = new Set<string>();
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const { specifier, typeOnly } of importsOf(file)) {
-      if (typeOnly) continue;
+    for (const edge of importsOf(file)) {
+      const { specifier, typeOnly } = edge;
+      if (typeOnly || (edge.dynamic && !dynamic)) continue;
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
       else if (!specifier.startsWith('node:')) packages.add(specifier);
     }
@@ -30,10 +31,24 @@ describe('package boundaries', () => {
     assert.deepEqual([...packagesReachedFrom('src/index.ts')], []);
   });
 
-  it('the CLI loads ioredis only on demand, for --redis', () => {
+  it('the CLI loads ioredis only on demand, for --redis, and a sink\'s driver only for that --sink', () => {
     const reached = packagesReachedFrom('src/cli/main.ts');
-    assert.deepEqual([...reached], ['ioredis'], 'only through the dynamic import in harvest-redis.ts');
+    assert.deepEqual([...reached].sort(), ['@duckdb/node-api', 'hyparquet', 'hyparquet-writer', 'ioredis', 'pg'], 'only through the dynamic imports in harvest-redis.ts and sinks/');
     assert.match(readFileSync('src/cli/harvest-redis.ts', 'utf8'), /await import\(\s*'ioredis'\s*\)/);
+  });
+
+  it('each sink loads its own driver and nothing else, on demand; the rest of the harvest reaches them only through open-sink.ts', () => {
+    assert.deepEqual([...packagesReachedFrom('src/harvest/sinks/postgres.ts')], ['pg']);
+    assert.deepEqual([...packagesReachedFrom('src/harvest/sinks/duckdb.ts')], ['@duckdb/node-api']);
+    assert.deepEqual([...packagesReachedFrom('src/harvest/sinks/parquet.ts')].sort(), ['hyparquet', 'hyparquet-writer']);
+    assert.deepEqual([...packagesReachedFrom('src/harvest/sinks/ndjson.ts')], []);
+    for (const [file, driver] of [['postgres', 'pg'], ['duckdb', '@duckdb/node-api'], ['parquet', 'hyparquet-writer']] as const) {
+      const text = readFileSync(`src/harvest/sinks/${file}.ts`, 'utf8');
+      assert.match(text, new RegExp(`await import\\(\\s*'${driver}'\\s*\\)`), `${file}.ts imports ${driver} when a writer opens`);
+      assert.doesNotMatch(text, new RegExp(`^import (?!type )[^;]*from '${driver}';$`, 'm'), `${file}.ts has no static import of ${driver}`);
+      assert.match(readFileSync('src/harvest/sinks/open-sink.ts', 'utf8'), new RegExp(`await import\\('\\./${file}\\.js'\\)`));
+    }
+    assert.deepEqual([...packagesReachedFrom('src/cli/main.ts', { dynamic: false })], [], 'the CLI loads no package until an option asks for one');
   });
 
   it('sluice/redis needs nothing but ioredis, and takes it from the caller (types only)', () => {

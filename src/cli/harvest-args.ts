@@ -4,6 +4,8 @@ import { parseDuration } from '../core/duration.js';
 import { ConfigError } from '../core/errors.js';
 import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../harvest/config.js';
 import { parseJsonPath } from '../harvest/json-path.js';
+import { describeSink, sinkKindOf } from '../harvest/sinks/open-sink.js';
+import { checkPrimaryKey } from '../harvest/sinks/table-layout.js';
 import { parseHeader, redactTemplate, splitCredentials } from '../harvest/secrets.js';
 import { UrlTemplate, type Placeholder } from '../harvest/template.js';
 import { parseCommandArgs } from './args.js';
@@ -48,6 +50,9 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
       timeout: { type: 'string' },
       header: { type: 'string', short: 'H', multiple: true },
       out: { type: 'string', short: 'o' },
+      sink: { type: 'string' },
+      'primary-key': { type: 'string' },
+      write: { type: 'string' },
       'retry-failed': { type: 'boolean' },
       'allow-origin': { type: 'string', multiple: true },
       'max-body': { type: 'string' },
@@ -87,7 +92,16 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
   if (redisUrl !== undefined && rate === undefined) throw new ConfigError('--redis', '[redacted]', 'shares a --rate limit: give --rate too');
   if (v['arrival-jitter'] !== undefined && rate === undefined) throw new ConfigError('--arrival-jitter', v['arrival-jitter'], 'applies to a --rate limit: give --rate too');
   const arrivalJitterMs = v['arrival-jitter'] === undefined ? undefined : jitter(v['arrival-jitter'], '--arrival-jitter');
-  if (v['retry-failed'] && v.out === undefined) throw new ConfigError('--retry-failed', true, 'needs --out: the failed pages are listed next to the output file');
+  if (v.out !== undefined && v.sink !== undefined) throw new ConfigError('--sink', describeSink(v.sink), 'and --out go one at a time: --out writes NDJSON, --sink a database or Parquet');
+  const sinkKind = v.sink === undefined ? undefined : sinkKindOf(v.sink);
+  const primaryKey = v['primary-key'] === undefined ? undefined : v['primary-key'].split(',').map((field) => field.trim());
+  if (primaryKey !== undefined) checkPrimaryKey(primaryKey, undefined, '--primary-key');
+  if (v.write === 'merge' && sinkKind === 'parquet') throw new ConfigError('--write', v.write, 'is not possible in Parquet, whose files are immutable: append, and take the latest version of each key when reading; or use duckdb: or postgres://');
+  if (primaryKey !== undefined && v.sink === undefined) throw new ConfigError('--primary-key', v['primary-key'], 'applies to a --sink (NDJSON keeps records as they come)');
+  if (v.write !== undefined && v.write !== 'append' && v.write !== 'merge') throw new ConfigError('--write', v.write, "must be 'append' or 'merge'");
+  if (v.write !== undefined && v.sink === undefined) throw new ConfigError('--write', v.write, 'applies to a --sink (NDJSON only appends)');
+  if (v.write === 'merge' && primaryKey === undefined) throw new ConfigError('--write', v.write, 'merge needs --primary-key: the fields that tell a changed record from a new one');
+  if (v['retry-failed'] && v.out === undefined && v.sink === undefined) throw new ConfigError('--retry-failed', true, 'needs --out or --sink: the failed pages are kept in the state beside the records');
   if (v.out !== undefined && v.out === v.report) throw new ConfigError('--report', v.report, 'must not be the --out file');
 
   const config: HarvestConfig = {
@@ -110,6 +124,9 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
     adaptive: !v['no-adapt'],
     concurrency,
     out: v.out,
+    ...(v.sink === undefined ? {} : { sink: v.sink }),
+    ...(primaryKey === undefined ? {} : { primaryKey }),
+    ...(v.write === undefined ? {} : { write: v.write as 'append' | 'merge' }),
     retryFailed: v['retry-failed'] ?? false,
   };
   return {
@@ -132,7 +149,9 @@ export function parseHarvestArgs(argv: string[], env: Record<string, string | un
       retries: config.retries,
       timeout: `${config.timeoutMs} ms`,
       headers: Object.keys(headers).join(', ') || undefined,
-      out: v.out ?? '(stdout)',
+      out: v.out ?? (v.sink === undefined ? '(stdout)' : describeSink(v.sink)),
+      'primary-key': primaryKey?.join(', '),
+      write: v.write,
       'retry-failed': config.retryFailed,
       'allow-origin': [...allowOrigins].join(', ') || undefined,
       redis: redisUrl === undefined ? undefined : `key ${v.key}`,

@@ -1,4 +1,4 @@
-import { CRASH_POINTS, type CrashHook, type CrashPoint } from '../harvest/crash-points.js';
+import { CRASH_POINTS, SINK_CRASH_POINTS, type CrashHook, type CrashPoint } from '../harvest/crash-points.js';
 
 /**
  * crashHookFromEnv: a test hook, off unless SLUICE_HARVEST_CRASH is set. `point:n` makes the
@@ -10,8 +10,9 @@ export function crashHookFromEnv(value: string | undefined): CrashHook | undefin
   if (value === undefined || value === '') return undefined;
   const [point, count] = value.split(':');
   const n = Number(count);
-  if (!CRASH_POINTS.includes(point as CrashPoint) || !Number.isInteger(n) || n < 1) {
-    throw new Error(`SLUICE_HARVEST_CRASH must be <point>:<n> with a point among ${CRASH_POINTS.join(', ')}`);
+  const points = [...CRASH_POINTS, ...SINK_CRASH_POINTS];
+  if (!points.includes(point as CrashPoint) || !Number.isInteger(n) || n < 1) {
+    throw new Error(`SLUICE_HARVEST_CRASH must be <point>:<n> with a point among ${points.join(', ')}`);
   }
   let seen = 0;
   return (at) => {

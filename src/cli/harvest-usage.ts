@@ -30,7 +30,14 @@ requests:
 output:
   --out FILE          NDJSON output, resumable; state in FILE.state.json, one writer at a time (FILE.lock)
                       (default: stdout, no resume)
-  --retry-failed      fetch the pages listed in FILE.failed.ndjson again
+  --sink URL          records into a database or Parquet instead, exactly-once and resumable:
+                      postgres://USER@HOST:PORT/DB[?schema=NAME], duckdb:FILE or parquet:DIR
+                      (table or folder 'records'; needs the pg, @duckdb/node-api or
+                      hyparquet-writer package)
+  --primary-key F,G   fields that identify a record, kept as columns by --sink
+  --write MODE        append (default) or merge: replace the record with the same
+                      --primary-key (postgres, duckdb)
+  --retry-failed      fetch the pages listed as failed (FILE.failed.ndjson) again
   --report FILE       a self-contained HTML report with charts
   --json              the summary as one JSON object (on stdout with --out, else on stderr)
   --quiet             no progress line or summary (errors still print)

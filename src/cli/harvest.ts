@@ -5,6 +5,7 @@ import { isAbortError } from '../core/errors.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { Harvest, type HarvestOutcome } from '../harvest/engine.js';
 import { scrub } from '../harvest/secrets.js';
+import { describeSink, sinkFileOf } from '../harvest/sinks/open-sink.js';
 import { failedPathOf } from '../harvest/state-file.js';
 import { formatSummary, gapLines, HarvestRecorder, renderReport, startProgress, summaryJson, type ProgressStream } from '../harvest/visible/index.js';
 import { HelpRequested, parseHarvestArgs, type HarvestCommand } from './harvest-args.js';
@@ -60,7 +61,7 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
   let harvest: Harvest;
   try {
     const crash = crashHookFromEnv(env.SLUICE_HARVEST_CRASH);
-    if (command.report !== undefined) await checkReportPath(command.report, config.out);
+    if (command.report !== undefined) await checkReportPath(command.report, config.out ?? (config.sink === undefined ? undefined : sinkFileOf(config.sink)));
     harvest = await Harvest.open(config, { clock, stdout, ...(io.fetch ? { fetch: io.fetch } : {}), ...(crash ? { crash } : {}) });
   } catch (error) {
     say(`sluice harvest: ${clean(error)}\n`);
@@ -108,11 +109,12 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
   }
 
   const snapshot = recorder.snapshot();
+  const output = config.out ?? (config.sink === undefined ? undefined : describeSink(config.sink));
   const failedFile = config.out !== undefined && (outcome?.failed.length ?? 0) > 0 ? failedPathOf(config.out) : undefined;
-  const incomplete = outcome ? gapLines(outcome.gaps, config.out === undefined ? undefined : failedPathOf(config.out)) : [];
+  const incomplete = outcome ? gapLines(outcome.gaps, config.out === undefined ? undefined : failedPathOf(config.out), config.sink === undefined ? undefined : describeSink(config.sink)) : [];
   const ended = code === EXIT.interrupted ? ('interrupted' as const) : outcome === undefined ? ('stopped' as const) : incomplete.length > 0 ? ('incomplete' as const) : undefined;
   const meta = {
-    ...(config.out !== undefined ? { out: config.out } : {}),
+    ...(output !== undefined ? { out: output } : {}),
     ...(failedFile ? { failedFile } : {}),
     ...(ended ? { ended } : {}),
     incomplete,
@@ -130,13 +132,13 @@ export async function runHarvestCommand(argv: string[], io: HarvestIo = {}): Pro
   if (command.json) {
     // Records own stdout when there is no --out; the summary then goes to stderr.
     const text = `${JSON.stringify(summaryJson(snapshot, meta))}\n`;
-    if (config.out === undefined) say(text);
+    if (output === undefined) say(text);
     else stdout.write(text);
   } else if (!command.quiet || code !== EXIT.complete) {
     say(formatSummary(snapshot, meta));
   }
   if (failure !== undefined) say(`sluice harvest: ${failure}; what was written is kept, run the same command again to resume\n`);
-  if (outcome?.alreadyComplete && incomplete.length === 0) say(`sluice harvest: ${config.out} was already complete\n`);
+  if (outcome?.alreadyComplete && incomplete.length === 0) say(`sluice harvest: ${output} was already complete\n`);
   for (const line of incomplete) say(`sluice harvest: incomplete: ${line}\n`);
   if (code === EXIT.interrupted) say('sluice harvest: interrupted; run the same command again to resume\n');
   return code;

@@ -38,7 +38,8 @@ export async function removeStaleTemp(path: string): Promise<void> {
   });
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** Fsyncs a directory, so a file created or renamed in it survives a power cut. */
+export async function syncDirectory(dir: string): Promise<void> {
   let handle;
   try {
     handle = await open(dir, 'r');

@@ -44,6 +44,15 @@ export interface HarvestConfig {
   concurrency: number | 'auto';
   /** NDJSON output file; undefined: stdout, without state or resume. */
   out: string | undefined;
+  /**
+   * Where records go instead of `out`: `postgres://…`, `duckdb:FILE` or `parquet:DIR`
+   * (sinks/open-sink.ts), each exactly-once, its driver loaded only then. Undefined: `out`.
+   */
+  sink?: string | undefined;
+  /** Fields that identify a record, kept as columns by a sink; `write: 'merge'` needs them. */
+  primaryKey?: string[] | undefined;
+  /** How a sink writes a record: `append` (default) or `merge` (replace the one with its primary key). */
+  write?: 'append' | 'merge' | undefined;
   /** Fetch again the pages listed as failed in the state before going on. */
   retryFailed: boolean;
   /** Where the rate limit lives (Redis to share it), under `key`. */

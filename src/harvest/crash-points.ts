@@ -7,6 +7,10 @@
  * - `state-temp-written`: temp file complete, not fsynced;
  * - `state-before-rename`: temp fsynced, not renamed;
  * - `state-renamed`: renamed, the directory not fsynced.
+ *
+ * A database or Parquet sink's commit has its own (SINK_CRASH_POINTS):
+ * - `sink-records-written`: the records are written (inserted, or a part file fsynced), not committed;
+ * - `sink-committed`: committed (the transaction, or the manifest replaced), nothing told yet.
  */
 export type CrashPoint =
   | 'output-partial'
@@ -15,7 +19,9 @@ export type CrashPoint =
   | 'state-temp-partial'
   | 'state-temp-written'
   | 'state-before-rename'
-  | 'state-renamed';
+  | 'state-renamed'
+  | 'sink-records-written'
+  | 'sink-committed';
 
 export const CRASH_POINTS: readonly CrashPoint[] = [
   'output-partial',
@@ -29,3 +35,5 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
 
 /** Called at each crash point; the default does nothing. Only tests install one that kills the process. */
 export type CrashHook = (point: CrashPoint) => void;
+
+export const SINK_CRASH_POINTS: readonly CrashPoint[] = ['sink-records-written', 'sink-committed'];

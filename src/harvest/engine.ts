@@ -1,30 +1,29 @@
-import { stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { RateLimiter } from '../limiters/rate-limiter.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { ConfigError } from '../core/errors.js';
 import { flow } from '../flow/flow.js';
 import type { FetchFn } from '../http/fetch-options.js';
 import { redactUrl } from '../http/redact.js';
-import { writeAtomically, removeStaleTemp } from './atomic-file.js';
+import { writeAtomically } from './atomic-file.js';
 import { autoLimit, type SendLatencyLimit } from './auto-concurrency.js';
 import { DEFAULTS, type HarvestConfig } from './config.js';
 import type { CrashHook } from './crash-points.js';
 import { gapsOf, type Gap } from './gaps.js';
-import { StateRefusedError } from './harvest-errors.js';
 import { placeIndexedPages, type Placed } from './indexed-pages.js';
 import { LoopGuard } from './loop-guard.js';
 import type { HarvestMonitor } from './monitor.js';
-import { OutputLock } from './output-lock.js';
-import { DurableFile, ndjsonOf, StreamSink, type RecordSink } from './output.js';
 import { CommitBatch } from './commit-batch.js';
 import { expectedRecords, fitsExpected, learnFromFirstPage } from './page-count.js';
 import { PageFetcher, type PageResult } from './page-fetcher.js';
 import { linkNext, type PageContent } from './page-reader.js';
 import { firstUrl, nextUrlOf, urlForIndex } from './page-urls.js';
 import { attempted, endHere, failuresOf, freshState, isDone, isIndexed, pageSizeOf, type FailedPage, type FollowedState, type HarvestState, type IndexedState } from './state.js';
-import { failedPathOf, loadState, serializeState, statePathOf } from './state-file.js';
+import { NdjsonSink } from './sinks/ndjson.js';
+import { openSink } from './sinks/open-sink.js';
+import { ndjsonLength, type ResourceWriter, type Sink } from './sinks/sink.js';
+import { StreamWriter } from './sinks/stream.js';
+import { failedPathOf, stateCodecOf } from './state-file.js';
 import { RefusedError } from './transport.js';
 
 export interface HarvestDeps {
@@ -35,6 +34,8 @@ export interface HarvestDeps {
   stdout?: Writable | undefined;
   /** Test hook: called at each instant of a commit (see crash-points.ts). */
   crash?: CrashHook | undefined;
+  /** Where records go instead of `out` or stdout (sinks/sink.ts). */
+  sink?: Sink | undefined;
 }
 
 /** What a run achieved; counts include what earlier runs had done. */
@@ -59,28 +60,25 @@ export interface Resumed {
   bytes: number;
 }
 
-/** The most bytes at the end of the output read on resume, for the loop guard to recognise its last records. */
-const TAIL_BYTES = 32 * 1024 * 1024;
-
 /**
- * Harvest: one `sluice harvest` run. `open` takes the output's lock, reads and checks the
- * state file and cuts the output back to what it vouches for, without any request; `run`
- * fetches what is left; `close` releases the lock.
+ * Harvest: one `sluice harvest` run. `open` opens the resource's writer (for `--out`, it
+ * takes the output's lock), reads and checks its last commit and discards what a crash left
+ * after it, without any request; `run` fetches what is left; `close` releases the writer.
  *
- * Durability: each page's records are appended and fsynced, then the state file is
- * replaced atomically (temp, fsync, rename, directory fsync) with the new output length
- * and what is done. Pages are written in order (offset/page are fetched in parallel and
- * reordered), so the state is a position, not a set: a crash at any instant loses at
- * most the pages not yet in the state, which the next run cuts off and fetches again.
+ * Durability is the writer's (sinks/sink.ts): each commit makes a group of pages' records and
+ * the state after them durable as one step — for `--out`, records appended and fsynced, then
+ * the state file replaced atomically. Pages are committed in order (offset/page are fetched in
+ * parallel and reordered), so the state is a position, not a set: a crash at any instant
+ * loses at most the pages not yet in the state, which the next run fetches again.
  */
 export class Harvest {
   private constructor(
     private readonly config: HarvestConfig,
     private readonly deps: HarvestDeps,
     private readonly state: HarvestState,
-    private readonly sink: RecordSink,
+    private readonly writer: ResourceWriter<HarvestState>,
+    private readonly sink: Sink | undefined,
     private readonly guard: LoopGuard,
-    private readonly lock: OutputLock | undefined,
     readonly resumed: Resumed | undefined,
   ) {}
 
@@ -90,45 +88,35 @@ export class Harvest {
    * another harvest writes it, StateRefusedError when its state cannot be trusted.
    */
   static async open(config: HarvestConfig, deps: HarvestDeps = {}): Promise<Harvest> {
-    if (config.out === undefined) {
-      return new Harvest(config, deps, freshState(config), new StreamSink(deps.stdout ?? process.stdout), new LoopGuard(), undefined, undefined);
+    const sink = deps.sink ?? (await sinkOf(config, deps));
+    if (sink === undefined) {
+      return new Harvest(config, deps, freshState(config), new StreamWriter(deps.stdout ?? process.stdout), undefined, new LoopGuard(), undefined);
     }
-    const out = config.out;
-    await checkOutPath(out);
-    const lock = await OutputLock.take(out).catch((error: unknown) => {
-      throw asPathProblem(error, out);
-    });
+    let writer: ResourceWriter<HarvestState>;
     try {
-      const statePath = statePathOf(out);
-      await removeStaleTemp(statePath);
-      const saved = await loadState(statePath, config);
-      const state = saved ?? freshState(config);
-      if (saved === undefined) {
-        // A file with no state beside it is not ours to overwrite; an empty one is what a
-        // crash before the first commit leaves. The state is written before the first record.
-        const size = await stat(out).then((s) => s.size, () => 0);
-        if (size > 0) throw new ConfigError('--out', out, 'exists and has no state file beside it, so it is not a harvest to resume; remove it or choose another file');
-        await writeAtomically(statePath, serializeState(state, config), deps.crash);
-      }
-      const sink = await DurableFile.open(out, state.bytes, deps.crash);
-      const guard = new LoopGuard();
-      try {
-        guard.written(await lastRecords(sink, out, state.bytes));
-      } catch (error) {
-        await sink.close();
-        throw error;
-      }
-      const resumed = saved && saved.pages > 0 ? { records: saved.records, pages: saved.pages, bytes: saved.bytes } : undefined;
-      return new Harvest(config, deps, state, sink, guard, lock, resumed);
+      writer = await sink.open({ name: RESOURCE, codec: stateCodecOf(config), tailRecords: LoopGuard.tailRecords, primaryKey: config.primaryKey, write: config.write });
     } catch (error) {
-      await lock.release();
-      throw asPathProblem(error, out);
+      await sink.close();
+      throw error;
+    }
+    try {
+      const saved = await writer.resume();
+      const state = saved?.state ?? freshState(config);
+      // The state is committed before the first record: a resume then knows whose output it is.
+      if (saved === undefined) await writer.commit([], state);
+      const guard = new LoopGuard();
+      guard.written(saved?.lastRecords ?? []);
+      const resumed = saved && saved.state.pages > 0 ? { records: saved.state.records, pages: saved.state.pages, bytes: saved.state.bytes } : undefined;
+      return new Harvest(config, deps, state, writer, sink, guard, resumed);
+    } catch (error) {
+      await writer.close().finally(() => sink.close());
+      throw error;
     }
   }
 
   /** Fetches what is left. Rejects with the signal's reason on abort (the state stays consistent), or on an I/O error. */
   async run(monitor: HarvestMonitor, signal: AbortSignal = new AbortController().signal): Promise<HarvestOutcome> {
-    const run = new HarvestRun(this.config, this.deps, this.state, this.sink, this.guard, monitor, signal);
+    const run = new HarvestRun(this.config, this.deps, this.state, this.writer, this.guard, monitor, signal);
     try {
       return await run.execute();
     } finally {
@@ -138,49 +126,22 @@ export class Harvest {
 
   async close(): Promise<void> {
     try {
-      await this.sink.close();
+      await this.writer.close();
     } finally {
-      await this.lock?.release();
+      await this.sink?.close();
     }
   }
 }
 
-/** The records at the end of the output, for the loop guard; the last must be JSON, or the output is not what the state says. */
-async function lastRecords(sink: DurableFile, out: string, bytes: number): Promise<string[]> {
-  if (bytes === 0) return [];
-  const lines = await sink.tail(LoopGuard.tailRecords, TAIL_BYTES);
-  try {
-    JSON.parse(lines.at(-1) ?? '');
-  } catch {
-    throw new StateRefusedError(out, `its last line before byte ${bytes} (where its state file says the records end) is not a JSON record: the output or the state was changed since; remove both to start over`);
-  }
-  return lines;
+/** The sink `--sink` or `--out` names; undefined: stdout. */
+async function sinkOf(config: HarvestConfig, deps: HarvestDeps): Promise<Sink | undefined> {
+  if (config.sink !== undefined) return openSink(config.sink, { crash: deps.crash });
+  if (config.out !== undefined) return new NdjsonSink({ pathOf: () => config.out!, crash: deps.crash });
+  return undefined;
 }
 
-/** Checks `--out` is a path a harvest can write and resume, before the lock or any request. */
-async function checkOutPath(out: string): Promise<void> {
-  const info = await stat(out).catch(() => undefined);
-  if (info?.isDirectory()) throw new ConfigError('--out', out, 'is a directory; give the path of a file, e.g. --out records.ndjson');
-  if (info !== undefined && !info.isFile()) throw new ConfigError('--out', out, 'is not a regular file (a device or a pipe cannot be cut back on resume); leave --out out to write to stdout');
-  const dir = await stat(dirname(out)).catch(() => undefined);
-  if (dir === undefined || !dir.isDirectory()) throw new ConfigError('--out', out, `is in a directory that does not exist (${dirname(out)})`);
-}
-
-const ERRNO_WORDS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'not permitted',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a part of its path is not a directory',
-  EROFS: 'the file system is read-only',
-  ENOENT: 'it does not exist',
-};
-
-/** A file system error on one of the output's files while opening: a ConfigError naming the file, not a raw Node error. */
-function asPathProblem(error: unknown, out: string): unknown {
-  const e = error as NodeJS.ErrnoException;
-  if (!(error instanceof Error) || typeof e.code !== 'string' || !(e.code in ERRNO_WORDS)) return error;
-  return new ConfigError('--out', e.path ?? out, `cannot be used: ${ERRNO_WORDS[e.code]} (${e.code})`);
-}
+/** The one resource of a one-endpoint harvest: its name in a sink (a table name). */
+const RESOURCE = 'records';
 
 class HarvestRun {
   private readonly clock: Clock;
@@ -191,7 +152,7 @@ class HarvestRun {
     private readonly config: HarvestConfig,
     private readonly deps: HarvestDeps,
     private readonly state: HarvestState,
-    private readonly sink: RecordSink,
+    private readonly writer: ResourceWriter<HarvestState>,
     private readonly guard: LoopGuard,
     private readonly monitor: HarvestMonitor,
     private readonly signal: AbortSignal,
@@ -443,30 +404,28 @@ class HarvestRun {
   }
 
   /**
-   * The one commit: appends the records of the pages just recorded in the state — in one
-   * write, fsynced — counts them, saves the state, and reports each page done. The loop
+   * The one commit: the records of the pages just recorded in the state, counted in it, and
+   * the state, committed together by the writer; then each page reported done. The loop
    * guard learns them.
    */
   private async write(pages: readonly (readonly string[])[], failedChanged: boolean): Promise<void> {
     const { state } = this;
-    const chunks = pages.map((lines) => ndjsonOf(lines));
-    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    if (bytes.length > 0) await this.sink.append(bytes);
-    state.bytes += bytes.length;
-    for (const lines of pages) {
+    const lengths = pages.map((lines) => ndjsonLength(lines));
+    for (const [i, lines] of pages.entries()) {
       state.records += lines.length;
-      this.guard.written(lines);
+      state.bytes += lengths[i]!;
     }
     state.pages += pages.length;
-    await this.save(failedChanged);
+    await this.writer.commit(pages.length === 1 ? pages[0]! : pages.flat(), state);
+    for (const lines of pages) this.guard.written(lines);
+    if (failedChanged) await this.writeFailedFile();
     const now = this.clock.now();
-    pages.forEach((lines, i) => this.monitor.pageDone(now, lines.length, chunks[i]!.length));
+    pages.forEach((lines, i) => this.monitor.pageDone(now, lines.length, lengths[i]!));
   }
 
+  /** Commits a change of state alone (a failure, a stop, the end). */
   private async save(failedChanged: boolean): Promise<void> {
-    if (this.config.out === undefined) return;
-    await writeAtomically(statePathOf(this.config.out), serializeState(this.state, this.config), this.deps.crash);
-    if (failedChanged) await this.writeFailedFile();
+    await this.write([], failedChanged);
   }
 
   /** `<out>.failed.ndjson`: the failed pages with their reasons, rewritten whole from the state (which is the truth). */

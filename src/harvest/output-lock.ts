@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { OutputLockedError } from './harvest-errors.js';
 
 /** What a lock file holds: who writes the output, since when. */
@@ -86,20 +86,26 @@ async function create(path: string, text: string): Promise<boolean> {
 
 /**
  * Removes a stale lock — a dead holder's, or an unreadable one a crash left half written —
- * but only the one judged: it is first renamed aside (atomic: of two runs removing it, one
- * succeeds), then checked to be the same text. If another run took the lock in between,
- * its lock is put back.
+ * but only the one judged. One run at a time may remove a lock: it takes `<lock>.break`
+ * (O_EXCL), reads the lock again and removes it only if it is still the one judged. A run
+ * that finds `.break` taken leaves the lock to that run. (Moving the lock aside and back,
+ * as this did before, could put a live lock back over one another run had just taken: two
+ * holders.) A `.break` older than FRESH_MS is one a run died holding, and is removed.
  */
 async function removeStale(path: string, judged: string): Promise<void> {
-  const aside = `${path}.stale-${process.pid}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return; // someone else removed it first
+  const breaker = `${path}.break`;
+  const mine = `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() } satisfies Holder)}\n`;
+  if (!(await create(breaker, mine))) {
+    if ((await ageMs(breaker)) < FRESH_MS) return; // another run is removing it now
+    await unlink(breaker).catch(() => {});
+    if (!(await create(breaker, mine))) return;
   }
-  const text = await readFile(aside, 'utf8').catch(() => undefined);
-  if (text === judged) await unlink(aside).catch(() => {});
-  else await rename(aside, path).catch(() => {});
+  try {
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === judged) await unlink(path).catch(() => {});
+  } finally {
+    await unlink(breaker).catch(() => {});
+  }
 }
 
 function parse(text: string): Holder | undefined {

@@ -4,6 +4,7 @@ import type { HarvestConfig } from './config.js';
 import { StateRefusedError } from './harvest-errors.js';
 import { formatPath } from './json-path.js';
 import { urlForState, urlFromState } from './saved-url.js';
+import type { StateCodec } from './sinks/sink.js';
 import { checkStateFields } from './state-check.js';
 import { isIndexed, type Failure, type HarvestState, type IndexedFailure, type IndexedState, type NextPage } from './state.js';
 
@@ -67,6 +68,11 @@ export async function loadState(path: string, config: HarvestConfig): Promise<Ha
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error; // a path problem (a directory, no permission): the caller names the file
   }
+  return decodeState(text, path, config);
+}
+
+/** The state in a state file's text; throws StateRefusedError naming `path` (a file, or where a sink keeps it) as loadState does. */
+export function decodeState(text: string, path: string, config: HarvestConfig): HarvestState {
   let file: StateFile | StateFileV1 | ({ version: 2; fingerprint: string; source: string } & HarvestState);
   try {
     file = JSON.parse(text) as StateFile | StateFileV1;
@@ -86,6 +92,11 @@ export async function loadState(path: string, config: HarvestConfig): Promise<Ha
     }
   }
   return state;
+}
+
+/** The state file's format as a sink's StateCodec: what every sink stores for a one-endpoint harvest. */
+export function stateCodecOf(config: HarvestConfig): StateCodec<HarvestState> {
+  return { encode: (state) => serializeState(state, config), decode: (text, where) => decodeState(text, where, config) };
 }
 
 /** The fields each shape of state has; anything else in a file (a hand edit) is left behind. */

@@ -5,15 +5,16 @@ import { formatCount } from './format.js';
  * gapLines: each way the harvest is incomplete as one line — what is missing, and what gets
  * it: `--retry-failed`, running the same command again, an option to change, or nothing the
  * harvest can do (the server stated more than it serves). `failedFile` is where failed pages
- * are listed, when there is an output file.
+ * are listed, when there is an output file; `sink`, the `--sink` whose state keeps them.
  */
-export function gapLines(gaps: readonly Gap[], failedFile: string | undefined): string[] {
+export function gapLines(gaps: readonly Gap[], failedFile: string | undefined, sink?: string | undefined): string[] {
   return gaps.map((gap) => {
     switch (gap.kind) {
       case 'failed': {
         const short = gap.short > 0 ? ` (${formatCount(gap.short)} of them short: their records so far are written)` : '';
-        const where = failedFile === undefined ? '' : `, listed in ${failedFile}`;
-        const fix = failedFile === undefined ? 'harvest with --out to keep them and fetch them again' : '--retry-failed fetches them again';
+        // With --sink the failed pages are kept in the state the sink holds: no file lists them, --retry-failed still fetches them.
+        const where = failedFile !== undefined ? `, listed in ${failedFile}` : sink !== undefined ? `, kept in the state in ${sink}` : '';
+        const fix = failedFile === undefined && sink === undefined ? 'harvest with --out to keep them and fetch them again' : '--retry-failed fetches them again';
         return `${formatCount(gap.pages)} pages not written whole${short}${where}; ${fix}`;
       }
       case 'stopped': {

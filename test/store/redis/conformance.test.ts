@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { RedisStore } from '../../../src/redis.js';
 import { TABLES } from '../conformance-tables.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
 
 describe('conformance: RedisStore (caller clock)', { skip: skipRedis }, () => {
   let client: Redis;
@@ -18,7 +18,7 @@ describe('conformance: RedisStore (caller clock)', { skip: skipRedis }, () => {
 
   for (const [n, table] of TABLES.entries()) {
     it(table.name, async () => {
-      const store = new RedisStore(client, { prefix: `${prefix}${n}:`, unsafeCallerClockForTests: true });
+      const store = new RedisStore(client, { prefix: `${prefix}${n}:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
       for (const [i, step] of table.steps.entries()) {
         const wait = await store.reserve('k', table.limits, step.cost ?? 1, step.at);
         const label = `step ${i} (at ${step.at}, cost ${step.cost ?? 1})`;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { MemoryStore, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
 import { asRedisReports, replayAlike } from './replay-alike.js';
 
 /** One limit of a random request; `alt` is the rate a setLimits switches it to. */
@@ -64,7 +64,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     await fc.assert(
       fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(opArb, { minLength: 1, maxLength: 50 }), async (limits, ops) => {
         const memory = new MemoryStore();
-        const redis = new RedisStore(client, { prefix: `${prefix}${run++}:`, unsafeCallerClockForTests: true });
+        const redis = new RedisStore(client, { prefix: `${prefix}${run++}:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
         const both = [specsOf(limits, false), specsOf(limits, true)];
         let which = 0;
         await replayAlike(memory, redis, ops, () => both[which]!, async (op, now, at) => {
@@ -86,7 +86,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     // Found by the random schedules above: both stores told the caller to wait 9 ns, float
     // noise in the pacer's debt scaled by the new rate (6/10ms → 2/250ms).
     const memory = new MemoryStore();
-    const redis = new RedisStore(client, { prefix: `${prefix}noise:`, unsafeCallerClockForTests: true });
+    const redis = new RedisStore(client, { prefix: `${prefix}noise:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
     const limits = (alt: boolean) =>
       toLimitSpecs(
         [
@@ -111,7 +111,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     // the newest the bucket knows of, so a refund of the start at 5 comes back whole in both
     // stores (safe: every debt of the starts after it had drained).
     const memory = new MemoryStore();
-    const redis = new RedisStore(client, { prefix: `${prefix}gcra-last:`, unsafeCallerClockForTests: true });
+    const redis = new RedisStore(client, { prefix: `${prefix}gcra-last:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
     const limits = toLimitSpecs({ rate: { limit: 3, interval: 100 }, algorithm: 'gcra', burst: 3, slack: 0 }, {});
     const t = 1_000_000;
     for (const store of [memory, redis]) {
@@ -124,7 +124,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
 
   it('fixed window: a refund under another interval forgets the old count, as memory does', async () => {
     const memory = new MemoryStore();
-    const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true });
+    const redis = new RedisStore(client, { prefix: `${prefix}fw:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
     const short = toLimitSpecs({ rate: '1/10ms', algorithm: 'fixed-window' }, {});
     const long = toLimitSpecs({ rate: '1/250ms', algorithm: 'fixed-window' }, {});
     const now = 1_000_000;
@@ -162,7 +162,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     await fc.assert(
       fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(ownOpArb, { minLength: 1, maxLength: 60, size: 'max' }), async (limits, ops) => {
         const memory = new MemoryStore();
-        const redis = new RedisStore(client, { prefix: `${prefix}own${run++}:`, unsafeCallerClockForTests: true });
+        const redis = new RedisStore(client, { prefix: `${prefix}own${run++}:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
         const both = [specsOf(limits, false), specsOf(limits, true)];
         let which = 0;
         /** The stamps of the starts admitted so far, oldest first: each store's, which must agree. */
@@ -221,7 +221,7 @@ describe('memory and Redis decide alike', { skip: skipRedis }, () => {
     await fc.assert(
       fc.asyncProperty(fc.array(limitArb, { minLength: 1, maxLength: 3 }), fc.array(tickArb, { minLength: 1, maxLength: 30 }), async (limits, ops) => {
         const memory = new MemoryStore();
-        const redis = new RedisStore(client, { prefix: `${prefix}tick${run++}:`, unsafeCallerClockForTests: true });
+        const redis = new RedisStore(client, { prefix: `${prefix}tick${run++}:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
         const specs = specsOf(limits, false);
         await replayAlike(memory, redis, ops, () => specs, async (op, now, at) => {
           if (op.kind === 'tick') {

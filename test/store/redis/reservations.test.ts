@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock, RateLimiter, StoreUnavailableError, TokenQuota } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
 
 describe('reservations over RedisStore', { skip: skipRedis }, () => {
   let client: Redis;
@@ -22,7 +22,7 @@ describe('reservations over RedisStore', { skip: skipRedis }, () => {
   function fleet(name: string): { clock: ManualClock; a: TokenQuota; b: TokenQuota } {
     const clock = new ManualClock();
     const made = () => {
-      const store = new RedisStore(client, { prefix: `${prefix}${name}:`, unsafeCallerClockForTests: true });
+      const store = new RedisStore(client, { prefix: `${prefix}${name}:`, unsafeCallerClockForTests: true, timeoutMs: PARITY_TIMEOUT_MS });
       return new TokenQuota({ tokens: new RateLimiter({ limits: { rate: '1000/1s', burst: 1000 }, store, key: 'tpm', clock }) });
     };
     return { clock, a: made(), b: made() };
