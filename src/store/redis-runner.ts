@@ -10,6 +10,9 @@ export type RedisClient = Redis | Cluster;
 export const UNAVAILABLE: unique symbol = Symbol('sluice.redis.unavailable');
 export type Unavailable = typeof UNAVAILABLE;
 
+/** The weight of the newest round trip in rttMs. */
+const RTT_WEIGHT = 0.2;
+
 const UNAVAILABLE_NOW: Promise<Unavailable> = Promise.resolve(UNAVAILABLE);
 
 /** How late the timeout timer may fire before its lateness is taken as this process's stall. */
@@ -72,6 +75,8 @@ export class ScriptRunner {
   private head = 0;
   private timer: Timer | undefined;
   private failures = 0;
+  /** Round trip of recent requests, ms, smoothed; 0 until one is answered. */
+  private rtt = 0;
   private readonly clock: Clock;
   private readonly random: () => number;
 
@@ -107,7 +112,9 @@ export class ScriptRunner {
       this.send(script, keys, argv).then(
         (value) => {
           const reply = (value as string).split(',');
-          if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, this.clock.now());
+          const receivedAt = this.clock.now();
+          this.rtt = this.rtt === 0 ? receivedAt - sentAt : this.rtt + RTT_WEIGHT * (receivedAt - sentAt - this.rtt);
+          if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, receivedAt);
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -135,6 +142,16 @@ export class ScriptRunner {
     });
   }
 
+  /** The round trip of recent requests, ms (smoothed); 0 until one is answered. */
+  get rttMs(): number {
+    return this.rtt;
+  }
+
+  /** This process's time, on the clock requests are timed with. */
+  now(): number {
+    return this.clock.now();
+  }
+
   /**
    * How long to wait before asking again after failures: 25 ms doubling up to
    * `maxRetryDelayMs`, with jitter so a fleet does not retry in step.
@@ -146,7 +163,7 @@ export class ScriptRunner {
 
   private send(script: Script, keys: readonly string[], argv: readonly string[]): Promise<unknown> {
     return this.client.evalsha(script.sha, keys.length, ...keys, ...argv).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.client.eval(script.source, keys.length, ...keys, ...argv);
+      if (isNoScript(error)) return this.client.eval(script.source, keys.length, ...keys, ...argv);
       throw error;
     });
   }
@@ -259,6 +276,17 @@ export class ScriptRunner {
     queue.length = 0;
     this.head = 0;
   };
+}
+
+/**
+ * Whether a failed EVALSHA means the server does not have the script (a restart, SCRIPT
+ * FLUSH, a failover to a replica that never saw it): the `NOSCRIPT` code, which Redis
+ * ('NOSCRIPT No matching script. Please use EVAL.') and Valkey 8 ('NOSCRIPT No matching
+ * script.') both put first, also where a proxy or client library puts its own word before
+ * it; or the words alone, from servers that answer without the code.
+ */
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && /(^|[\s:])NOSCRIPT\b|no matching script/i.test(error.message);
 }
 
 function isTransient(error: unknown): boolean {

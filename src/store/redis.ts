@@ -1,4 +1,4 @@
-import type { LimitSpec } from '../algorithms/limit-spec.js';
+import { capacityOf, type LimitSpec } from '../algorithms/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from './shared-adaptation.js';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import {
@@ -20,6 +20,7 @@ import {
   type RateReply,
   type RateScripts,
 } from './lua/rate.js';
+import { LeaseBook, leaseParts, leasePolicy, type GiveBack, type LeaseOptions, type LeasePolicy } from './lease-book.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from './redis-keys.js';
@@ -55,6 +56,15 @@ export interface RedisStoreOptions {
    * where time is virtual.
    */
   startLagMs?: number | undefined;
+  /**
+   * Leased permits: `true` or LeaseOptions. Each Redis call of a key also takes a batch of
+   * permits from the shared limit (debited there at once), which this process then spends
+   * without asking Redis: one round trip plus a few ms of this process's own demand, at most
+   * `maxShare` of the limit; unspent ones are given back when their lease period ends or on
+   * `close()`. Every start is then counted `lease.periodMs` longer in sliding windows
+   * (docs/redis.md, Leased permits). Default off: one Redis call per tick.
+   */
+  lease?: boolean | LeaseOptions | undefined;
   /** How long one request may take before Redis counts as unavailable for it. Default 1000 ms. */
   timeoutMs?: number | undefined;
   /** The cap on the retry delay while Redis is unavailable. Default 500 ms. */
@@ -76,6 +86,14 @@ interface Entry extends RateScripts {
   rate: RateArgs;
   /** Requests made in this tick, sent together when it ends (see `reserve`). */
   batch: Ask[] | undefined;
+  /** This process's leased permits for the key (RedisStoreOptions.lease), else undefined. */
+  book: LeaseBook | undefined;
+  /**
+   * How long after Redis decided a leased permit may be spent: the lease period (capped at a
+   * tenth of the shortest interval). Each start of the key is counted startLagMs longer than
+   * that: the same margin as an admission's, for the moment between the check and the start.
+   */
+  leasePeriodMs: number;
 }
 
 /** One `reserve` waiting for its batch to be sent. */
@@ -133,7 +151,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private readonly localShare: number;
   private readonly localSpecs = new WeakMap<readonly LimitSpec[], LimitSpec[]>();
   private readonly entries = new Map<string, Entry>();
-  private readonly counters = { late: 0, unavailable: 0 };
+  private readonly counters = { late: 0, unavailable: 0, leased: 0 };
+  private readonly lease: LeasePolicy | undefined;
+  /** Under unsafeCallerClockForTests: the latest `now` a caller passed, for giving leases back outside a call. */
+  private latestNow = 0;
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     if (client === null || typeof client !== 'object' || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
@@ -161,6 +182,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const startLagMs = options.startLagMs ?? (this.callerClock ? 0 : DEFAULT_START_LAG_MS);
     if (!(startLagMs >= 0 && Number.isFinite(startLagMs))) throw new ConfigError('startLagMs', options.startLagMs, 'must be a finite number >= 0');
     this.startLagMs = startLagMs;
+    this.lease = leasePolicy(options.lease);
     this.runner = new ScriptRunner(client, { timeoutMs, maxRetryDelayMs, deadlines: !this.callerClock });
   }
 
@@ -170,7 +192,106 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    * sent one after another: one round trip, one script and one `TIME` for the lot.
    */
   reserve(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number> {
+    if (this.lease !== undefined && this.runner.ready) {
+      this.leaseNow(now); // under unsafeCallerClockForTests: what entry() gives back leases at, if it must
+      const at = this.spendLeased(this.entry(key, limits), cost, now);
+      if (!Number.isNaN(at)) {
+        if (stamp !== undefined) stamp.at = at;
+        return 0;
+      }
+    }
     return this.ask(key, limits, cost, now, stamp, 0);
+  }
+
+  /**
+   * Spends `cost` from this process's leases of `entry`, giving back the leases that
+   * expired first: the lease's decision time (the start's stamp), or NaN when no live lease
+   * holds `cost`.
+   */
+  private spendLeased(entry: Entry, cost: number, now: number): number {
+    const book = entry.book!;
+    const t = this.leaseNow(now);
+    for (const back of book.expired(t)) this.giveBackLease(entry, back, now);
+    const at = book.take(cost, t);
+    if (!Number.isNaN(at)) {
+      this.counters.leased++;
+      if (book.wantsRefill(t, this.runner.rttMs)) this.refill(entry, now);
+    }
+    return at;
+  }
+
+  /** Asks for the next lease of `entry` ahead of need, with no caller's request in the call (LeaseBook.wantsRefill). */
+  private refill(entry: Entry, now: number): void {
+    const parts = this.leaseAsk(entry, 0, now);
+    if (parts.length === 0) return;
+    const argv = reserveManyArgv(this.rateArgs(entry, now), '', parts);
+    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, parts, now)).then(
+      (reply) => {
+        if (reply === UNAVAILABLE) entry.book!.pending = false;
+        else this.grantLease(entry, reply, parts, 0, now);
+      },
+      () => {
+        entry.book!.pending = false;
+      },
+    );
+  }
+
+  /** The time leases are judged on: the caller's under unsafeCallerClockForTests, else this process's. */
+  private leaseNow(now: number): number {
+    if (!this.callerClock) return this.runner.now();
+    if (now > this.latestNow) this.latestNow = now;
+    return now;
+  }
+
+  /**
+   * Records the lease parts `reply` admitted (items from `from` on) in `entry`'s book:
+   * spendable until the lease period has passed since Redis decided, measured as `isLate`
+   * does (never less than the truth). A lease already past that (a late reply) is given back
+   * at once.
+   */
+  private grantLease(entry: Entry, reply: RateReply, parts: readonly number[], from: number, now: number): void {
+    const book = entry.book!;
+    book.pending = false;
+    let units = 0;
+    for (let i = 0; i < parts.length && from + i < itemCount(reply); i++) if (isAdmitted(item(reply, from + i))) units += parts[i]!;
+    if (units === 0) return;
+    const at = redisTime(decisionTime(reply));
+    const t = this.leaseNow(now);
+    const spendBy = this.callerClock ? at + entry.leasePeriodMs : t + entry.leasePeriodMs - this.runner.ageOfDecision(at);
+    if (spendBy <= t) this.giveBackLease(entry, { units, at }, now);
+    else book.grant(units, at, spendBy);
+  }
+
+  private giveBackLease(entry: Entry, back: GiveBack, now: number): void {
+    void this.giveBack(entry, back.units, now, back.at);
+  }
+
+  /** The lease parts to ask for with `asked` units of callers' requests (none without leases, or while one is pending). */
+  private leaseAsk(entry: Entry, asked: number, now: number): number[] {
+    const book = entry.book;
+    if (book === undefined) return NO_PARTS;
+    book.spentElsewhere(asked);
+    const parts = leaseParts(book.extra(asked, this.leaseNow(now), this.runner.rttMs));
+    if (parts.length > 0) book.pending = true;
+    return parts;
+  }
+
+  /**
+   * Gives back the unspent permits of every lease this process holds, so the fleet may use
+   * them at once rather than when they expire. Leases are asked for again by the next
+   * request. Does not close the client. Resolves when Redis has them (or could not be reached:
+   * they then expire with their window). `now`: under unsafeCallerClockForTests only, the
+   * caller's clock (default the latest `now` this store was given) — a give-back decided at a
+   * stale instant would return a start that has already left its window.
+   */
+  async close(now?: number): Promise<void> {
+    const at = now === undefined ? this.latestNow : this.leaseNow(now);
+    const done: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.book === undefined) continue;
+      for (const back of entry.book.drain()) done.push(this.giveBack(entry, back.units, at, back.at));
+    }
+    await Promise.all(done);
   }
 
   /**
@@ -180,29 +301,48 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
    */
   reserveInOrder(key: string, limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]): Promise<number[]> {
     if (!this.runner.ready) return this.unavailableInOrder(key, limits, costs, now, stamps);
+    if (this.lease !== undefined) this.leaseNow(now); // as in reserve
     const entry = this.entry(key, limits);
-    const argv = reserveManyArgv(this.rateArgs(entry, now), 'fifo', costs);
-    return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then((reply) => {
-      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, costs, now, stamps);
-      const waits: number[] = [];
-      for (let i = 0; i < itemCount(reply); i++) {
+    // Leased permits first, in order; the first caller they do not cover, and all after it, ask Redis.
+    const waits: number[] = [];
+    if (entry.book !== undefined) {
+      while (waits.length < costs.length) {
+        const at = this.spendLeased(entry, costs[waits.length]!, now);
+        if (Number.isNaN(at)) break;
+        const stamp = stamps?.[waits.length];
+        if (stamp !== undefined) stamp.at = at;
+        waits.push(0);
+      }
+      if (waits.length === costs.length) return Promise.resolve(waits);
+    }
+    const from = waits.length;
+    const asked = from === 0 ? costs : costs.slice(from);
+    const parts = this.leaseAsk(entry, sum(asked), now);
+    const sent = parts.length === 0 ? asked : [...asked, ...parts];
+    const argv = reserveManyArgv(this.rateArgs(entry, now), parts.length === 0 ? 'fifo' : asked.length, sent);
+    return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, sent, now)).then((reply) => {
+      if (entry.book !== undefined) entry.book.pending = false;
+      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, asked, now, stamps?.slice(from)).then((rest) => [...waits, ...rest]);
+      for (let i = 0; i < asked.length; i++) {
+        if (i >= itemCount(reply)) return waits; // cannot happen: a refusal answers an item
         const answer = item(reply, i);
         if (!isAdmitted(answer)) {
           waits.push(this.refusal(answer, decisionTime(reply)));
           return waits;
         }
         if (mustCheckLate(answer) && this.isLate(decisionTime(reply))) {
-          // A late answer (see answer()): the rest of this batch is as late; give it back
-          // and let the queue ask again at once.
+          // A late answer (see answer()): the rest of this batch, and its lease, are as late;
+          // give them back and let the queue ask again at once.
           this.counters.late++;
-          void this.giveBack(entry, admittedCost(reply, costs, i), now, redisTime(decisionTime(reply)));
+          void this.giveBack(entry, admittedCost(reply, sent, i), now, redisTime(decisionTime(reply)));
           waits.push(MIN_WAIT_MS);
           return waits;
         }
-        const stamp = stamps?.[i];
+        const stamp = stamps?.[from + i];
         if (stamp !== undefined) stamp.at = redisTime(decisionTime(reply));
         waits.push(0);
       }
+      if (parts.length > 0) this.grantLease(entry, reply, parts, asked.length, now);
       return waits;
     });
   }
@@ -237,7 +377,9 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
       return;
     }
-    if (batch.length === 1) {
+    const now = batch[0]!.now;
+    const parts = this.leaseAsk(entry, batch.reduce((total, ask) => total + ask.cost, 0), now);
+    if (batch.length === 1 && parts.length === 0) {
       const ask = batch[0]!;
       const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
       this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
@@ -250,16 +392,21 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
       return;
     }
     const costs = batch.map((ask) => ask.cost);
-    const argv = reserveManyArgv(this.rateArgs(entry, batch[0]!.now), '', costs);
-    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, batch[0]!.now)).then(
+    if (parts.length > 0) costs.push(...parts);
+    const argv = reserveManyArgv(this.rateArgs(entry, now), '', costs);
+    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
+          if (entry.book !== undefined) entry.book.pending = false;
           for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
           return;
         }
+        // The lease first: a caller sent back to ask again (a late answer) may then spend from it.
+        if (parts.length > 0) this.grantLease(entry, reply, parts, batch.length, now);
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
       },
       (error: unknown) => {
+        if (entry.book !== undefined) entry.book.pending = false;
         for (const ask of batch) ask.reject(error);
       },
     );
@@ -275,10 +422,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
 
   /**
    * `late`: admissions given back because their answer came later than startLagMs after
-   * the decision; `unavailable`: requests Redis could not decide (answered by the policy).
+   * the decision; `unavailable`: requests Redis could not decide (answered by the policy);
+   * `leased`: admissions spent from a lease, with no Redis call.
    */
-  stats(): { late: number; unavailable: number } {
-    return { ...this.counters };
+  stats(): { late: number; unavailable: number; leased: number } {
+    return { late: this.counters.late, unavailable: this.counters.unavailable, leased: this.counters.leased };
   }
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): Promise<void> {
@@ -422,10 +570,16 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
   }
 
+  /** Forgets every cached key layout (the cache is full), giving back their leases first. */
+  private forgetEntries(): void {
+    for (const entry of this.entries.values()) if (entry.book !== undefined) for (const back of entry.book.drain()) this.giveBackLease(entry, back, this.latestNow);
+    this.entries.clear();
+  }
+
   private entry(key: string, limits: readonly LimitSpec[]): Entry {
     const cached = this.entries.get(key);
     if (cached !== undefined && cached.specs === limits) return cached;
-    if (this.entries.size >= MAX_CACHED_KEYS) this.entries.clear();
+    if (this.entries.size >= MAX_CACHED_KEYS) this.forgetEntries();
     const sequence = sequenceOf(limits);
     this.checkLimits(limits);
     const base = taggedKey(this.prefix, key);
@@ -434,8 +588,12 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     // header; lua/sliding-window.ts), and so is GCRA (its newest start kept; lua/gcra.ts), so
     // a version-2 state is never read as one either
     const keys = [...sequence].map((alg, i) => `${base}:${i}:${alg}${KEY_VERSION[alg]}`);
-    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs) };
-    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, ...rateScripts(sequence) };
+    // A leased permit may start up to the lease period after Redis decided: counted that much longer.
+    const leasePeriodMs = this.lease === undefined ? 0 : Math.min(this.lease.periodMs, ...limits.map((spec) => spec.intervalMs / 10));
+    const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs + leasePeriodMs) };
+    const book = this.lease === undefined ? undefined : new LeaseBook(this.lease, leaseCap(limits, this.lease.maxShare));
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, leasePeriodMs, ...rateScripts(sequence) };
+    if (cached?.book !== undefined) for (const back of cached.book.drain()) this.giveBackLease(cached, back, this.latestNow);
     this.entries.set(key, entry);
     return entry;
   }
@@ -446,4 +604,17 @@ function admittedCost(reply: RateReply, costs: readonly number[], from: number):
   let back = 0;
   for (let i = from; i < itemCount(reply); i++) if (isAdmitted(item(reply, i))) back += costs[i]!;
   return back;
+}
+
+const NO_PARTS: number[] = [];
+
+function sum(costs: readonly number[]): number {
+  let total = 0;
+  for (const cost of costs) total += cost;
+  return total;
+}
+
+/** The most one lease may hold: `maxShare` of the smallest limit's capacity (GCRA: its burst), in whole units, at least 1. */
+function leaseCap(limits: readonly LimitSpec[], maxShare: number): number {
+  return Math.max(1, Math.floor(maxShare * Math.min(...limits.map(capacityOf))));
 }

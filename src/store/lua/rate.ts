@@ -54,7 +54,10 @@ function at(fragment: string, position: number): string {
 const COST: Field = { name: 'cost', about: 'the units this request takes', number: true };
 const AT: Field = { name: 'at', about: "the Redis time, ms, the start to give back was decided at; '' = the newest start", number: true };
 const USED_AT: Field = { name: 'at', about: "the Redis time, ms, the start that used the units was decided at; '' = now (usage of the moment)", number: true };
-const ORDER: Field = { name: 'order', about: "'fifo': stop at the first refusal (a queue served in order: nobody behind it may start first); '': decide each on its own" };
+const ORDER: Field = {
+  name: 'order',
+  about: "'fifo': stop at the first refusal (a queue served in order: nobody behind it may start first); a count k: stop at a refusal among the first k, decide the rest each on its own (a queue's callers, then a lease's parts); '': decide each on its own",
+};
 const COSTS: Field = { name: 'costs', about: 'one cost per request, in order', number: true };
 const ITEM = "item: '0' admitted | '0!' admitted, a sliding window at least LATE_CHECK_FILL full after it (check it is not late) | the wait in ms ('inf' = never)";
 
@@ -128,7 +131,8 @@ function reserveManyScript(sequence: string): Script {
     contract,
     `${loads(lua, sequence)}
 
-local fifo = order == 'fifo'
+local in_order = 0
+if order == 'fifo' then in_order = INF elseif order ~= '' then in_order = tonumber(order) end
 local out, refused = {}, false
 local cost
 ${sliding ? 'local FILL = 0\n' : ''}for q = REST, #ARGV do
@@ -138,7 +142,7 @@ ${sliding ? 'local FILL = 0\n' : ''}for q = REST, #ARGV do
   if wait > 0 then
     refused = true
     out[#out + 1] = fmt(wait)
-    if fifo then break end
+    if q - REST < in_order then break end
   else
     ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).join('\n')))}
     out[#out + 1] = ${sliding ? `FILL >= ${LATE_CHECK_FILL} and '0!' or '0'` : `'0'`}
@@ -242,9 +246,9 @@ export function reserveArgv(rate: RateArgs, cost: number): string[] {
 }
 
 /** reserveMany's ARGV: the preamble's, `order`, the limits' numbers, then `costs`, one per request. */
-export function reserveManyArgv(rate: RateArgs, order: 'fifo' | '', costs: readonly number[]): string[] {
+export function reserveManyArgv(rate: RateArgs, order: 'fifo' | '' | number, costs: readonly number[]): string[] {
   const argv = preambleArgv(rate.now, rate.ttlFloor);
-  argv.push(order);
+  argv.push(String(order));
   for (const value of rate.params) argv.push(value);
   for (const cost of costs) argv.push(String(cost));
   return argv;

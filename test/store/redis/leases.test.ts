@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { ConfigError, RateLimiter, toLimitSpecs } from '../../../src/index.js';
+import { RedisStore } from '../../../src/redis.js';
+import { leaseFleetProperty, mostInWindow, type Start } from './lease-fleet.js';
+import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+
+describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
+  let client: Redis;
+  const prefix = uniquePrefix('leases');
+  before(async () => {
+    client = await connect();
+  });
+  after(async () => {
+    await cleanup(client, prefix);
+    client.disconnect();
+  });
+
+  it('refuses a bad lease option by name, before any call to Redis', () => {
+    const named = (field: string) => (error: unknown) => error instanceof ConfigError && error.field === field;
+    assert.throws(() => new RedisStore(client, { lease: 'yes' as unknown as boolean }), named('lease'));
+    assert.throws(() => new RedisStore(client, { lease: { periodMs: 0 } }), named('lease.periodMs'));
+    assert.throws(() => new RedisStore(client, { lease: { demandMs: -1 } }), named('lease.demandMs'));
+    assert.throws(() => new RedisStore(client, { lease: { maxShare: 1.5 } }), named('lease.maxShare'));
+  });
+
+  it('a fleet of members with leases never starts more than the limit allows, on random schedules of spends, waits, closes and deaths', async () => {
+    const leased = await leaseFleetProperty(client, prefix, 60);
+    assert.ok(leased > 0, 'some starts were spent from leases (the property is not vacuous)');
+  });
+
+  it('a lease spent at the end of its period still counts a full window from its start: another member cannot start a window early', async () => {
+    const key = 'late-spend';
+    const lease = { periodMs: 10, demandMs: 20, maxShare: 1 };
+    const [a, b] = [0, 1].map(() => new RedisStore(client, { prefix, lease, unsafeCallerClockForTests: true }));
+    const [spec] = toLimitSpecs([{ rate: '10/100ms', burst: 10 }], {});
+    const specs = [spec!];
+    const starts: Start[] = [];
+    for (const now of [0, 1]) {
+      assert.equal(await a!.reserve(key, specs, 1, now), 0);
+      starts.push({ at: now, cost: 1 });
+    }
+    // At t = 1 member A measured 2 units/ms and took a lease of the 8 left; it spends them at the last moment.
+    for (let i = 0; i < 8; i++) {
+      assert.equal(await a!.reserve(key, specs, 1, 10.9), 0);
+      starts.push({ at: 10.9, cost: 1 });
+    }
+    assert.equal(a!.stats().leased, 8);
+    // 100 ms after the lease was decided its units are still counted: they started at 10.9.
+    const waits = await b!.reserveInOrder(key, specs, Array.from({ length: 10 }, () => 1), 101);
+    for (const wait of waits) if (wait === 0) starts.push({ at: 101, cost: 1 });
+    assert.ok(mostInWindow(starts, 100) <= 10, `a window of 100 ms held ${mostInWindow(starts, 100)} starts: ${waits.join(',')}`);
+  });
+
+  it('a lease given back after its window has passed gives nothing back (close on a caller clock takes the time it is told)', async () => {
+    // found by the fleet property: a close decided at the store's stale latest instant gave
+    // back a start that had already left its window, as credit for another member
+    const key = 'stale-close';
+    const lease = { periodMs: 1, demandMs: 5, maxShare: 1 };
+    const [a, b] = [0, 1].map(() => new RedisStore(client, { prefix, lease, unsafeCallerClockForTests: true }));
+    const [spec] = toLimitSpecs([{ rate: '3/100ms', burst: 3 }], {});
+    const specs = [spec!];
+    assert.equal(await a!.reserve(key, specs, 1, 0), 0);
+    assert.equal(await a!.reserve(key, specs, 1, 0.5), 0); // and a lease of the 1 left, never spent
+    const waits = await b!.reserveInOrder(key, specs, [1, 1, 1], 101.6); // all of a's have left (span 101)
+    assert.deepEqual(waits, [0, 0, 0]);
+    await a!.close(101.7);
+    assert.notEqual(await b!.reserve(key, specs, 1, 101.8), 0, 'the window is full: nothing came back');
+  });
+
+  it('a sequential caller makes one Redis call per lease, not per admission, and close gives the unspent permits back', async () => {
+    const key = 'sequential';
+    const store = new RedisStore(client, { prefix, lease: { periodMs: 20, demandMs: 20, maxShare: 1 }, unsafeCallerClockForTests: true });
+    const [spec] = toLimitSpecs([{ rate: '100/1s', burst: 100 }], {});
+    const specs = [spec!];
+    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    let now = 0;
+    for (let i = 0; i < 60; i++) {
+      assert.equal(await store.reserve(key, specs, 1, now), 0);
+      now += 0.5; // 2 per ms: a lease of about 20 ms of demand covers 40
+    }
+    const used = (await calls()) - before;
+    assert.ok(used <= 10, `60 admissions took ${used} script calls`);
+    assert.ok(store.stats().leased >= 45, JSON.stringify(store.stats()));
+    // 40 more fit the window only if close gave back every unspent permit
+    await store.close();
+    const other = new RedisStore(client, { prefix, unsafeCallerClockForTests: true });
+    const waits = await other.reserveInOrder(key, specs, Array.from({ length: 40 }, () => 1), now);
+    assert.deepEqual(waits.filter((w) => w === 0).length, 40, `after close, the window had room for the 40 not started: ${waits.join(',')}`);
+  });
+
+  it('a RateLimiter over a leasing store admits as before and serves its queue from leases', async () => {
+    const store = new RedisStore(client, { prefix, lease: true });
+    const limiter = new RateLimiter({ limits: '100000/1s', store, key: 'limiter' });
+    for (let i = 0; i < 200; i++) await limiter.acquire();
+    assert.equal(limiter.stats().admitted, 200);
+    assert.ok(store.stats().leased > 0, JSON.stringify(store.stats()));
+    await store.close();
+  });
+});
