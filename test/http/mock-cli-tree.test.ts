@@ -1,27 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runMockCommand } from '../../src/cli/mock.js';
-import type { MockApi } from '../../src/http/mock/index.js';
-import { getJson } from './mock-helpers.js';
+import { getJson, runMockCli } from './mock-helpers.js';
 
-async function run(argv: string[], whileRunning: (mock: MockApi) => Promise<void> = async () => {}): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  let failure: unknown;
-  const stop = new AbortController();
-  const code = await runMockCommand(argv, {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    signal: stop.signal,
-    onReady: (mock) => {
-      whileRunning(mock)
-        .catch((error: unknown) => (failure = error))
-        .finally(() => stop.abort());
-    },
-  });
-  if (failure !== undefined) throw failure;
-  return { code, out, err };
-}
+const run = runMockCli;
 
 describe('sluice mock: the tree, OAuth2 and costs from the command line', () => {
   it('--tree, --oauth, --token-ttl and --cost shape what it serves', async () => {

@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runMockCommand } from '../../src/cli/mock.js';
-import { startMockApi, type MockApi } from '../../src/http/mock/index.js';
+import { startMockApi } from '../../src/http/mock/index.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { getJson } from './mock-helpers.js';
+import { getJson, runMockCli } from './mock-helpers.js';
 
-/** Runs the command with captured output; resolves with its exit code and what it printed. */
-async function run(argv: string[], whileRunning?: (mock: MockApi) => Promise<void>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  let failure: unknown;
-  const stop = new AbortController();
-  const code = await runMockCommand(argv, {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    signal: stop.signal,
-    onReady: (mock) => {
-      (whileRunning ?? (async () => {}))(mock)
-        .catch((error: unknown) => (failure = error)) // rethrown below, once the mock has stopped
-        .finally(() => stop.abort());
-    },
-  });
-  if (failure !== undefined) throw failure;
-  return { code, out, err };
-}
+const run = runMockCli;
 
 describe('sluice mock', () => {
   it('starts, prints its URL and endpoints, serves, and stops cleanly', async () => {

@@ -1,3 +1,4 @@
+import { runMockCommand } from '../../src/cli/mock.js';
 import { startMockApi, type MockApi, type MockApiOptions } from '../../src/http/mock/index.js';
 
 /** Runs `fn` against a fresh mock and always closes it. */
@@ -25,4 +26,24 @@ export function nextLink(link: string | null): string | undefined {
     if (match && match[2]!.split(/\s+/).includes('next')) return match[1];
   }
   return undefined;
+}
+
+/** Runs `sluice mock` with its output captured; `whileRunning` uses the mock, then it stops. Resolves with its exit code and what it printed. */
+export async function runMockCli(argv: string[], whileRunning: (mock: MockApi) => Promise<void> = async () => {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  let failure: unknown;
+  const stop = new AbortController();
+  const code = await runMockCommand(argv, {
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    signal: stop.signal,
+    onReady: (mock) => {
+      whileRunning(mock)
+        .catch((error: unknown) => (failure = error)) // rethrown below, once the mock has stopped
+        .finally(() => stop.abort());
+    },
+  });
+  if (failure !== undefined) throw failure;
+  return { code, out, err };
 }
