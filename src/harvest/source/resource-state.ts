@@ -31,13 +31,20 @@ export interface SyncState {
   pagesAtStart: number;
   /** Incremental: the value this sync asks from (`since`). */
   since?: string | number | undefined;
-  /** A child: which of the parent's syncs it runs over — the parent's `start` then. */
+  /**
+   * A child: which of the parent's syncs it runs over — the parent's latest, begun and not
+   * necessarily finished (a child follows its parent's commits); the parent's `start` then.
+   */
   parentSync?: number | undefined;
   /** The resource's own byte length when this sync began: its records of this sync come after it (its children read them). */
   start: number;
   /** The same in its log (fanout-log.ts), when it keeps one. */
   logStart?: number | undefined;
-  /** A child: parent records whose children are committed, in order. */
+  /**
+   * A child: parent records of that sync, counted from its start, whose children are
+   * committed, in order. Never more than the parent has committed (a child reads committed
+   * parent records only), so it holds whichever of the two a crash interrupted.
+   */
   parentsDone?: number | undefined;
   /** A parent-less resource: the engine's state of this sync (state-file.ts), as its codec wrote it. */
   harvest?: string | undefined;

@@ -13,7 +13,7 @@ import type { HarvestMonitor } from '../monitor.js';
 import { NdjsonSink } from '../sinks/ndjson.js';
 import { ndjsonLength, type ResourceWriter, type Sink } from '../sinks/sink.js';
 import { ParentFieldError } from './placeholders.js';
-import { maxCursor, recordsBetween, sinceOf, withParentFields } from './records-of.js';
+import { maxCursor, sinceOf, withParentFields } from './records-of.js';
 import { sourceFetch } from './request-gates.js';
 import { harvestConfigOf } from './resource-harvest.js';
 import { MAX_FAILED, resourceCodec, type ResourceState, type SyncState } from './resource-state.js';
@@ -22,6 +22,7 @@ import { detectPagination } from './detect-pagination.js';
 import { SubSink } from './sub-sink.js';
 import { scrub } from '../secrets.js';
 import { LoggedWriter } from './fanout-log.js';
+import { CommittedFeed, FeedWriter } from './committed-feed.js';
 
 export interface SourceDeps {
   clock: Clock;
@@ -60,18 +61,21 @@ const AUTO_CHILDREN_COVER_MS = 4000;
 const MAX_AUTO_CHILDREN = 256;
 
 /**
- * SourceRun: every resource of a source, parents before children, each into its own NDJSON
- * file in `outDir` (`<resource>.ndjson` and its state file), under one rate limiter shared by
- * every request. A child is fetched for each record of its parent's latest sync, several
- * parents at once, and committed in parent order — one commit per parent record, its
- * records and the resource's state together — so a crash loses at most the children in
- * flight, which the next run fetches again; never a committed parent's, never the tree.
+ * SourceRun: every resource of a source, each into its own NDJSON file in `outDir`
+ * (`<resource>.ndjson` and its state file), under one rate limiter shared by every request.
+ * A child is fetched for each record of its parent's latest sync as soon as that record is
+ * committed — beside the parent's pagination, not after it — several parents at once, and
+ * committed in parent order, the children's records and the resource's state together — so
+ * a crash loses at most the children in flight, which the next run fetches again; never a
+ * committed parent's, never the tree.
  * A parent-less resource resumes inside its pages (the engine's own state rides in the
  * resource's). An incremental resource asks from its cursor less the lag, and the cursor
  * moves only with records committed.
  */
 export class SourceRun {
   private readonly states = new Map<string, ResourceState>();
+  /** Each resource with children: what it has committed, for them to follow. */
+  private readonly feeds = new Map<string, CommittedFeed>();
   private readonly limiter: RateLimiter | undefined;
   private readonly fetch: FetchFn;
   readonly sink: Sink;
@@ -91,42 +95,67 @@ export class SourceRun {
     return join(this.outDir, `${resource}.ndjson`);
   }
 
-  /** Where a parent's records of its latest sync are, for its children: its NDJSON file, or its log beside another sink. */
-  private parentRecords(name: string): AsyncGenerator<string> {
-    const state = this.states.get(name)!;
-    if (this.deps.sink === undefined) return recordsBetween(this.fileOf(name), state.sync.start, state.bytes);
-    return recordsBetween(join(this.outDir, `${name}.parents.ndjson`), state.sync.logStart ?? 0, state.log ?? 0);
+  /**
+   * The records of `r`'s parent's current sync for `r`'s sync (its `parentSync`), from the
+   * `skip`th on, as the parent commits them: its NDJSON file, or its log beside another sink.
+   */
+  private parentRecords(r: ResourceConfig, skip: number, signal: AbortSignal): AsyncGenerator<{ index: number; text: string }> {
+    const name = r.parent!;
+    const { sync } = this.states.get(name)!;
+    const feed = this.feeds.get(name)!;
+    if (this.deps.sink === undefined) return feed.follow(this.fileOf(name), sync.start, skip, signal);
+    return feed.follow(join(this.outDir, `${name}.parents.ndjson`), sync.logStart ?? 0, skip, signal);
   }
 
   /**
-   * Runs the source: resources in order, in passes until none has work — a sync left
-   * unfinished is resumed first; a new one starts only when the parent's sync is whole, and
-   * (for a resource that has children) when every child has finished the sync it runs over
-   * this resource's, so no child's work is abandoned half done. A resource that ends a pass
-   * unfinished (stopped at a page) is left for the next run, and its children with it.
-   * Stops at the first error it cannot go past (an abort, an I/O error).
+   * Runs the source in passes until none has work. In a pass each resource, parents first,
+   * resumes a sync left unfinished or starts a new one if it wants one (wantsNewSync), and
+   * runs it beside the others: a child's sync follows its parent's commits while the parent
+   * still paginates (streaming fan-out, CommittedFeed), and ends once the parent's sync has
+   * stopped and every parent record committed is done — complete if the parent's end is
+   * committed, else left open for the next run (the parent stopped at a page). A resource
+   * with children starts a new sync only once they have finished the one they run over, so
+   * no child's work is abandoned half done; that is what the passes are for. A resource that
+   * ends a pass unfinished is left for the next run. Stops at the first error it cannot go
+   * past (an abort, an I/O error): the others are aborted, and it is thrown once all have
+   * stopped, so no writer closes under a running sync.
    */
   async run(): Promise<ResourceOutcome[]> {
     const slots: Slot[] = [];
+    const failed = new AbortController();
+    const signal = AbortSignal.any([this.deps.signal, failed.signal]);
     try {
       for (const r of this.source.resources) slots.push(await this.openSlot(r));
       for (let progress = true; progress; ) {
         progress = false;
+        const running: Promise<void>[] = [];
+        let first: { error: unknown } | undefined;
+        const fail = (error: unknown): void => {
+          first ??= { error };
+          failed.abort(error);
+        };
         for (const slot of slots) {
-          this.deps.signal.throwIfAborted();
+          if (signal.aborted) break;
           if (slot.stuck) continue;
-          if (!slot.state.sync.complete) {
-            if (!this.parentReady(slot, slots)) continue;
-          } else if (this.wantsNewSync(slot, slots)) {
+          if (slot.state.sync.complete) {
+            if (!this.wantsNewSync(slot, slots)) continue;
+            // Committed before any child looks: a child's sync names this one, which must be on disk first.
             slot.state = { ...slot.state, sync: this.newSync(slot.r, slot.state) };
             slot.ranNew = true;
             this.states.set(slot.r.name, slot.state);
-            await slot.writer.commit([], slot.state);
-          } else continue;
-          await this.runSync(slot);
+            try {
+              await slot.writer.commit([], slot.state);
+            } catch (error) {
+              fail(error);
+              break;
+            }
+          }
           progress = true;
-          if (!slot.state.sync.complete) slot.stuck = true;
+          running.push(this.runSync(slot, signal).catch(fail));
         }
+        await Promise.all(running);
+        if (first) throw first.error;
+        this.deps.signal.throwIfAborted();
       }
       return slots.map((slot) => ({
         name: slot.r.name,
@@ -152,7 +181,14 @@ export class SourceRun {
       write: r.primaryKey ? 'merge' : 'append',
     });
     const hasChildren = this.source.resources.some((c) => c.parent === r.name);
-    const writer = this.deps.sink !== undefined && hasChildren ? new LoggedWriter(opened, join(this.outDir, `${r.name}.parents.ndjson`), this.deps.crash) : opened;
+    let writer: ResourceWriter<ResourceState> = opened;
+    if (hasChildren) {
+      // Children read a parent back from its NDJSON file, or beside another sink from its log: the feed says how far either is committed.
+      const logged = this.deps.sink !== undefined;
+      const feed = new CommittedFeed(logged ? (s) => s.log ?? 0 : (s) => s.bytes);
+      this.feeds.set(r.name, feed);
+      writer = new FeedWriter(logged ? new LoggedWriter(opened, join(this.outDir, `${r.name}.parents.ndjson`), this.deps.crash) : opened, feed);
+    }
     try {
       const saved = await writer.resume();
       const state: ResourceState = saved?.state ?? { records: 0, bytes: 0, pages: 0, sync: { number: 0, pagesAtStart: 0, start: 0, failed: [], complete: true } };
@@ -164,33 +200,39 @@ export class SourceRun {
     }
   }
 
-  private async runSync(slot: Slot): Promise<void> {
+  /** Runs `slot`'s sync to its end or to where it stops; its children follow its commits meanwhile (its feed runs). */
+  private async runSync(slot: Slot, signal: AbortSignal): Promise<void> {
     const { r, state, writer } = slot;
+    const feed = this.feeds.get(r.name);
+    feed?.started();
     slot.synced = true;
-    if (r.parent === undefined) {
-      // The records at the end of the file teach the loop guard only when resuming inside the sync they belong to.
-      const last = state.sync.harvest === undefined ? [] : slot.lastRecords;
-      slot.open.push(...(await this.runOwn(r, state, writer, last)).map((text) => `resources.${r.name}: ${text}`));
-    } else await this.runChildren(r, state, writer);
+    try {
+      if (r.parent === undefined) {
+        // The records at the end of the file teach the loop guard only when resuming inside the sync they belong to.
+        const last = state.sync.harvest === undefined ? [] : slot.lastRecords;
+        slot.open.push(...(await this.runOwn(r, state, writer, last, signal)).map((text) => `resources.${r.name}: ${text}`));
+      } else await this.runChildren(r, state, writer, signal);
+    } finally {
+      feed?.stopped();
+    }
     slot.lastRecords = [];
-  }
-
-  /** A child's parent has finished its sync (a parent-less resource is always ready). */
-  private parentReady(slot: Slot, slots: readonly Slot[]): boolean {
-    if (slot.r.parent === undefined) return true;
-    const parent = slots.find((s) => s.r.name === slot.r.parent)!;
-    return parent.state.sync.complete && parent.state.sync.number > 0;
+    if (!state.sync.complete) slot.stuck = true;
   }
 
   /**
    * Whether a finished resource syncs again now: never twice in a run; a child when its
-   * parent has finished a newer sync; a resource never synced; an incremental one on every
-   * run — once every resource below it has finished what it runs over.
+   * parent has begun a newer sync (finished or not: the child follows it as it goes); a
+   * resource never synced, once its parent has begun one; an incremental one on every run —
+   * once every resource below it has finished what it runs over.
    */
   private wantsNewSync(slot: Slot, slots: readonly Slot[]): boolean {
     const { r, state } = slot;
-    if (slot.ranNew || !this.parentReady(slot, slots)) return false;
-    if (r.parent !== undefined && state.sync.parentSync !== slots.find((s) => s.r.name === r.parent)!.state.sync.number) return true;
+    if (slot.ranNew) return false;
+    if (r.parent !== undefined) {
+      const parentSync = slots.find((s) => s.r.name === r.parent)!.state.sync.number;
+      if (parentSync === 0) return false;
+      if (state.sync.parentSync !== parentSync) return true;
+    }
     if (state.sync.number === 0) return true;
     return r.incremental !== undefined && descendantsOf(r.name, slots).every((d) => d.state.sync.complete);
   }
@@ -210,8 +252,8 @@ export class SourceRun {
   }
 
   /** A parent-less resource: one engine harvest, resumed inside its pages. */
-  private async runOwn(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>, lastRecords: string[]): Promise<string[]> {
-    const pagination = await this.paginationOf(r, state, undefined);
+  private async runOwn(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>, lastRecords: string[], signal: AbortSignal): Promise<string[]> {
+    const pagination = await this.paginationOf(r, state, undefined, signal);
     const config = { ...harvestConfigOf(this.source, r, { out: undefined, since: state.sync.since, pagination }), adaptive: false };
     const sub = new SubSink(state.sync.harvest, lastRecords, async (records, harvest) => {
       state.records += records.length;
@@ -224,7 +266,7 @@ export class SourceRun {
     });
     const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter });
     try {
-      const outcome = await harvest.run(this.deps.monitor, this.deps.signal);
+      const outcome = await harvest.run(this.deps.monitor, signal);
       // Stopped at a page: the sync stays open, and the next run goes on from that page.
       if (!outcome.complete) return outcome.gaps.map((g) => this.gapText(g));
       state.sync.failed = outcome.gaps.slice(0, MAX_FAILED).map((g) => ({ parent: -1, reason: this.gapText(g) }));
@@ -237,23 +279,28 @@ export class SourceRun {
   }
 
   /**
-   * A child: for each record of the parent's latest sync not yet done, an engine harvest of
-   * the child's pages into memory, several at once; committed in parent order.
+   * A child: for each record of the parent's sync it runs over not yet done — those
+   * committed, then each as the parent commits it — an engine harvest of the child's pages
+   * into memory, several at once; committed in parent order. `parentsDone` counts the parent
+   * records of that sync, from its start, whose children are committed: never more than the
+   * parent has committed, as the child reads only committed ones, so it holds across a crash
+   * of either. The sync is complete when the parent's is, committed, and every record of it
+   * done; if the parent stopped short (a page it could not get), it stays open, and the next
+   * run goes on from `parentsDone` beside the parent's resumed sync.
    */
-  private async runChildren(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>): Promise<void> {
-    const done = state.sync.parentsDone ?? 0;
-    const parents = numbered(this.parentRecords(r.parent!), done);
+  private async runChildren(r: ResourceConfig, state: ResourceState, writer: ResourceWriter<ResourceState>, signal: AbortSignal): Promise<void> {
+    const parents = this.parentRecords(r, state.sync.parentsDone ?? 0, signal);
     const concurrency = this.childConcurrency();
     let detected: Promise<ResolvedPagination> | undefined;
     const results = flow(parents, async ({ text }, context) => {
       // An `auto` pagination is detected once, on the first parent's children, before the rest start.
-      detected ??= this.paginationOf(r, state, JSON.parse(text) as unknown);
+      detected ??= this.paginationOf(r, state, JSON.parse(text) as unknown, signal);
       return this.childrenOf(r, text, state.sync.since, await detected, context.signal);
     }, {
       concurrency,
       ordered: true,
       clock: this.deps.clock,
-      signal: this.deps.signal,
+      signal,
     });
     // The parents done while the previous commit was on disk go in one commit: one fsync per
     // parent would hold the flow back on a busy disk, as it would the engine's pages.
@@ -278,6 +325,7 @@ export class SourceRun {
     } finally {
       await batch.flush().catch(() => {});
     }
+    if (!this.feeds.get(r.parent!)!.completed(state.sync.parentSync)) return;
     state.sync.complete = true;
     await writer.commit([], state);
   }
@@ -287,14 +335,13 @@ export class SourceRun {
    * shows — one request, taken from the rate limit like any other, kept in the state with the
    * next commit so every later page and run paginates the same way.
    */
-  private async paginationOf(r: ResourceConfig, state: ResourceState, parent: unknown): Promise<ResolvedPagination> {
+  private async paginationOf(r: ResourceConfig, state: ResourceState, parent: unknown, signal: AbortSignal): Promise<ResolvedPagination> {
     const p = r.pagination;
     if (p.type !== 'auto') return p;
     if (state.detected !== undefined) return state.detected;
     const bare: ResolvedPagination = { type: 'link', nextUrlPath: undefined, limitParam: undefined, limit: p.limit, maxPages: p.maxPages };
     const probe = harvestConfigOf(this.source, r, { out: undefined, parent, since: state.sync.since, pagination: bare });
     const url = probe.template.fill({});
-    const { signal } = this.deps;
     await this.limiter?.acquire({ signal });
     const response = await this.fetch(url, { method: 'GET', headers: probe.headers, signal });
     const text = await response.text();
@@ -379,14 +426,6 @@ interface Slot {
 function descendantsOf(name: string, slots: readonly Slot[]): Slot[] {
   const children = slots.filter((s) => s.r.parent === name);
   return [...children, ...children.flatMap((c) => descendantsOf(c.r.name, slots))];
-}
-
-async function* numbered(lines: AsyncIterable<string>, skip: number): AsyncGenerator<{ index: number; text: string }> {
-  let index = 0;
-  for await (const text of lines) {
-    if (index >= skip) yield { index, text };
-    index++;
-  }
 }
 
 function describeGap(g: Gap): string {
