@@ -62,20 +62,23 @@ interface TreeApi {
  */
 function treeApi(out: string, wait?: (url: URL, api: TreeApi) => Promise<void>, fail?: (url: URL) => boolean): TreeApi {
   const tree = new TreeData(3, SHAPE);
-  const api: TreeApi = { paths: [], uncommitted: [], events: [], fetch: async () => Promise.reject(new Error('unset')) };
-  api.fetch = async (input) => {
+  const paths: string[] = [];
+  const uncommitted: string[] = [];
+  const events: string[] = [];
+  const fetch: FetchFn = async (input) => {
     const url = new URL(input);
     const parts = url.pathname.split('/').filter((p) => p !== '');
-    api.paths.push(url.pathname);
-    api.events.push(`ask ${url.pathname}${url.search}`);
-    if (parts.length === 3 && !committedRecords(out, 'repos').some((r) => r.name === parts[1])) api.uncommitted.push(url.pathname);
-    if (parts.length === 5 && !committedRecords(out, 'issues').some((i) => i._repos_name === parts[1] && i.number === Number(parts[3]))) api.uncommitted.push(url.pathname);
+    paths.push(url.pathname);
+    events.push(`ask ${url.pathname}${url.search}`);
+    if (parts.length === 3 && !committedRecords(out, 'repos').some((r) => r.name === parts[1])) uncommitted.push(url.pathname);
+    if (parts.length === 5 && !committedRecords(out, 'issues').some((i) => i._repos_name === parts[1] && i.number === Number(parts[3]))) uncommitted.push(url.pathname);
     await wait?.(url, api);
-    api.events.push(`answer ${url.pathname}${url.search}`);
+    events.push(`answer ${url.pathname}${url.search}`);
     if (fail?.(url) === true) return new Response(JSON.stringify({ message: 'gone for now' }), { status: 404, headers: { 'content-type': 'application/json' } });
     const reply = tree.reply(url)!;
     return new Response(JSON.stringify(reply.body), { status: reply.status, headers: { 'content-type': 'application/json', ...reply.headers } });
   };
+  const api: TreeApi = { fetch, paths, uncommitted, events };
   return api;
 }
 
