@@ -43,6 +43,7 @@ try {
   let firstChild: number | undefined;
   let lastAnswer = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const fetch: FetchFn = async (input, init) => {
     const at = performance.now() - started;
     starts.push(at);
@@ -55,6 +56,7 @@ try {
   let err = '';
   const code = await runHarvestCommand(['--config', file, '--out', join(dir, 'out'), '--quiet'], { fetch, stderr: new Writable({ write: (c: Buffer, _e, done) => ((err += c.toString()), done()) }) });
   const wallMs = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
   const stats = mock.stats();
   const n = stats.requests;
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -65,6 +67,9 @@ try {
   const lastStart = starts.at(-1) ?? 0;
   console.log(`source: exit ${code}${err ? ` (${err.trim()})` : ''}; ${n} requests at ${rate}/s, answers 0.2–1.5 s`);
   console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s`);
+  // Starts per 10 s: a dip in the middle is the client (or a busy machine), not the ramp or the tail.
+  const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
+  console.log(`  starts per 10 s: ${per10.join(' ')}; this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
   console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its 2 % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
 } finally {
   await mock.close();
