@@ -9,11 +9,12 @@ import { HarvestRecorder, startProgress } from '../harvest/visible/index.js';
 import { openSink, sinkKindOf } from '../harvest/sinks/open-sink.js';
 import type { Sink } from '../harvest/sinks/sink.js';
 import { parseCommandArgs } from './args.js';
+import { parseSourceFile } from './source-file.js';
 import type { HarvestIo } from './harvest.js';
 import { crashHookFromEnv } from './harvest-crash-hook.js';
 import { EXIT, exitForError } from './harvest-exit.js';
 
-const USAGE = `usage: sluice harvest --config source.json --out DIR [--sink URL] [--json] [--quiet]
+const USAGE = `usage: sluice harvest --config source.json|source.yaml --out DIR [--sink URL] [--json] [--quiet]
 
 Harvests every resource of a source file (client, auth, budgets, resources, parent→child
 fan-out, incremental cursors) into DIR/<resource>.ndjson, each with its state file — or,
@@ -99,7 +100,7 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   return code;
 }
 
-/** Reads and checks the source file; errors name the file and the path in it. */
+/** Reads and checks the source file (JSON, or YAML by its name); errors name the file and the path in it. */
 async function loadSource(path: string, env: Record<string, string | undefined>): Promise<SourceConfig> {
   let text: string;
   try {
@@ -107,12 +108,7 @@ async function loadSource(path: string, env: Record<string, string | undefined>)
   } catch (error) {
     throw new ConfigError('--config', path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError('--config', path, `is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const json = await parseSourceFile(path, text);
   try {
     return parseSourceConfig(json, env);
   } catch (error) {
