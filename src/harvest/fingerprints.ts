@@ -18,19 +18,24 @@ export function fingerprintOf(text: string): number {
 }
 
 /**
- * FingerprintWindow: the last `capacity` distinct fingerprints added, as a set — constant
- * memory (about 24 bytes each, allocated at construction), however long the harvest. When
- * full, the oldest is forgotten: a repeat is recognised when it comes back within
- * `capacity` distinct additions of its first appearance.
+ * FingerprintWindow: the last `capacity` distinct fingerprints added, as a set — bounded
+ * memory (about 24 bytes each at most), however long the harvest. When full, the oldest is
+ * forgotten: a repeat is recognised when it comes back within `capacity` distinct additions
+ * of its first appearance.
  *
- * Open addressing with linear probing over a table twice the capacity; removal shifts the
- * entries after the hole back (no tombstones), so lookups stay short however many come
- * and go.
+ * Open addressing with linear probing over a table at least twice the fingerprints held;
+ * removal shifts the entries after the hole back (no tombstones), so lookups stay short
+ * however many come and go. The table and the order grow by doubling as the window fills,
+ * up to `capacity`: a short harvest (a source's child of a few pages, thousands of them
+ * at once) pays for what it holds, not megabytes zeroed for a window it never fills.
  */
 export class FingerprintWindow {
-  private readonly table: Float64Array;
-  private readonly mask: number;
-  private readonly order: Float64Array;
+  private table: Float64Array;
+  private mask: number;
+  /** The table's size once `capacity` fingerprints are held: twice it, a power of two. */
+  private readonly fullSlots: number;
+  /** Fingerprints in the order added; a ring once full (`next` the oldest), a growing list before. */
+  private order: Float64Array;
   private next = 0;
   private count = 0;
 
@@ -38,9 +43,10 @@ export class FingerprintWindow {
   constructor(readonly capacity: number) {
     let slots = 2;
     while (slots < capacity * 2) slots *= 2;
-    this.table = new Float64Array(slots);
-    this.mask = slots - 1;
-    this.order = new Float64Array(capacity);
+    this.fullSlots = slots;
+    this.table = new Float64Array(Math.min(slots, 16));
+    this.mask = this.table.length - 1;
+    this.order = new Float64Array(Math.min(capacity, 8));
   }
 
   get size(): number {
@@ -59,15 +65,33 @@ export class FingerprintWindow {
   add(fingerprint: number): void {
     let slot = this.slotOf(fingerprint);
     for (; this.table[slot] !== 0; slot = (slot + 1) & this.mask) if (this.table[slot] === fingerprint) return;
-    if (this.count === this.capacity) {
-      this.remove(this.order[this.next]!);
-      // The removal may have shifted entries into the free slot found before it: find it again.
-      for (slot = this.slotOf(fingerprint); this.table[slot] !== 0; slot = (slot + 1) & this.mask);
-    }
+    if (this.count === this.capacity) this.remove(this.order[this.next]!);
+    else this.makeRoom();
+    // A removal may have shifted entries into the free slot found before it, a growth moved them all: find it again.
+    for (slot = this.slotOf(fingerprint); this.table[slot] !== 0; slot = (slot + 1) & this.mask);
     this.table[slot] = fingerprint;
     this.order[this.next] = fingerprint;
     this.next = (this.next + 1) % this.capacity;
     this.count++;
+  }
+
+  /** Before one more fingerprint while not full: the order a place for it, the table at most half used. */
+  private makeRoom(): void {
+    if (this.count === this.order.length) {
+      const order = new Float64Array(Math.min(this.capacity, this.order.length * 2));
+      order.set(this.order);
+      this.order = order;
+    }
+    if ((this.count + 1) * 2 <= this.table.length || this.table.length === this.fullSlots) return;
+    const old = this.table;
+    this.table = new Float64Array(old.length * 2);
+    this.mask = this.table.length - 1;
+    for (const at of old) {
+      if (at === 0) continue;
+      let slot = this.slotOf(at);
+      while (this.table[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.table[slot] = at;
+    }
   }
 
   private remove(fingerprint: number): void {

@@ -28,6 +28,28 @@ describe('FingerprintWindow', () => {
     );
   });
 
+  it('is that set too where it grows as it fills (capacities past its first table), and forgets the oldest once full', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 300 }).chain((capacity) => fc.tuple(fc.constant(capacity), fc.array(fc.integer({ min: 1, max: 2 * capacity + 5 }), { maxLength: 1500 }))),
+        ([capacity, adds]) => {
+          const window = new FingerprintWindow(capacity);
+          const model: number[] = [];
+          for (const value of adds) {
+            window.add(value);
+            if (!model.includes(value)) {
+              model.push(value);
+              if (model.length > capacity) model.shift();
+            }
+          }
+          assert.equal(window.size, model.length);
+          for (let v = 1; v <= 2 * capacity + 5; v++) assert.equal(window.has(v), model.includes(v), `has(${v})`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('holds large fingerprints apart (the table mixes both halves of 53 bits)', () => {
     const window = new FingerprintWindow(4);
     const a = 2 ** 52 + 1;
