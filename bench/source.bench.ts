@@ -69,7 +69,8 @@ try {
   console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s`);
   // Starts per 10 s: a dip in the middle is the client (or a busy machine), not the ramp or the tail.
   const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
-  console.log(`  starts per 10 s: ${per10.join(' ')}; this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
+  const perS = Array.from({ length: 10 }, (_, i) => starts.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length);
+  console.log(`  starts per 10 s: ${per10.join(' ')} (the first ten seconds: ${perS.join(' ')}); this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
   console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its 2 % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
 } finally {
   await mock.close();
