@@ -84,8 +84,8 @@ function treeApi(out: string, wait?: (url: URL, api: TreeApi) => Promise<void>, 
 
 class Crash extends Error {}
 
-async function run(out: string, api: { fetch: FetchFn }, crash?: (at: CrashPoint) => void): Promise<ResourceOutcome[]> {
-  return new SourceRun(source, out, { clock: systemClock, fetch: api.fetch, monitor: nullMonitor, signal: new AbortController().signal, crash }).run();
+async function run(out: string, api: { fetch: FetchFn }, crash?: (at: CrashPoint) => void, signal = new AbortController().signal): Promise<ResourceOutcome[]> {
+  return new SourceRun(source, out, { clock: systemClock, fetch: api.fetch, monitor: nullMonitor, signal, crash }).run();
 }
 
 const files = (out: string): string[] => RESOURCES.map((r) => readFileSync(join(out, `${r}.ndjson`), 'utf8'));
@@ -153,6 +153,26 @@ describe('streaming fan-out: children follow their parent\'s commits while it st
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('an abort while parent and children run stops them all with its reason; the next run finishes each record once, no committed parent\'s children asked again', async () => {
+    const reference = tempDir();
+    await run(reference, treeApi(reference));
+    for (const after of [3, 9, 20, 40]) {
+      const out = tempDir();
+      const controller = new AbortController();
+      const reason = new Error('interrupted');
+      const api = treeApi(out, async () => {
+        if (api.paths.length >= after) controller.abort(reason);
+        await turn();
+      });
+      await assert.rejects(run(out, api, undefined, controller.signal), (error) => error === reason);
+      const done = committedChildren(out);
+      const again = treeApi(out);
+      await run(out, again);
+      assert.deepEqual(again.paths.filter((p) => done.has(p)), [], `after ${after}`);
+      assert.deepEqual(files(out), files(reference), `after ${after}`);
+    }
   });
 
   it('a parent stopped at a page: its child does the children of what the parent committed and stays open; the next run finishes both, each record once', async () => {
