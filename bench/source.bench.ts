@@ -9,7 +9,10 @@
  * limiter's own pacing takes (its default arrival margin at a 1 s window is 2 %:
  * RateLimiter, arrivalJitter).
  *
- *   node --import tsx bench/source.bench.ts [--rate 50] [--repos 2000]
+ * `--arrival-jitter D` sets the source's client.arrivalJitter (the margin), for a run that
+ * shows the fan-out apart from it.
+ *
+ *   node --import tsx bench/source.bench.ts [--rate 50] [--repos 2000] [--arrival-jitter 5ms]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +23,9 @@ import { runHarvestCommand } from '../src/cli/harvest.js';
 import type { FetchFn } from '../src/http/fetch-options.js';
 import { startMockApi } from '../src/http/mock/index.js';
 import { defaultArrivalJitterMs } from '../src/algorithms/limit-spec.js';
+import { parseDuration } from '../src/core/duration.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '50' }, repos: { type: 'string', default: '2000' } }, strict: false });
+const { values } = parseArgs({ options: { rate: { type: 'string', default: '50' }, repos: { type: 'string', default: '2000' }, 'arrival-jitter': { type: 'string' } }, strict: false });
 const rate = Number(values.rate);
 const repos = Number(values.repos);
 const mock = await startMockApi({ tree: { repos, issuesPerRepo: 3, commentsPerIssue: 0 }, limits: `${rate}/1s`, latency: '200ms-1.5s' });
@@ -31,7 +35,7 @@ try {
   writeFileSync(
     file,
     JSON.stringify({
-      client: { baseUrl: mock.url, rate: `${rate}/1s` },
+      client: { baseUrl: mock.url, rate: `${rate}/1s`, ...(values['arrival-jitter'] === undefined ? {} : { arrivalJitter: values['arrival-jitter'] }) },
       resources: {
         repos: { path: '/repos', pagination: { type: 'link', limitParam: 'per_page', limit: 100 } },
         issues: { path: '/repos/{resources.repos.name}/issues', pagination: { type: 'link', limitParam: 'per_page', limit: 1 } },
@@ -63,7 +67,8 @@ try {
   const over = (ms: number, base: number): string => `${ms >= base ? '+' : ''}${((ms / base - 1) * 100).toFixed(2)} %`;
   const perRate = (n / rate) * 1000;
   const allowed = ((n - 1) / rate) * 1000;
-  const paced = allowed * (1 + defaultArrivalJitterMs(1000) / 1000);
+  const jitterMs = values['arrival-jitter'] === undefined ? defaultArrivalJitterMs(1000) : parseDuration(values['arrival-jitter'] as string, '--arrival-jitter');
+  const paced = allowed * (1 + jitterMs / 1000);
   const lastStart = starts.at(-1) ?? 0;
   console.log(`source: exit ${code}${err ? ` (${err.trim()})` : ''}; ${n} requests at ${rate}/s, answers 0.2–1.5 s`);
   console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s`);
@@ -71,7 +76,7 @@ try {
   const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
   const perS = Array.from({ length: 10 }, (_, i) => starts.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length);
   console.log(`  starts per 10 s: ${per10.join(' ')} (the first ten seconds: ${perS.join(' ')}); this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
-  console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its 2 % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
+  console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its ${((jitterMs / 1000) * 100).toFixed(1)} % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
 } finally {
   await mock.close();
   rmSync(dir, { recursive: true, force: true });

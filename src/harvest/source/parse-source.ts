@@ -54,12 +54,17 @@ function parseClient(f: Fields, env: EnvValues): ClientConfig {
     if (!URL.canParse(origin) || !/^https?:$/.test(new URL(origin).protocol)) throw new ConfigError(`${f.at('allowOrigins')}[${i}]`, origin, 'must be an origin like https://api.example.com');
     return new URL(origin).origin;
   });
+  const rate = f.rates('rate');
+  const budgets = parseBudgets(f.raw('budgets'), f.at('budgets'));
+  const arrivalJitterMs = f.duration('arrivalJitter', true);
+  if (arrivalJitterMs !== undefined && rate === undefined && budgets.length === 0) throw new ConfigError(f.at('arrivalJitter'), f.raw('arrivalJitter'), 'applies to client.rate and client.budgets: give one of them too');
   const client: ClientConfig = {
     baseUrl,
     headers,
     auth: authFields === undefined ? undefined : parseAuth(authFields, env),
-    rate: f.rates('rate'),
-    budgets: parseBudgets(f.raw('budgets'), f.at('budgets')),
+    rate,
+    arrivalJitterMs,
+    budgets,
     concurrency: (concurrency as number | 'auto' | undefined) ?? 'auto',
     retries: f.whole('retries', 0),
     timeoutMs: f.duration('timeout'),

@@ -28,7 +28,8 @@ export function sourceFetch(client: ClientConfig, base: FetchFn, clock: Clock, l
       await limiter?.acquire(signal ? { signal } : {});
     });
   }
-  const budgets = client.budgets.map((b) => ({ ...b, limiter: new RateLimiter({ limits: b.rate, clock }) }));
+  const jitter = client.arrivalJitterMs === undefined ? {} : { arrivalJitter: client.arrivalJitterMs };
+  const budgets = client.budgets.map((b) => ({ ...b, limiter: new RateLimiter({ limits: b.rate, clock, ...jitter }) }));
   if (budgets.length === 0) return { fetch, token };
   const inner = fetch;
   const gated: FetchFn = async (input, init) => {

@@ -86,7 +86,7 @@ export class SourceRun {
     private readonly deps: SourceDeps,
   ) {
     const { client } = source;
-    this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock }) : undefined;
+    this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock, ...(client.arrivalJitterMs === undefined ? {} : { arrivalJitter: client.arrivalJitterMs }) }) : undefined;
     this.fetch = sourceFetch(client, deps.fetch ?? ((input, init) => globalThis.fetch(input, init)), deps.clock, this.limiter).fetch;
     this.sink = deps.sink ?? new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
   }

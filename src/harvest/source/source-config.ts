@@ -20,6 +20,8 @@ export interface ClientConfig {
   auth: AuthConfig | undefined;
   /** Limits over every request of the source (the tightest paces). */
   rate: string[] | undefined;
+  /** How unevenly late requests may reach the server, ms, for `rate` and the budgets (as --arrival-jitter); undefined: 2 % of each window, at most 100 ms. */
+  arrivalJitterMs: number | undefined;
   /** Further limits for the requests a pattern matches, each counted with a weight. */
   budgets: BudgetConfig[];
   concurrency: number | 'auto';

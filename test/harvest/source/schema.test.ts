@@ -19,13 +19,14 @@ const good: Record<string, unknown>[] = [
   { client: { baseUrl: base }, resources: { records: { path: '/records', pagination: { type: 'offset', limit: 50 }, items: 'results' } } },
   { client: { baseUrl: base, auth: { type: 'apiKey', name: 'api_key', in: 'query', value: '{env.KEY}' }, budgets: [{ name: 'search', rate: '30/1m', match: 'GET /search/**', weight: 2 }] }, resources: { search: { path: '/search', pagination: { type: 'cursor', cursorPath: 'next_cursor' } } } },
   { client: { baseUrl: base, auth: { type: 'oauth2', tokenUrl: `${base}/oauth/token`, clientId: 'app', clientSecret: '{env.SECRET}', refreshBefore: '30s' } }, defaults: { pagination: { type: 'page', pageParam: 'page', limitParam: 'per_page' } }, resources: { a: '/a', b: { path: '/a/{resources.a.id}/b', include: 'id' } } },
-  { client: { baseUrl: base, rate: ['5000/1h', '100/1m'], concurrency: 4, timeout: '10s', maxBody: '8mb' }, resources: { events: { path: '/events', pagination: { type: 'link' }, incremental: { cursorPath: 'id', param: 'after', initialValue: 0, lag: 10 } } } },
+  { client: { baseUrl: base, rate: ['5000/1h', '100/1m'], arrivalJitter: '5ms', concurrency: 4, timeout: '10s', maxBody: '8mb' }, resources: { events: { path: '/events', pagination: { type: 'link' }, incremental: { cursorPath: 'id', param: 'after', initialValue: 0, lag: 10 } } } },
 ];
 const bad: [string, Record<string, unknown>][] = [
   ['resources', { client: { baseUrl: base } }],
   ['client.baseUrl', { client: { baseUrl: 'ftp://x' }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
   ['client.auth.token', { client: { baseUrl: base, auth: { type: 'bearer', token: 'literal-secret' } }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
   ['client.rate', { client: { baseUrl: base, rate: 'fast' }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
+  ['client.arrivalJitter', { client: { baseUrl: base, rate: '10/1s', arrivalJitter: 'soon' }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
   ['client.budgets[0].match', { client: { baseUrl: base, budgets: [{ rate: '1/s', match: 'search' }] }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
   ['resources.a.pagination.type', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'scroll' } } } }],
   ['resources.a.primary_key', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'link' }, primary_key: 'id' } } }],
@@ -45,6 +46,14 @@ describe('the source file: the shipped JSON Schema and the checker agree', () =>
       assert.throws(() => parseSourceConfig(config, ENV), (error: unknown) => error instanceof ConfigError && error.field === field);
     });
   }
+
+  it('client.arrivalJitter is a duration, 0 included (as --arrival-jitter), and needs a rate or a budget to apply to', () => {
+    const of = (client: Record<string, unknown>): Record<string, unknown> => ({ client: { baseUrl: base, ...client }, resources: { a: { path: '/a', pagination: { type: 'link' } } } });
+    assert.equal(parseSourceConfig(of({ rate: '50/1s', arrivalJitter: '5ms' }), ENV).client.arrivalJitterMs, 5);
+    assert.equal(parseSourceConfig(of({ rate: '50/1s', arrivalJitter: 0 }), ENV).client.arrivalJitterMs, 0);
+    assert.equal(parseSourceConfig(of({ rate: '50/1s' }), ENV).client.arrivalJitterMs, undefined);
+    assert.throws(() => parseSourceConfig(of({ arrivalJitter: '5ms' }), ENV), /client\.arrivalJitter: applies to client\.rate and client\.budgets/);
+  });
 
   it('never shows a secret in an error', () => {
     const config = { client: { baseUrl: base, auth: { type: 'bearer', token: 'ghp_literal-secret-value' } }, resources: { a: { path: '/a', pagination: { type: 'link' } } } };
