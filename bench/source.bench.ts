@@ -12,7 +12,11 @@
  * `--arrival-jitter D` sets the source's client.arrivalJitter (the margin), for a run that
  * shows the fan-out apart from it.
  *
- *   node --import tsx bench/source.bench.ts [--rate 50] [--repos 2000] [--arrival-jitter 5ms]
+ * `--control` first runs the bare limiter (the same rate, always someone waiting) for 20 s and
+ * prints its starts a second: what this machine lets a limiter do now, to read a busy
+ * machine's figures against.
+ *
+ *   node --import tsx bench/source.bench.ts [--rate 50] [--repos 2000] [--arrival-jitter 5ms] [--control]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +28,28 @@ import type { FetchFn } from '../src/http/fetch-options.js';
 import { startMockApi } from '../src/http/mock/index.js';
 import { defaultArrivalJitterMs } from '../src/algorithms/limit-spec.js';
 import { parseDuration } from '../src/core/duration.js';
+import { systemClock } from '../src/core/clock.js';
+import { RateLimiter } from '../src/limiters/rate-limiter.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '50' }, repos: { type: 'string', default: '2000' }, 'arrival-jitter': { type: 'string' } }, strict: false });
+const { values } = parseArgs({ options: { rate: { type: 'string', default: '50' }, repos: { type: 'string', default: '2000' }, 'arrival-jitter': { type: 'string' }, control: { type: 'boolean' } }, strict: false });
 const rate = Number(values.rate);
 const repos = Number(values.repos);
+if (values.control === true) {
+  const limiter = new RateLimiter({ limits: [`${rate}/1s`], clock: systemClock, ...(values['arrival-jitter'] === undefined ? {} : { arrivalJitter: values['arrival-jitter'] as string }) });
+  const begun = performance.now();
+  const times: number[] = [];
+  await Promise.all(
+    Array.from({ length: 2 * rate }, async () => {
+      while (performance.now() - begun < 20_000) {
+        await limiter.acquire();
+        times.push(performance.now() - begun);
+      }
+    }),
+  );
+  // From the 5th second: a window's first burst would flatter it.
+  const steady = times.filter((t) => t >= 5000 && t < 20_000);
+  console.log(`control: the bare limiter at ${rate}/1s, always someone waiting: ${(steady.length / 15).toFixed(1)} starts a second (seconds 5–20)`);
+}
 const mock = await startMockApi({ tree: { repos, issuesPerRepo: 3, commentsPerIssue: 0 }, limits: `${rate}/1s`, latency: '200ms-1.5s' });
 const dir = mkdtempSync(join(tmpdir(), 'sluice-source-bench-'));
 try {
@@ -71,9 +93,15 @@ try {
   const paced = allowed * (1 + jitterMs / 1000);
   const lastStart = starts.at(-1) ?? 0;
   console.log(`source: exit ${code}${err ? ` (${err.trim()})` : ''}; ${n} requests at ${rate}/s, answers 0.2–1.5 s`);
-  console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s`);
+  console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s; the most starts in any 1 s as the client stamped them: ${most}`);
   // Starts per 10 s: a dip in the middle is the client (or a busy machine), not the ramp or the tail.
   const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
+  // The most starts in any 1 s, as the client stamped them: above the rate, the client sent too many; at or under it, a request over the limit at the mock arrived bunched (a stall between start and arrival).
+  let most = 0;
+  for (let i = 0, j = 0; i < starts.length; i++) {
+    while (starts[i]! - starts[j]! >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
   const perS = Array.from({ length: 10 }, (_, i) => starts.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length);
   console.log(`  starts per 10 s: ${per10.join(' ')} (the first ten seconds: ${perS.join(' ')}); this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
   console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its ${((jitterMs / 1000) * 100).toFixed(1)} % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
