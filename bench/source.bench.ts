@@ -92,16 +92,16 @@ try {
   const jitterMs = values['arrival-jitter'] === undefined ? defaultArrivalJitterMs(1000) : parseDuration(values['arrival-jitter'] as string, '--arrival-jitter');
   const paced = allowed * (1 + jitterMs / 1000);
   const lastStart = starts.at(-1) ?? 0;
-  console.log(`source: exit ${code}${err ? ` (${err.trim()})` : ''}; ${n} requests at ${rate}/s, answers 0.2–1.5 s`);
-  console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s; the most starts in any 1 s as the client stamped them: ${most}`);
-  // Starts per 10 s: a dip in the middle is the client (or a busy machine), not the ramp or the tail.
-  const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
   // The most starts in any 1 s, as the client stamped them: above the rate, the client sent too many; at or under it, a request over the limit at the mock arrived bunched (a stall between start and arrival).
   let most = 0;
   for (let i = 0, j = 0; i < starts.length; i++) {
     while (starts[i]! - starts[j]! >= 1000) j++;
     most = Math.max(most, i - j + 1);
   }
+  console.log(`source: exit ${code}${err ? ` (${err.trim()})` : ''}; ${n} requests at ${rate}/s, answers 0.2–1.5 s`);
+  console.log(`  wall ${s(wallMs)}: ${over(wallMs, perRate)} over requests ÷ rate (${s(perRate)}), ${over(wallMs, allowed)} over (n − 1) ÷ rate (${s(allowed)}); ${stats.violations.total} requests over the limit, ${stats.throttled} 429s; the most starts in any 1 s as the client stamped them: ${most}`);
+  // Starts per 10 s: a dip in the middle is the client (or a busy machine), not the ramp or the tail.
+  const per10 = Array.from({ length: Math.ceil(wallMs / 10_000) }, (_, i) => starts.filter((t) => t >= i * 10_000 && t < (i + 1) * 10_000).length);
   const perS = Array.from({ length: 10 }, (_, i) => starts.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length);
   console.log(`  starts per 10 s: ${per10.join(' ')} (the first ten seconds: ${perS.join(' ')}); this process's CPU ${s((user + system) / 1000)} (${(((user + system) / 1000 / wallMs) * 100).toFixed(0)} % of one core)`);
   console.log(`  first child start ${s(firstChild ?? 0)}; last start ${s(lastStart)} (the limiter's pacing with its ${((jitterMs / 1000) * 100).toFixed(1)} % margin: ${s(paced)}, starts ${over(lastStart, paced)} of it); last answer ${s(lastAnswer)}; exit ${s(wallMs)}`);
