@@ -170,27 +170,8 @@ const diffLine = (name: string, d: TableDiff): string =>
   `${name}: ${d.rows.toLocaleString('en')} rows of ${d.expected.toLocaleString('en')}, ${d.duplicates} duplicates, ${d.gaps} gaps, ${d.extra} not in the clean run, ${d.differ} differ, ${d.moved} at another row`;
 const exact = (d: TableDiff): boolean => d.rows === d.expected && d.duplicates === 0 && d.gaps === 0 && d.extra === 0 && d.differ === 0;
 
-console.log(`source crash: ${KIND}${MERGE ? ' (merge by id)' : ''}, ${PARENTS.toLocaleString('en')} parents × ${CHILDREN} children = ${(PARENTS * CHILDREN).toLocaleString('en')} child records, ${TOTAL_PAGES.toLocaleString('en')} pages, concurrency ${CONCURRENCY}, ${KILLS} kills — ${await machineLine()}`);
-const everything: SinkTables[] = [];
-try {
-  // 1. The clean run, and its memory.
-  const clean = tablesOf('clean');
-  everything.push(clean);
-  const cleanOut = join(dir, 'clean-out');
-  mkdirSync(cleanOut);
-  const cleanRun = await run(clean, cleanOut);
-  if (cleanRun.code !== 0) throw new Error(`the clean run failed (${cleanRun.code}): ${cleanRun.stderr}`);
-  const startUp = cleanRun.firstRequestMs ?? 1000;
-  const work = cleanRun.ms - startUp;
-  console.log(`clean run: ${(cleanRun.ms / 1000).toFixed(1)} s (${(startUp / 1000).toFixed(1)} s of it start-up), ${cleanRun.requests.length.toLocaleString('en')} requests — load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  const half = cleanRun.ms / 2;
-  const peak = (samples: Array<[number, number]>): number => Math.max(0, ...samples.map(([, kb]) => kb));
-  const first = peak(cleanRun.rss.filter(([t]) => t < half));
-  const second = peak(cleanRun.rss.filter(([t]) => t >= half));
-  const deciles = Array.from({ length: 10 }, (_, i) => mb(peak(cleanRun.rss.filter(([t]) => t >= (i * cleanRun.ms) / 10 && t < ((i + 1) * cleanRun.ms) / 10))));
-  console.log(`RSS (${cleanRun.rss.length} samples, 100 ms apart): first-half peak ${mb(first)}, second-half peak ${mb(second)} (${second <= first * 1.1 ? 'within' : 'NOT within'} 10 %: ${((100 * (second - first)) / first).toFixed(1)} %); peak by tenth of the run: ${deciles.join(' ')}`);
-  if (MEMORY_ONLY) process.exit(0);
-
+/** Steps 2–4: the chain of kills, its tables against the clean run's, and the pages fetched again; sets a failing exit code on a miss. */
+async function chainAndCompare(clean: SinkTables, startUp: number, work: number): Promise<void> {
   // 2. The chain of kills.
   const chain = tablesOf('chain');
   everything.push(chain);
@@ -250,24 +231,46 @@ try {
       }
     } else if (result.code !== 0) throw new Error(`run ${runs} failed (${result.code}): ${result.stderr}`);
     else finished = result;
-  }
-  if (finished === undefined) throw new Error(`no run finished in ${runs}`);
-  const tenths = Array.from({ length: 10 }, (_, i) => landedAt.filter((f) => f >= i / 10 && (f < (i + 1) / 10 || (i === 9 && f <= 1))).length);
-  console.log(`kill -9: ${killed} kills in ${runs} runs (${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}), then the last run to the end; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
-  console.log(`kills by share of the pages committed when they landed, by tenths: ${tenths.join(' ')}`);
+}
+if (finished === undefined) throw new Error(`no run finished in ${runs}`);
+const tenths = Array.from({ length: 10 }, (_, i) => landedAt.filter((f) => f >= i / 10 && (f < (i + 1) / 10 || (i === 9 && f <= 1))).length);
+console.log(`kill -9: ${killed} kills in ${runs} runs (${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}), then the last run to the end; ${((performance.now() - started) / 1000).toFixed(0)} s in all`);
+console.log(`kills by share of the pages committed when they landed, by tenths: ${tenths.join(' ')}`);
 
-  // 3. The tables against the clean run's.
-  const repos = await compareTables(clean, chain, 'repos');
-  const issues = await compareTables(clean, chain, 'issues');
-  console.log(diffLine('repos', repos));
-  console.log(diffLine('issues', issues));
+// 3. The tables against the clean run's.
+const repos = await compareTables(clean, chain, 'repos');
+const issues = await compareTables(clean, chain, 'issues');
+console.log(diffLine('repos', repos));
+console.log(diffLine('issues', issues));
 
-  // 4. Pages fetched again.
-  const again = [...served.values()].filter((n) => n > 1).length;
-  const never = TOTAL_PAGES - served.size;
-  console.log(`pages: ${served.size.toLocaleString('en')} of ${TOTAL_PAGES.toLocaleString('en')} fetched (${never} never), ${again} fetched more than once (in flight at a kill: ${pct(again, TOTAL_PAGES)})`);
-  console.log(`committed pages fetched again: ${refetched}${refetchedPages.length > 0 ? ` (e.g. ${refetchedPages.join(', ')})` : ''}`);
-  if (!exact(repos) || !exact(issues) || refetched !== 0 || never !== 0 || killed < KILLS) process.exitCode = 1;
+// 4. Pages fetched again.
+const again = [...served.values()].filter((n) => n > 1).length;
+const never = TOTAL_PAGES - served.size;
+console.log(`pages: ${served.size.toLocaleString('en')} of ${TOTAL_PAGES.toLocaleString('en')} fetched (${never} never), ${again} fetched more than once (in flight at a kill: ${pct(again, TOTAL_PAGES)})`);
+console.log(`committed pages fetched again: ${refetched}${refetchedPages.length > 0 ? ` (e.g. ${refetchedPages.join(', ')})` : ''}`);
+if (!exact(repos) || !exact(issues) || refetched !== 0 || never !== 0 || killed < KILLS) process.exitCode = 1;
+}
+
+console.log(`source crash: ${KIND}${MERGE ? ' (merge by id)' : ''}, ${PARENTS.toLocaleString('en')} parents × ${CHILDREN} children = ${(PARENTS * CHILDREN).toLocaleString('en')} child records, ${TOTAL_PAGES.toLocaleString('en')} pages, concurrency ${CONCURRENCY}, ${KILLS} kills — ${await machineLine()}`);
+const everything: SinkTables[] = [];
+try {
+  // 1. The clean run, and its memory.
+  const clean = tablesOf('clean');
+  everything.push(clean);
+  const cleanOut = join(dir, 'clean-out');
+  mkdirSync(cleanOut);
+  const cleanRun = await run(clean, cleanOut);
+  if (cleanRun.code !== 0) throw new Error(`the clean run failed (${cleanRun.code}): ${cleanRun.stderr}`);
+  const startUp = cleanRun.firstRequestMs ?? 1000;
+  const work = cleanRun.ms - startUp;
+  console.log(`clean run: ${(cleanRun.ms / 1000).toFixed(1)} s (${(startUp / 1000).toFixed(1)} s of it start-up), ${cleanRun.requests.length.toLocaleString('en')} requests — load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const half = cleanRun.ms / 2;
+  const peak = (samples: Array<[number, number]>): number => Math.max(0, ...samples.map(([, kb]) => kb));
+  const first = peak(cleanRun.rss.filter(([t]) => t < half));
+  const second = peak(cleanRun.rss.filter(([t]) => t >= half));
+  const deciles = Array.from({ length: 10 }, (_, i) => mb(peak(cleanRun.rss.filter(([t]) => t >= (i * cleanRun.ms) / 10 && t < ((i + 1) * cleanRun.ms) / 10))));
+  console.log(`RSS (${cleanRun.rss.length} samples, 100 ms apart): first-half peak ${mb(first)}, second-half peak ${mb(second)} (${second <= first * 1.1 ? 'within' : 'NOT within'} 10 %: ${((100 * (second - first)) / first).toFixed(1)} %); peak by tenth of the run: ${deciles.join(' ')}`);
+  if (!MEMORY_ONLY) await chainAndCompare(clean, startUp, work);
 } finally {
   for (const t of everything) await t.cleanup().catch(() => {});
   await proxy.close();
