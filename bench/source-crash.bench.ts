@@ -195,7 +195,11 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
       // Each killed run does about (work left) ÷ (kills left) on average, a little less, so the kills cover the whole harvest.
       const budget = (work * (1 - committed.size / TOTAL_PAGES)) / (KILLS - killed);
       const dice = Math.random();
-      if (dice < 0.1) {
+      if (committed.size === TOTAL_PAGES) {
+        // Every page is in: a run only marks the sync done, with no request to arm a timer on.
+        kind = 'start-up';
+        kill = { duringStartUp: true, afterMs: Math.random() * startUp * 0.9 };
+      } else if (dice < 0.1) {
         kind = 'start-up';
         kill = { duringStartUp: true, afterMs: Math.random() * startUp * 1.5 };
       } else if (dice < 0.35) {
