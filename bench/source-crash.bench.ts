@@ -20,7 +20,7 @@
  *    the mock, against the pages whose records the tables held when the kill had landed
  *    (read from the tables, not from the harvest's state, so a state that lies is caught).
  *
- * `--control` shows the checks can fail: once, after a kill past half the pages, it sets the
+ * `--control` shows the checks can fail: once, after half the kills, it sets the
  * children's state back five parents (as a resume that forgot a commit would), and the run
  * must then report five parents' pages fetched again, and with them duplicates (appended)
  * or rows at another place (merged). It edits the state the code on main writes
@@ -98,6 +98,24 @@ async function committedPages(tables: SinkTables): Promise<Set<string>> {
   }
   return pages;
 }
+
+/**
+ * How long a resumed run goes, from its first request, before its work counts: start-up
+ * left after the first request, the first commit. Learnt from the timed kills that got work done (each one's
+ * delay less the work it got done), so the kills spread over the whole harvest rather than
+ * crowding its start.
+ */
+const warmUp = {
+  sum: 0,
+  n: 0,
+  ms(): number {
+    return this.n === 0 ? 100 : this.sum / this.n;
+  },
+  learn(idleMs: number): void {
+    this.sum += Math.max(0, idleMs);
+    this.n++;
+  },
+};
 
 /** The control: the children's state set back `n` parents, as a resume that lost a commit would read it. */
 async function forgetParents(tables: SinkTables, n: number): Promise<string> {
@@ -193,7 +211,7 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
     let kind = 'none';
     if (killed < KILLS) {
       // Each killed run does about (work left) ÷ (kills left) on average, a little less, so the kills cover the whole harvest.
-      const budget = (work * (1 - committed.size / TOTAL_PAGES)) / (KILLS - killed);
+      const budget = (work * (1 - committed.size / TOTAL_PAGES)) / (KILLS - killed) + warmUp.ms();
       const dice = Math.random();
       if (committed.size === TOTAL_PAGES) {
         // Every page is in: a run only marks the sync done, with no request to arm a timer on.
@@ -205,12 +223,13 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
       } else if (dice < 0.35) {
         const point = COMMIT_POINTS[Math.floor(Math.random() * COMMIT_POINTS.length)]!;
         kind = point;
-        kill = { duringStartUp: false, afterMs: 1.6 * budget + 100, point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
+        kill = { duringStartUp: false, afterMs: 1.4 * budget, point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
       } else {
         kind = 'timed';
-        kill = { duringStartUp: false, afterMs: Math.random() * 1.6 * budget };
+        kill = { duringStartUp: false, afterMs: warmUp.ms() + Math.random() * 1.4 * (budget - warmUp.ms()) };
       }
     }
+    const before = committed.size;
     const result = await run(chain, chainOut, kill);
     runs++;
     for (const url of result.requests) {
@@ -229,7 +248,8 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
       kinds.set(landed, (kinds.get(landed) ?? 0) + 1);
       committed = await committedPages(chain);
       landedAt.push(committed.size / TOTAL_PAGES);
-      if (CONTROL && !controlled && committed.size > TOTAL_PAGES / 2) {
+      if (kind === 'timed' && result.timerKilled && committed.size > before) warmUp.learn(kill!.afterMs - ((committed.size - before) / TOTAL_PAGES) * work);
+      if (CONTROL && !controlled && killed >= KILLS / 2) {
         controlled = true;
         console.log(`control: ${await forgetParents(chain, 5)}`);
       }
