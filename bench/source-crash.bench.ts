@@ -223,10 +223,10 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
       } else if (dice < 0.35) {
         const point = COMMIT_POINTS[Math.floor(Math.random() * COMMIT_POINTS.length)]!;
         kind = point;
-        kill = { duringStartUp: false, afterMs: 1.4 * budget, point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
+        kill = { duringStartUp: false, afterMs: 1.8 * budget, point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
       } else {
         kind = 'timed';
-        kill = { duringStartUp: false, afterMs: warmUp.ms() + Math.random() * 1.4 * (budget - warmUp.ms()) };
+        kill = { duringStartUp: false, afterMs: warmUp.ms() + Math.random() * 1.8 * (budget - warmUp.ms()) };
       }
     }
     const before = committed.size;
