@@ -211,7 +211,10 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
     let kind = 'none';
     if (killed < KILLS) {
       // Each killed run does about (work left) ÷ (kills left) on average, a little less, so the kills cover the whole harvest.
-      const budget = (work * (1 - committed.size / TOTAL_PAGES)) / (KILLS - killed) + warmUp.ms();
+      const left = work * (1 - committed.size / TOTAL_PAGES);
+      const budget = left / (KILLS - killed) + warmUp.ms();
+      // Never so late that the run may finish first: that would end the chain short of its kills.
+      const latest = warmUp.ms() + 0.8 * left;
       const dice = Math.random();
       if (committed.size === TOTAL_PAGES) {
         // Every page is in: a run only marks the sync done, with no request to arm a timer on.
@@ -223,10 +226,10 @@ async function chainAndCompare(clean: SinkTables, startUp: number, work: number)
       } else if (dice < 0.35) {
         const point = COMMIT_POINTS[Math.floor(Math.random() * COMMIT_POINTS.length)]!;
         kind = point;
-        kill = { duringStartUp: false, afterMs: 1.8 * budget, point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
+        kill = { duringStartUp: false, afterMs: Math.min(latest, 1.8 * budget), point: `${point}:${1 + Math.floor(Math.random() * 10)}` };
       } else {
         kind = 'timed';
-        kill = { duringStartUp: false, afterMs: warmUp.ms() + Math.random() * 1.8 * (budget - warmUp.ms()) };
+        kill = { duringStartUp: false, afterMs: Math.min(latest, warmUp.ms() + Math.random() * 1.8 * (budget - warmUp.ms())) };
       }
     }
     const before = committed.size;
