@@ -13,7 +13,7 @@ import { checkAmount, invalidOption, type AcquireOptions, type Decision, type Ra
 import { refusedEvent, watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
 import { RateQueue } from './rate-queue.js';
 import { Reservation, type Corrections } from './reservation.js';
-import { refusalError, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
+import { refusalError, STARTED, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
 
 export type { LimiterEvent, RejectReason } from './limiter-events.js';
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
@@ -236,12 +236,17 @@ export class RateLimiter {
    * estimate of their wait. Over a store that decides in order (Redis) a caller goes
    * through the queue instead, so the callers of one tick are asked about in one round trip
    * and none overtakes another — unless the queue is full: then it is asked about alone, to
-   * be refused only if it must wait. `stamp` (a reservation's) is set by the store when it
+   * be refused only if it must wait — or unless nobody waits and the store holds permits
+   * here (spendHeld): then it starts on them at once. `stamp` (a reservation's) is set by the store when it
    * records the start.
    */
   private decide(cost: number, maxWaitMs: number, mayQueue: boolean, now: number, stamp: StartStamp | undefined): Verdict | Promise<Verdict> {
     const queued = this.waiting.size;
-    if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) return this.behindQueue(cost, maxWaitMs, queued);
+    if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) {
+      // Nobody waits ahead: permits this process already holds (a Redis lease) start it now, with no queue turn.
+      if (queued === 0 && this.limitKey.spendHeld?.(this.specs, cost, now, stamp) === true) return STARTED;
+      return this.behindQueue(cost, maxWaitMs, queued);
+    }
     const wait = this.limitKey.reserve(this.specs, cost, now, stamp);
     return typeof wait === 'number' ? verdictOn(wait, maxWaitMs) : answeredLater(wait, maxWaitMs);
   }

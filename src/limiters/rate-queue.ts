@@ -153,11 +153,18 @@ export class RateQueue {
         this.cancelTimer();
         return;
       }
+      const entry = ring.entries[ring.head]!;
       if (this.batch !== undefined) {
+        // Permits the store holds here (a Redis lease) start the head at once; past them, one round trip for the first waiters.
+        if (this.key.spendHeld?.(this.limiter.limits, costOf(entry), this.clock.now(), stampOf(entry)) === true) {
+          const task = ring.tasks[ring.head];
+          this.waiters.take(ring);
+          this.admit(entry, task);
+          continue;
+        }
         this.askInOrder(ring, this.batch);
         return;
       }
-      const entry = ring.entries[ring.head]!;
       const now = this.clock.now();
       const wait = this.key.reserve(this.limiter.limits, costOf(entry), now, stampOf(entry));
       if (typeof wait !== 'number') {

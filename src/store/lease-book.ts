@@ -66,6 +66,8 @@ interface Lease {
   readonly spendBy: number;
 }
 
+const NONE: readonly GiveBack[] = [];
+
 /** Units to give back to the store, from the start decided at `at`. */
 export interface GiveBack {
   readonly units: number;
@@ -159,8 +161,12 @@ export class LeaseBook {
     if (units > 0) this.leases.push({ units, at, spendBy });
   }
 
-  /** Removes the leases that expired by `now` and answers what they left unspent, to give back. */
-  expired(now: number): GiveBack[] {
+  /**
+   * Removes the leases that expired by `now` and answers what they left unspent, to give
+   * back. Called before every spend: when none has expired (nearly always) it allocates nothing.
+   */
+  expired(now: number): readonly GiveBack[] {
+    if (!this.anyExpired(now)) return NONE;
     const back: GiveBack[] = [];
     for (let i = this.leases.length - 1; i >= 0; i--) {
       const lease = this.leases[i]!;
@@ -176,6 +182,11 @@ export class LeaseBook {
     const back = this.leases.filter((lease) => lease.units > 0).map(({ units, at }) => ({ units, at }));
     this.leases.length = 0;
     return back;
+  }
+
+  private anyExpired(now: number): boolean {
+    for (const lease of this.leases) if (lease.spendBy <= now) return true;
+    return false;
   }
 
   /** Units held in live leases at `now`. */
