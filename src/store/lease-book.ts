@@ -95,6 +95,13 @@ export class LeaseBook {
   private measuredAt = Number.NaN;
   /** A lease has been asked for and not answered: ask for no other meanwhile. */
   pending = false;
+  /**
+   * The limit bound at the last answer: a lease got less than it asked for, or a caller was
+   * refused. No lease is then asked for ahead of need (wantsRefill): it would be one more
+   * script call per admission, most of them refused, racing the fleet's callers for the
+   * slots the limit frees; leases still ride along with this member's own calls.
+   */
+  binding = false;
 
   constructor(
     private readonly policy: LeasePolicy,
@@ -148,12 +155,13 @@ export class LeaseBook {
 
   /**
    * Whether to ask for the next lease now, before this one runs out: what is held would
-   * last no longer than a round trip at this member's rate, and no lease is pending. Asked
+   * last no longer than a round trip at this member's rate, no lease is pending, and the
+   * limit did not bind at the last answer. Asked
    * for then, it arrives as the last permits are spent, and a caller one after another never
    * waits for Redis.
    */
   wantsRefill(now: number, rttMs: number): boolean {
-    return !this.pending && this.rate > 0 && this.held(now) <= this.rate * rttMs;
+    return !this.pending && !this.binding && this.rate > 0 && this.held(now) <= this.rate * rttMs;
   }
 
   /** Records a lease of `units` granted at decision time `at`, spendable until `spendBy`. */

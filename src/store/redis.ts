@@ -275,6 +275,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     book.pending = false;
     let units = 0;
     for (let i = 0; i < parts.length && from + i < itemCount(reply); i++) if (isAdmitted(item(reply, from + i))) units += parts[i]!;
+    book.binding = units < sum(parts);
     if (units === 0) return;
     const at = redisTime(decisionTime(reply));
     const t = this.leaseNow(now);
@@ -354,6 +355,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         if (i >= itemCount(reply)) return waits; // cannot happen: a refusal answers an item
         const answer = item(reply, i);
         if (!isAdmitted(answer)) {
+          if (entry.book !== undefined) entry.book.binding = true;
           waits.push(this.refusal(answer, decisionTime(reply)));
           return waits;
         }
