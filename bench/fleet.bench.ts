@@ -25,7 +25,7 @@
  * after, to judge the figures.
  *
  *   node --import tsx bench/fleet.bench.ts [--processes 16] [--seconds 3] [--port 6395]
- *        [--peers sluice,sluice-lease,rlf] [--scenarios free-seq,free-conc,bind-seq,bind-conc,kill,shift]
+ *        [--peers sluice,sluice-lease,rlf] [--scenarios free-seq,free-conc,bind-seq,bind-conc,shift,kill]
  *        [--lease '{"periodMs":10}']   (sluice-lease's `lease` option, JSON; default true)
  *        [--cpu-prof DIR]              (member 0 writes a V8 CPU profile to DIR)
  *
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '3'));
   const port = Number(flag('port', '6395'));
   const peers = flag('peers', 'sluice,sluice-lease,rlf').split(',') as Peer[];
-  const scenarios = flag('scenarios', 'free-seq,free-conc,bind-seq,bind-conc,kill,shift').split(',') as Scenario[];
+  const scenarios = flag('scenarios', 'free-seq,free-conc,bind-seq,bind-conc,shift,kill').split(',') as Scenario[];
   const url = `redis://127.0.0.1:${port}`;
 
   execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
@@ -299,8 +299,10 @@ function redisCpuUs(port: number): number {
   return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
 }
 
-async function runScenario(children: ChildProcess[], scenario: Scenario, seconds: number, peer: Peer, port: number): Promise<void> {
+async function runScenario(fleet: ChildProcess[], scenario: Scenario, seconds: number, peer: Peer, port: number): Promise<void> {
   const { limit, binding } = SCENARIOS[scenario];
+  // After a kill scenario, the survivors.
+  const children = fleet.filter((child) => child.exitCode === null && child.signalCode === null);
   const prefix = `fleet-bench:${randomBytes(4).toString('hex')}:`;
   const startAt = epochNow() + 500;
   const endAt = startAt + seconds * 1000;
