@@ -191,6 +191,27 @@ async function limiterFor(client: RedisClient, peer: Peer, prefix: string, limit
   return { acquire: () => limiter.acquire(), close: () => store.close(), stats: () => store.stats() };
 }
 
+/**
+ * What runOrder's loop costs per admission by itself — an await of a settled promise, one
+ * clock read, a count — so the CPU per admission printed can be read net of it: CPU ns per
+ * loop over 300 ms, in this (the parent) process.
+ */
+async function ownLoopNs(): Promise<number> {
+  const settled = Promise.resolve();
+  const acquire = (): Promise<void> => settled;
+  const endAt = epochNow() + 300;
+  let admitted = 0;
+  const cpu = process.cpuUsage();
+  for (;;) {
+    await acquire();
+    const at = epochNow();
+    if (at >= endAt) break;
+    admitted++;
+  }
+  const used = process.cpuUsage(cpu);
+  return ((used.user + used.system) * 1000) / Math.max(1, admitted);
+}
+
 /** The most stamps in any [t, t + windowMs). */
 function mostInWindow(sorted: readonly number[], windowMs: number): number {
   let most = 0;
@@ -221,7 +242,8 @@ async function main(): Promise<void> {
       }
     }
     console.log(await machineLine());
-    console.log(`${processes} processes, ${seconds} s per run, a private redis-server on port ${port}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+    console.log(`${processes} processes, ${seconds} s per run, a private redis-server on port ${port}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`the bench's own loop, with an acquire that costs nothing: ${(await ownLoopNs()).toFixed(0)} ns of CPU per admission\n`);
     for (const peer of peers) {
       console.log(`${peer}: ${PEER_NOTE[peer]}`);
       const children = await spawnFleet(processes, url, peer);
