@@ -123,6 +123,22 @@ describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
     await store.close(clock.now());
   });
 
+  it('under a binding limit, spending a lease asks for no other ahead of need: no script call the limit would refuse', async () => {
+    const key = 'binding-refill';
+    const store = new RedisStore(client, { prefix, lease: { periodMs: 50, demandMs: 50, maxShare: 1 }, unsafeCallerClockForTests: true });
+    const [spec] = toLimitSpecs([{ rate: '5/1s', burst: 5 }], {});
+    const specs = [spec!];
+    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    assert.equal(await store.reserve(key, specs, 1, 0), 0);
+    // 2/ms measured: this call's lease asks for about 100 and gets the 3 left — the limit binds
+    assert.equal(await store.reserve(key, specs, 1, 1), 0);
+    const before = await calls();
+    for (let i = 0; i < 3; i++) assert.equal(await store.reserve(key, specs, 1, 1.5), 0);
+    assert.equal(store.stats().leased, 3);
+    assert.equal((await calls()) - before, 0, 'the last permit spent asked for no refill');
+    await store.close(1.5);
+  });
+
   it('a RateLimiter over a leasing store admits as before and serves its queue from leases', async () => {
     const store = new RedisStore(client, { prefix, lease: true });
     const limiter = new RateLimiter({ limits: '100000/1s', store, key: 'limiter' });
