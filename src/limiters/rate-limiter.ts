@@ -237,8 +237,8 @@ export class RateLimiter {
    * through the queue instead, so the callers of one tick are asked about in one round trip
    * and none overtakes another — unless the queue is full: then it is asked about alone, to
    * be refused only if it must wait — or unless nobody waits and the store holds permits
-   * here (spendHeld): then it starts on them at once. `stamp` (a reservation's) is set by the store when it
-   * records the start.
+   * here (spendHeld): then it starts on them at once. `stamp` (a reservation's) is set by
+   * the store when it records the start.
    */
   private decide(cost: number, maxWaitMs: number, mayQueue: boolean, now: number, stamp: StartStamp | undefined): Verdict | Promise<Verdict> {
     const queued = this.waiting.size;

@@ -156,9 +156,8 @@ export class LeaseBook {
   /**
    * Whether to ask for the next lease now, before this one runs out: what is held would
    * last no longer than a round trip at this member's rate, no lease is pending, and the
-   * limit did not bind at the last answer. Asked
-   * for then, it arrives as the last permits are spent, and a caller one after another never
-   * waits for Redis.
+   * limit did not bind at the last answer. Asked for then, it arrives as the last permits
+   * are spent, and a caller one after another never waits for Redis.
    */
   wantsRefill(now: number, rttMs: number): boolean {
     return !this.pending && !this.binding && this.rate > 0 && this.held(now) <= this.rate * rttMs;
