@@ -368,8 +368,15 @@ async function runScenario(fleet: ChildProcess[], scenario: Scenario, seconds: n
     // Where a paced limit loses starts: spells with no start longer than the pacer's slack
     // (10 ms at 1000/s), whose slots nobody can take afterwards.
     let idle = 0;
-    for (let i = 1; i < stamps.length; i++) if (stamps[i]! - stamps[i - 1]! > 10) idle += stamps[i]! - stamps[i - 1]! - 10;
-    line += `, ${idle.toFixed(0)} ms without a start beyond 10 ms`;
+    const gaps: { at: number; ms: number }[] = [];
+    for (let i = 1; i < stamps.length; i++) {
+      const gap = stamps[i]! - stamps[i - 1]!;
+      if (gap <= 10) continue;
+      idle += gap - 10;
+      gaps.push({ at: stamps[i - 1]! - startAt, ms: gap });
+    }
+    const longest = gaps.sort((a, b) => b.ms - a.ms).slice(0, 3);
+    line += `, ${idle.toFixed(0)} ms without a start beyond 10 ms${longest.length === 0 ? '' : ` (longest: ${longest.map((g) => `${g.ms.toFixed(0)} ms at +${g.at.toFixed(0)}`).join(', ')})`}`;
     if (scenario === 'kill') {
       const after = stamps.filter((t) => t >= killAt);
       const firstSecond = after.filter((t) => t < killAt + 1000).length;
