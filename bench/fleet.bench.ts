@@ -396,7 +396,9 @@ async function runScenario(fleet: ChildProcess[], scenario: Scenario, seconds: n
     } else if (scenario === 'shift') {
       line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} %\n${shiftReport(results.slice(0, half) as Report[], results.slice(half) as Report[], startAt, shiftAt!, endAt, limit)}`;
     } else {
-      line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} %`;
+      // Per second of the run: whether what is lost is lost evenly or grows window after window.
+      const perSecond = Array.from({ length: seconds }, (_, i) => stamps.filter((t) => t >= startAt + i * 1000 && t < startAt + (i + 1) * 1000).length);
+      line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} % (by second: ${perSecond.join(', ')})`;
     }
   }
   console.log(line);
