@@ -10,7 +10,7 @@ import { flow } from '../src/flow/flow.js';
 import { hedge } from '../src/policies/hedge.js';
 import { timeout } from '../src/policies/timeout.js';
 import { sluiceFetch } from '../src/http/fetch.js';
-import { instrument, METRIC } from '../src/otel.js';
+import { DURATION_BOUNDARIES, instrument, METRIC } from '../src/otel.js';
 
 class TestReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
@@ -47,6 +47,8 @@ describe('sluice/otel instrument', () => {
     assert.deepEqual(attributes, { [METRIC.limiterAttr]: 'api', [METRIC.resultAttr]: 'acquired' });
     assert.equal((histogram as Histogram).count, 1);
     assert.equal((histogram as Histogram).sum, 1);
+    // The semantic conventions' duration buckets, advised to the SDK: both modes chart alike.
+    assert.deepEqual((histogram as Histogram).buckets.boundaries, [...DURATION_BOUNDARIES]);
     metrics.dispose();
   });
 
