@@ -31,10 +31,12 @@ describe('package boundaries', () => {
     assert.deepEqual([...packagesReachedFrom('src/index.ts')], []);
   });
 
-  it('the CLI loads ioredis only on demand, for --redis, and a sink\'s driver only for that --sink', () => {
+  it('the CLI loads ioredis only on demand, for --redis, a sink\'s driver only for that --sink, and yaml only for a .yaml source', () => {
     const reached = packagesReachedFrom('src/cli/main.ts');
-    assert.deepEqual([...reached].sort(), ['@duckdb/node-api', 'hyparquet', 'hyparquet-writer', 'ioredis', 'pg'], 'only through the dynamic imports in harvest-redis.ts and sinks/');
+    assert.deepEqual([...reached].sort(), ['@duckdb/node-api', 'hyparquet', 'hyparquet-writer', 'ioredis', 'pg', 'yaml'], 'only through the dynamic imports in harvest-redis.ts, sinks/ and source-file.ts');
     assert.match(readFileSync('src/cli/harvest-redis.ts', 'utf8'), /await import\(\s*'ioredis'\s*\)/);
+    assert.deepEqual([...packagesReachedFrom('src/cli/source-file.ts')], ['yaml']);
+    assert.match(readFileSync('src/cli/source-file.ts', 'utf8'), /await import\(\s*'yaml'\s*\)/);
   });
 
   it('each sink loads its own driver and nothing else, on demand; the rest of the harvest reaches them only through open-sink.ts', () => {

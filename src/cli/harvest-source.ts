@@ -1,25 +1,30 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { systemClock } from '../core/clock.js';
 import { ConfigError, isAbortError } from '../core/errors.js';
 import { scrub } from '../harvest/secrets.js';
 import { parseSourceConfig } from '../harvest/source/parse-source.js';
 import { SourceRun, type ResourceOutcome } from '../harvest/source/run-source.js';
 import type { SourceConfig } from '../harvest/source/source-config.js';
-import { HarvestRecorder, startProgress } from '../harvest/visible/index.js';
+import { HarvestRecorder, renderReport, startProgress } from '../harvest/visible/index.js';
 import { openSink, sinkKindOf } from '../harvest/sinks/open-sink.js';
 import type { Sink } from '../harvest/sinks/sink.js';
 import { parseCommandArgs } from './args.js';
+import { parseSourceFile } from './source-file.js';
 import type { HarvestIo } from './harvest.js';
 import { crashHookFromEnv } from './harvest-crash-hook.js';
 import { EXIT, exitForError } from './harvest-exit.js';
+import { checkReportPath } from './harvest-paths.js';
 
-const USAGE = `usage: sluice harvest --config source.json --out DIR [--sink URL] [--json] [--quiet]
+const USAGE = `usage: sluice harvest --config source.json|source.yaml --out DIR [--sink URL] [--report FILE] [--json] [--quiet]
 
 Harvests every resource of a source file (client, auth, budgets, resources, parent→child
 fan-out, incremental cursors) into DIR/<resource>.ndjson, each with its state file — or,
 with --sink postgres://…, duckdb:FILE or parquet:DIR, into a table (or folder) per
 resource, DIR then keeping only the logs parents' children are read from. Run the same
-command again to resume, or to sync what changed. docs/harvest-pipeline.md.
+command again to resume, or to sync what changed. --report FILE writes the run as one HTML
+page: the whole source's requests against its budget, and a row per resource.
+docs/harvest-pipeline.md.
 `;
 
 /** Whether argv asks for a source file rather than one URL template. */
@@ -39,17 +44,20 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   let source: SourceConfig;
   let out: string;
   let sinkUrl: string | undefined;
+  let report: string | undefined;
+  let configPath = '';
   let json = false;
   let quiet = false;
   try {
-    const { values: v } = parseCommandArgs('harvest', argv, { config: { type: 'string' }, out: { type: 'string', short: 'o' }, sink: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, false);
+    const { values: v } = parseCommandArgs('harvest', argv, { config: { type: 'string' }, out: { type: 'string', short: 'o' }, sink: { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } }, false);
     if (v.help) {
       stdout.write(USAGE);
       return EXIT.complete;
     }
     json = v.json ?? false;
     quiet = v.quiet ?? false;
-    source = await loadSource(v.config!, env);
+    configPath = v.config!;
+    source = await loadSource(configPath, env);
     if (v.out === undefined) throw new ConfigError('--out', undefined, 'is required with --config: the directory each resource is written into as <resource>.ndjson');
     out = v.out;
     const info = await stat(out).catch(() => undefined);
@@ -57,6 +65,14 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
     await mkdir(out, { recursive: true });
     if (v.sink !== undefined) sinkKindOf(v.sink);
     sinkUrl = v.sink;
+    if (v.report !== undefined) {
+      // Never over a file the harvest keeps: a resource's records, state, lock, or a parent's log.
+      for (const r of source.resources) {
+        await checkReportPath(v.report, join(out, `${r.name}.ndjson`));
+        await checkReportPath(v.report, join(out, `${r.name}.parents.ndjson`));
+      }
+      report = v.report;
+    }
   } catch (error) {
     say(`sluice harvest: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitForError(error);
@@ -90,6 +106,14 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
   }
+  if (report !== undefined) {
+    try {
+      await writeFile(report, renderReport({ title: `sluice harvest: ${basename(configPath)}`, source: scrub(source.client.baseUrl, source.secrets), options: { config: configPath, out, sink: sinkUrl === undefined ? undefined : scrub(sinkUrl, source.secrets) }, snapshot: recorder.snapshot(), timeline: recorder.timeline(), resources: outcomes ?? [] }));
+    } catch (error) {
+      say(`sluice harvest: could not write --report: ${clean(error)}\n`);
+      if (code === EXIT.complete) code = EXIT.error;
+    }
+  }
   if (json) stdout.write(`${JSON.stringify({ ok: code === EXIT.complete, resources: outcomes ?? [] })}\n`);
   else if (outcomes && (!quiet || code !== EXIT.complete)) {
     for (const o of outcomes) say(`${o.name}: ${o.records} records in ${o.pages} pages (${o.synced ? `+${o.added} this run` : 'nothing to sync'})\n`);
@@ -99,7 +123,7 @@ export async function runSourceCommand(argv: string[], io: HarvestIo = {}): Prom
   return code;
 }
 
-/** Reads and checks the source file; errors name the file and the path in it. */
+/** Reads and checks the source file (JSON, or YAML by its name); errors name the file and the path in it. */
 async function loadSource(path: string, env: Record<string, string | undefined>): Promise<SourceConfig> {
   let text: string;
   try {
@@ -107,12 +131,7 @@ async function loadSource(path: string, env: Record<string, string | undefined>)
   } catch (error) {
     throw new ConfigError('--config', path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError('--config', path, `is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const json = await parseSourceFile(path, text);
   try {
     return parseSourceConfig(json, env);
   } catch (error) {

@@ -3,6 +3,7 @@
 // (BENCHMARKS.md, overhead).
 import { performance } from 'node:perf_hooks';
 import { abortReason } from './errors.js';
+import { unwatchAbort, watchAbort } from './abort-watch.js';
 
 /** A pending callback from `Clock.timer`; `cancel()` is idempotent. */
 export interface Timer {
@@ -138,10 +139,10 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
       reject(abortReason(signal));
     };
     const timer = clock.timer(() => {
-      signal.removeEventListener('abort', onAbort);
+      unwatchAbort(signal, onAbort);
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    watchAbort(signal, onAbort);
   });
 }
 

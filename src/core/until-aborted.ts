@@ -1,4 +1,5 @@
 import { abortReason } from './errors.js';
+import { unwatchAbort, watchAbort } from './abort-watch.js';
 
 /**
  * `promise`, or a rejection with the signal's reason as soon as it aborts; the listener is
@@ -10,7 +11,7 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    watchAbort(signal, onAbort);
+    void promise.then(resolve, reject).finally(() => unwatchAbort(signal, onAbort));
   });
 }

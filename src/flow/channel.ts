@@ -1,5 +1,6 @@
 import { abortReason, ConfigError, QueueFullError, SluiceError } from '../core/errors.js';
 import { Deque } from './deque.js';
+import { unwatchAbort, watchAbort } from '../core/abort-watch.js';
 
 export interface ChannelOptions {
   /** Most items held at once; a whole number >= 1. */
@@ -212,6 +213,6 @@ export class Channel<T> implements AsyncIterable<T> {
 /** Adds a once-only abort listener and returns its remover (undefined without a signal). */
 function listen(signal: AbortSignal | undefined, onAbort: () => void): (() => void) | undefined {
   if (signal === undefined) return undefined;
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
+  watchAbort(signal, onAbort);
+  return () => unwatchAbort(signal, onAbort);
 }

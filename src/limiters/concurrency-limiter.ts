@@ -6,6 +6,7 @@ import { QueueWaits, type WaitSink } from '../core/queue-waits.js';
 import { checkName, limiterChannel, Telemetry } from '../core/telemetry.js';
 import { isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
 import { watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
+import { unwatchAbort, watchAbort } from '../core/abort-watch.js';
 
 export interface ConcurrencyLimiterOptions {
   /** Most calls in flight at once: a positive integer, or `Infinity` for no bound (as p-limit and p-queue take it). Changeable with `setLimit`. */
@@ -202,7 +203,7 @@ export class ConcurrencyLimiter {
           resolve(Promise.reject(abortReason(signal)));
           this.refill();
         };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        watchAbort(signal, waiter.onAbort);
       }
       target.push(waiter, task);
     });
@@ -259,7 +260,7 @@ export class ConcurrencyLimiter {
     this.counters.started++;
     let resolve: (value: unknown) => void;
     if (isWaiter(entry)) {
-      if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+      if (entry.signal && entry.onAbort) unwatchAbort(entry.signal, entry.onAbort);
       entry.onAbort = undefined;
       resolve = entry.resolve;
     } else {

@@ -8,6 +8,7 @@ import type { LimitSpec } from '../algorithms/limit-spec.js';
 import type { LimitKey } from './limit-key.js';
 import type { AcquireOptions } from './rate-limiter-options.js';
 import { refusalError, verdictOn } from './verdict.js';
+import { unwatchAbort, watchAbort } from '../core/abort-watch.js';
 
 /** What a RateLimiter counts of its callers (RateLimiterStats). */
 export interface AdmissionCounts {
@@ -144,7 +145,7 @@ export class RateQueue {
         resolve(Promise.reject(abortReason(signal)));
         this.reschedule();
       };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      watchAbort(signal, waiter.onAbort);
     }
     return waiter;
   }
@@ -305,7 +306,7 @@ export class RateQueue {
 }
 
 function detach(waiter: Waiter): void {
-  if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+  if (waiter.signal && waiter.onAbort) unwatchAbort(waiter.signal, waiter.onAbort);
   waiter.onAbort = undefined;
 }
 

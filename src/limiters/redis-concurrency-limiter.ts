@@ -6,6 +6,7 @@ import { invoke } from '../core/invoke.js';
 import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, readAcquire, readRenew, releaseArgv, renewArgv } from '../store/lua/lease.js';
 import { checkPrefix, DEFAULT_PREFIX, taggedKey } from '../store/redis-keys.js';
 import { ScriptRunner, UNAVAILABLE, type RedisClient } from '../store/redis-runner.js';
+import { unwatchAbort, watchAbort } from '../core/abort-watch.js';
 
 export interface RedisConcurrencyLimiterOptions {
   /** Most leases held at once across every process using this Redis, prefix and key; a whole number >= 1. */
@@ -172,7 +173,7 @@ export class RedisConcurrencyLimiter {
           waiter.done = true;
           reject(abortReason(signal));
         };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        watchAbort(signal, waiter.onAbort);
       }
       this.queue.push(waiter);
       this.pump();
@@ -270,7 +271,7 @@ export class RedisConcurrencyLimiter {
   private settle(waiter: Waiter, permit: LeasePermit | undefined, error?: unknown): void {
     if (waiter.done) return;
     waiter.done = true;
-    if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+    if (waiter.signal && waiter.onAbort) unwatchAbort(waiter.signal, waiter.onAbort);
     if (permit !== undefined) waiter.resolve(permit);
     else waiter.reject(error);
   }

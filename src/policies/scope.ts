@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { abortReason } from '../core/errors.js';
 import type { PolicyContext } from './policy.js';
+import { unwatchAbort, watchAbort } from '../core/abort-watch.js';
 
 /** Where a call's cancellation comes from: an enclosing policy's Scope, the caller's AbortSignal, or nothing. */
 export type Parent = Scope | AbortSignal | undefined;
@@ -151,8 +152,8 @@ export function reasonOf(parent: Scope | AbortSignal): unknown {
 export function onAbort(parent: Scope | AbortSignal, listener: Listener): () => void {
   if (parent instanceof Scope) return parent.onAbort(listener);
   const handler = (): void => listener(abortReason(parent));
-  parent.addEventListener('abort', handler, { once: true });
-  return () => parent.removeEventListener('abort', handler);
+  watchAbort(parent, handler);
+  return () => unwatchAbort(parent, handler);
 }
 
 /** Resolves after `ms` on `clock`; rejects with the reason if `parent` aborts first, removing its listener either way. */

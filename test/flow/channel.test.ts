@@ -77,7 +77,7 @@ describe('Channel', () => {
     const ac = new AbortController();
     const push = channel.push(2, { signal: ac.signal });
     const idle = channel.onIdle({ signal: ac.signal });
-    assert.equal(getEventListeners(ac.signal, 'abort').length, 2);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1, 'the two waits share the one listener of core/abort-watch');
     ac.abort(new Error('stop'));
     await assert.rejects(push, /stop/);
     await assert.rejects(idle, /stop/);

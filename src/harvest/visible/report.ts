@@ -14,6 +14,20 @@ export interface ReportInput {
   options: Record<string, string | number | boolean | undefined>;
   snapshot: HarvestSnapshot;
   timeline: TimelinePoint[];
+  /** A source's resources (`--config`), a row each; the charts and summary are the whole source's, one budget for all. */
+  resources?: ReadonlyArray<ReportResource> | undefined;
+}
+
+/** One resource of a source as the report shows it. */
+export interface ReportResource {
+  name: string;
+  records: number;
+  pages: number;
+  /** Records this run committed. */
+  added: number;
+  /** What is known missing; empty when the resource is whole. */
+  incomplete: readonly string[];
+  complete: boolean;
 }
 
 // Nothing may load from anywhere: scripts and styles are inline, the icon is empty.
@@ -53,7 +67,7 @@ export function renderReport(input: ReportInput): string {
 ${figures}
 <noscript><p>The charts need JavaScript; the tables below do not.</p></noscript>
 <section class="tables">
-<div><h2>Summary</h2>${table(summary)}</div>
+${input.resources === undefined ? '' : `<div><h2>Resources</h2>${table(input.resources.map(resourceRow))}</div>\n`}<div><h2>Summary</h2>${table(summary)}</div>
 <div><h2>Options</h2>${table(options)}</div>
 </section>
 <footer>sluice harvest report</footer>
@@ -63,6 +77,11 @@ ${figures}
 </body>
 </html>
 `;
+}
+
+function resourceRow(r: ReportResource): [string, string] {
+  const state = r.incomplete.length > 0 ? `incomplete: ${r.incomplete.join('; ')}` : r.complete ? 'complete' : 'left for the next run';
+  return [r.name, `${formatCount(r.records)} records in ${formatCount(r.pages)} pages (+${formatCount(r.added)} this run); ${state}`];
 }
 
 function table(rows: ReadonlyArray<readonly [string, string | undefined]>): string {
