@@ -46,14 +46,20 @@ export class QueueWaits {
   left(result: WaitResult, since: number): void {
     if (!this.active || Number.isNaN(since)) return;
     const waitMs = this.now() - since;
-    for (const sink of this.sinks) {
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) {
       try {
-        sink(result, waitMs);
+        sinks[i]!(result, waitMs);
       } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
+        rethrowLater(error);
       }
     }
   }
+}
+
+/** A sink's error, thrown where it cannot change the limiter's decision: an uncaught exception from a fresh microtask. */
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
