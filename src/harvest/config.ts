@@ -28,6 +28,10 @@ export interface HarvestConfig {
   /** Most pages in all, resumed runs included. */
   maxPages: number | undefined;
   headers: Record<string, string>;
+  /** The request method: GET (default), or POST for an API that takes its query in a body. */
+  method?: 'GET' | 'POST' | undefined;
+  /** A JSON body sent with every page's request (with `content-type: application/json`), the same for each page. */
+  body?: string | undefined;
   /** Origins (`https://api.example.com`) a next link may point to besides the template's own. */
   allowOrigins: ReadonlySet<string>;
   maxBodyBytes: number;

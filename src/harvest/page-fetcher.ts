@@ -131,7 +131,7 @@ export class PageFetcher {
   private async ask(url: string, signal: AbortSignal): Promise<PageResult | Refusal> {
     let response: Response;
     try {
-      response = await this.api(url, { headers: this.config.headers, redirect: 'manual', signal });
+      response = await this.api(url, this.init(signal));
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw error;
       const reason = this.reasonOf(error);
@@ -151,6 +151,13 @@ export class PageFetcher {
     }
     const reason = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
     return { status: response.status, waitMs: this.waitOf(response), reason, ...(wasSurprise(response) ? { own: true } : {}) };
+  }
+
+  /** The request of every page: the harvest's method, headers and body. */
+  private init(signal: AbortSignal): RequestInit {
+    const { method, body, headers } = this.config;
+    if (body === undefined) return { ...(method === 'POST' ? { method } : {}), headers, redirect: 'manual', signal };
+    return { method: method ?? 'POST', headers: { 'content-type': 'application/json', ...headers }, body, redirect: 'manual', signal };
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { HarvestConfig } from './config.js';
 import { StateRefusedError } from './harvest-errors.js';
+import { scrub } from './secrets.js';
 import { formatPath } from './json-path.js';
 import { urlForState, urlFromState } from './saved-url.js';
 import type { StateCodec } from './sinks/sink.js';
@@ -160,6 +161,9 @@ function fingerprintOf(config: HarvestConfig): string {
     items: config.items && formatPath(config.items),
     next: config.next && formatPath(config.next),
     total: config.total && formatPath(config.total),
+    // Present only when used, so the states of GET harvests written before still resume.
+    ...(config.method === 'POST' ? { method: config.method } : {}),
+    ...(config.body === undefined ? {} : { body: scrub(config.body, config.secretValues ?? []) }),
   };
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex').slice(0, 32);
 }

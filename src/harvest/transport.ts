@@ -55,7 +55,9 @@ export function harvestTransport(options: TransportOptions, bodies: WeakMap<Resp
     const started = clock.now();
     monitor.requestStarted(started);
     try {
-      const { response, url } = await follow(options, request, signal ?? undefined);
+      // A page's body is JSON text (HarvestConfig.body), sent again on every attempt and redirect that keeps it.
+      const body = typeof init.body === 'string' ? init.body : undefined;
+      const { response, url } = await follow(options, request, body, signal ?? undefined);
       let read: { body: unknown; text: string } | undefined;
       if (response.status >= 200 && response.status < 300) read = await readJson(response, options.maxBodyBytes, options.onBody);
       else void response.body?.cancel().catch(() => {});
@@ -75,12 +77,18 @@ export function harvestTransport(options: TransportOptions, bodies: WeakMap<Resp
   };
 }
 
-/** Sends the request and follows up to `maxRedirects` redirects under harvest's rules. */
-async function follow(options: TransportOptions, first: Request, signal: AbortSignal | undefined): Promise<{ response: Response; url: string }> {
+/**
+ * Sends the request and follows up to `maxRedirects` redirects under harvest's rules. A
+ * POST keeps its method and body through 307 and 308 and becomes a bodiless GET after 301,
+ * 302 and 303, as the Fetch standard has browsers do.
+ */
+async function follow(options: TransportOptions, first: Request, firstBody: string | undefined, signal: AbortSignal | undefined): Promise<{ response: Response; url: string }> {
   let url = new URL(first.url);
   let headers = new Headers(first.headers);
+  let method = first.method === 'POST' ? 'POST' : 'GET';
+  let body = method === 'POST' ? firstBody : undefined;
   for (let hop = 0; ; hop++) {
-    const response = await options.fetch(url.href, { method: 'GET', headers, redirect: 'manual', ...(signal ? { signal } : {}) });
+    const response = await options.fetch(url.href, { method, headers, ...(body === undefined ? {} : { body }), redirect: 'manual', ...(signal ? { signal } : {}) });
     const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
     if (location === null) return { response, url: url.href };
     void response.body?.cancel().catch(() => {});
@@ -102,6 +110,12 @@ async function follow(options: TransportOptions, first: Request, signal: AbortSi
       for (const name of ['authorization', 'proxy-authorization', 'cookie']) headers.delete(name);
     }
     url = target;
+    if (method === 'POST' && response.status !== 307 && response.status !== 308) {
+      method = 'GET';
+      body = undefined;
+      headers = new Headers(headers);
+      headers.delete('content-type');
+    }
   }
 }
 

@@ -37,6 +37,18 @@ describe('mock API: repositories → issues → comments', () => {
     assert.deepEqual(again, first);
   });
 
+  it('POST /search/issues with { repo } in its body lists what GET /repos/:repo/issues does, page by page; a GET or a bad body is refused', async () => {
+    await withMock({ tree: { repos: 2, issuesPerRepo: 7, commentsPerIssue: 0 } }, async (mock) => {
+      const post = (body: string): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const byGet = await all(`${mock.url}/repos/repo-2/issues?per_page=3`);
+      assert.deepEqual(await all(`${mock.url}/search/issues?per_page=3`, post('{"repo":"repo-2"}')), byGet);
+      assert.equal((await getJson(`${mock.url}/search/issues`)).status, 405);
+      assert.equal((await getJson(`${mock.url}/search/issues`, post('{"repo":'))).status, 400);
+      assert.equal((await getJson(`${mock.url}/search/issues`, post('{"name":"repo-2"}'))).status, 400);
+      assert.equal((await getJson(`${mock.url}/search/issues`, post('{"repo":"repo-9"}'))).status, 404);
+    });
+  });
+
   it('since= returns only the issues updated from then on, and change() updates a share of them now', async () => {
     const clock = new ManualClock();
     await withMock({ tree: { repos: 4, issuesPerRepo: 50, commentsPerIssue: 0 }, clock, startEpochMs: EPOCH }, async (mock) => {

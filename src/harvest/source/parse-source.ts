@@ -81,6 +81,15 @@ function parseResource(name: string, value: unknown, path: string, defaultsOf: u
   for (const [k, v] of Object.entries({ ...defaultParams, ...(f.textMap('params') ?? {}) })) params[k] = env.fill(v, `${f.at('params')}.${k}`);
   const refs = parentRefs(resourcePath, f.at('path'));
   for (const [k, v] of Object.entries(params)) refs.push(...parentRefs(v, `${f.at('params')}.${k}`));
+  const method = f.raw('method') ?? 'GET';
+  if (method !== 'GET' && method !== 'POST') throw new ConfigError(f.at('method'), method, 'must be "GET" or "POST"');
+  const rawBody = f.raw('body');
+  if (rawBody !== undefined && method !== 'POST') throw new ConfigError(f.at('body'), '[body]', 'is sent with POST only: add "method": "POST"');
+  const body = rawBody === undefined ? undefined : bodyStrings(rawBody, f.at('body'), (text, at) => {
+    const filled = env.fill(text, at);
+    refs.push(...parentRefs(filled, at));
+    return filled;
+  });
   const parents = [...new Set(refs.map((r) => r.resource))];
   if (parents.length > 1) throw new ConfigError(f.at('path'), resourcePath, `names fields of ${parents.join(' and ')}: a resource has one parent`);
   const parent = parents[0];
@@ -95,6 +104,8 @@ function parseResource(name: string, value: unknown, path: string, defaultsOf: u
     name,
     path: resourcePath,
     params,
+    method,
+    body,
     pagination,
     items: itemsText === undefined ? undefined : parseJsonPath(itemsText, f.has('items') ? f.at('items') : 'defaults.items'),
     primaryKey: key,
@@ -105,6 +116,14 @@ function parseResource(name: string, value: unknown, path: string, defaultsOf: u
   checkParamClash(resource, path);
   f.done();
   return resource;
+}
+
+/** `value` (a JSON body) with each string, at any depth, mapped by `map` given its path in the file. */
+function bodyStrings(value: unknown, at: string, map: (text: string, at: string) => string): unknown {
+  if (typeof value === 'string') return map(value, at);
+  if (Array.isArray(value)) return value.map((v, i) => bodyStrings(v, `${at}[${i}]`, map));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bodyStrings(v, `${at}.${k}`, map)]));
+  return value;
 }
 
 /** `defaults` lends these to every resource; each resource checks what it takes. */

@@ -42,6 +42,26 @@ export function fillParent(text: string, record: unknown, encode = true): string
   });
 }
 
+/**
+ * fillParentBody: a JSON body with the parent placeholders of its strings filled from
+ * `record`. A string that is one placeholder and nothing else takes the field's value as
+ * it is — a number stays a number, an array an array — and any other string takes the
+ * text (not URL-encoded: a body is not a URL). Throws ParentFieldError for a missing field.
+ */
+export function fillParentBody(value: unknown, record: unknown): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{resources\.[A-Za-z_][\w-]*\.([^{}]+)\}$/.exec(value);
+    if (whole === null) return fillParent(value, record, false);
+    const field = parseJsonPath(whole[1]!, 'placeholder');
+    const taken = valueAt(record, field);
+    if (taken === undefined) throw new ParentFieldError(formatPath(field), taken);
+    return taken;
+  }
+  if (Array.isArray(value)) return value.map((v) => fillParentBody(v, record));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillParentBody(v, record)]));
+  return value;
+}
+
 /** A parent record without the field a child's path needs: that child cannot be asked for. */
 export class ParentFieldError extends Error {
   override name = 'ParentFieldError';

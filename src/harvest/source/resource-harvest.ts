@@ -1,7 +1,7 @@
 import { DEFAULTS, type HarvestConfig, type PaginationMode } from '../config.js';
 import { redactTemplate, scrub } from '../secrets.js';
 import { UrlTemplate } from '../template.js';
-import { fillParent } from './placeholders.js';
+import { fillParent, fillParentBody } from './placeholders.js';
 import type { AuthConfig, ResolvedPagination, ResourceConfig, SourceConfig } from './source-config.js';
 
 /** What one harvest of a resource is run for: where it writes, and what its URL is filled with. */
@@ -70,6 +70,8 @@ export function harvestConfigOf(source: SourceConfig, resource: ResourceConfig, 
     total: p.type === 'offset' || p.type === 'page' ? p.totalPath : undefined,
     maxPages: p.maxPages,
     headers: { ...client.headers, ...authHeaders(client.auth) },
+    method: resource.method,
+    ...(resource.body === undefined ? {} : { body: JSON.stringify(run.parent === undefined ? resource.body : fillParentBody(resource.body, run.parent)) }),
     allowOrigins: new Set(client.allowOrigins),
     maxBodyBytes: client.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     retries: client.retries ?? DEFAULTS.retries,

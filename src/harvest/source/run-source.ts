@@ -296,7 +296,7 @@ export class SourceRun {
     const url = probe.template.fill({});
     const { signal } = this.deps;
     await this.limiter?.acquire({ signal });
-    const response = await this.fetch(url, { method: 'GET', headers: probe.headers, signal });
+    const response = await this.fetch(url, { method: probe.method ?? 'GET', headers: probe.body === undefined ? probe.headers : { 'content-type': 'application/json', ...probe.headers }, body: probe.body, signal });
     const text = await response.text();
     const fail = (why: string): never => {
       throw new DetectionError(`resources.${r.name}: its pagination is auto, and its first page ${why}; name its pagination.type in the file`);

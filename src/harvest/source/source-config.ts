@@ -75,6 +75,10 @@ export interface ResourceConfig {
   /** The path (or absolute URL) with `{resources.PARENT.FIELD}` placeholders. */
   path: string;
   params: Record<string, string>;
+  /** GET, or POST for an API that takes its query in a body. */
+  method: 'GET' | 'POST';
+  /** The JSON body of each request (POST): any JSON value, its strings with `{resources.PARENT.FIELD}` placeholders; undefined: none. */
+  body: unknown;
   pagination: PaginationConfig;
   items: PathStep[] | undefined;
   primaryKey: string[] | undefined;

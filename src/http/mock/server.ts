@@ -197,16 +197,26 @@ class MockHandler {
       if (method !== 'POST') return this.send(res, 405, { Allow: 'POST' }, { error: 'use POST' });
       return this.chat(req, res);
     }
-    if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, { Allow: 'GET' }, { error: 'use GET' });
+    let body: unknown;
+    if (url.pathname === SEARCH_PATH) {
+      // The tree's one POST route: its query is a JSON body, as search and GraphQL APIs take theirs.
+      if (method !== 'POST') return this.send(res, 405, { Allow: 'POST' }, { error: 'use POST with a JSON body such as { "repo": "repo-1" }' });
+      const text = await readBody(req);
+      try {
+        body = JSON.parse(text ?? '') as unknown;
+      } catch {
+        return this.send(res, 400, {}, { error: 'the body must be JSON, such as { "repo": "repo-1" }' });
+      }
+    } else if (method !== 'GET' && method !== 'HEAD') return this.send(res, 405, { Allow: 'GET' }, { error: 'use GET' });
     const now = this.config.clock.now();
     const cost = this.config.costs.find((c) => c.pattern.test(url.pathname))?.cost ?? 1;
     const admission = this.config.limits.length > 0 ? this.limits.admit(this.keyOf(req), now, cost === 1 ? undefined : this.config.limits.map(() => cost)) : undefined;
     const headers = admission ? rateLimitHeaders(this.config.headers, admission.views, this.headerContext(now)) : {};
     if (admission && !admission.admitted) return this.refuse(res, this.config.headers, admission, headers, { error: 'rate limit exceeded' });
-    await this.answer(req, res, now, headers, () => this.dataReply(endpoint, url));
+    await this.answer(req, res, now, headers, () => this.dataReply(endpoint, url, body));
   }
 
-  private dataReply(endpoint: Endpoint, url: URL): Reply {
+  private dataReply(endpoint: Endpoint, url: URL, body: unknown): Reply {
     switch (endpoint) {
       case 'offset':
         return offsetPage(url, this.data);
@@ -217,7 +227,7 @@ class MockHandler {
       case 'link':
         return linkPage(url, this.data);
       case 'tree':
-        return this.tree.reply(url) ?? { status: 404, headers: {}, body: { error: `no route ${url.pathname}` } };
+        return this.tree.reply(url, body) ?? { status: 404, headers: {}, body: { error: `no route ${url.pathname}` } };
       default:
         return recordById(Number(url.pathname.slice('/records/'.length)), this.data);
     }
@@ -331,12 +341,15 @@ function routeOf(path: string): Endpoint {
     case '/oauth/token':
       return 'token';
     default:
-      if (path === '/repos' || path.startsWith('/repos/')) return 'tree';
+      if (path === '/repos' || path.startsWith('/repos/') || path === SEARCH_PATH) return 'tree';
       return /^\/records\/\d+$/.test(path) ? 'record' : 'other';
   }
 }
 
 /** The request body as text, or undefined past MAX_BODY_BYTES. */
+/** The tree's search route: `POST /search/issues` with `{ "repo": "repo-1", "since"?: ISO date }`, paged like the rest. */
+const SEARCH_PATH = '/search/issues';
+
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -85,26 +85,42 @@ export class TreeData {
     return { id: (repo * 1_000_000 + issue) * 1000 + n, issue_number: issue, body: `Comment ${n} on issue ${issue} of repo-${repo}`, created_at: iso(created), updated_at: iso(created) };
   }
 
-  /** The reply for a path of the tree, or undefined when the path is none of its routes. */
-  reply(url: URL): Reply | undefined {
+  /**
+   * The reply for a path of the tree, or undefined when the path is none of its routes.
+   * `body` is the JSON a `POST /search/issues` sent: `{ "repo": "repo-1", "since"?: date }`
+   * asks for that repository's issues as `/repos/repo-1/issues?since=…` would.
+   */
+  reply(url: URL, body?: unknown): Reply | undefined {
+    if (url.pathname === '/search/issues') return this.search(url, body);
     const parts = url.pathname.split('/').filter((p) => p !== '');
     if (parts[0] !== 'repos') return undefined;
     if (parts.length === 1) return listing(url, this.shape.repos, (i) => this.repo(i + 1));
     const repo = repoId(parts[1]!, this.shape.repos);
     if (repo === undefined) return notFound(`no repository ${parts[1]}`);
-    if (parts.length === 3 && parts[2] === 'issues') {
-      const since = sinceOf(url);
-      if (typeof since === 'string') return badRequest(since);
-      const all = Array.from({ length: this.shape.issuesPerRepo }, (_, i) => i + 1);
-      const numbers = since === undefined ? all : all.filter((n) => Date.parse(this.issue(repo, n).updated_at as string) >= since);
-      return listing(url, numbers.length, (i) => this.issue(repo, numbers[i]!));
-    }
+    if (parts.length === 3 && parts[2] === 'issues') return this.issues(url, repo, sinceOf(url.searchParams.get('since')));
     if (parts.length === 5 && parts[2] === 'issues' && parts[4] === 'comments') {
       const issue = Number(parts[3]);
       if (!Number.isSafeInteger(issue) || issue < 1 || issue > this.shape.issuesPerRepo) return notFound(`no issue ${parts[3]}`);
       return listing(url, this.shape.commentsPerIssue, (i) => this.comment(repo, issue, i + 1));
     }
     return undefined;
+  }
+
+  private search(url: URL, body: unknown): Reply {
+    const query = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    if (typeof query?.repo !== 'string') return badRequest('the body must be an object naming a repository: { "repo": "repo-1" }');
+    const repo = repoId(query.repo, this.shape.repos);
+    if (repo === undefined) return notFound(`no repository ${query.repo}`);
+    if (query.since !== undefined && typeof query.since !== 'string') return badRequest('since must be an ISO 8601 timestamp string');
+    return this.issues(url, repo, sinceOf(query.since ?? null));
+  }
+
+  /** A repository's issues, those updated at or after `since` when given, paged as GitHub does. */
+  private issues(url: URL, repo: number, since: number | undefined | string): Reply {
+    if (typeof since === 'string') return badRequest(since);
+    const all = Array.from({ length: this.shape.issuesPerRepo }, (_, i) => i + 1);
+    const numbers = since === undefined ? all : all.filter((n) => Date.parse(this.issue(repo, n).updated_at as string) >= since);
+    return listing(url, numbers.length, (i) => this.issue(repo, numbers[i]!));
   }
 }
 
@@ -115,8 +131,7 @@ function repoId(name: string, repos: number): number | undefined {
 }
 
 /** `since` as epoch ms, undefined when absent, or an error message. */
-function sinceOf(url: URL): number | undefined | string {
-  const raw = url.searchParams.get('since');
+function sinceOf(raw: string | null): number | undefined | string {
   if (raw === null || raw === '') return undefined;
   const ms = Date.parse(raw);
   return Number.isNaN(ms) ? `since must be an ISO 8601 timestamp, got ${JSON.stringify(raw)}` : ms;

@@ -20,6 +20,7 @@ const good: Record<string, unknown>[] = [
   { client: { baseUrl: base, auth: { type: 'apiKey', name: 'api_key', in: 'query', value: '{env.KEY}' }, budgets: [{ name: 'search', rate: '30/1m', match: 'GET /search/**', weight: 2 }] }, resources: { search: { path: '/search', pagination: { type: 'cursor', cursorPath: 'next_cursor' } } } },
   { client: { baseUrl: base, auth: { type: 'oauth2', tokenUrl: `${base}/oauth/token`, clientId: 'app', clientSecret: '{env.SECRET}', refreshBefore: '30s' } }, defaults: { pagination: { type: 'page', pageParam: 'page', limitParam: 'per_page' } }, resources: { a: '/a', b: { path: '/a/{resources.a.id}/b', include: 'id' } } },
   { client: { baseUrl: base, rate: ['5000/1h', '100/1m'], concurrency: 4, timeout: '10s', maxBody: '8mb' }, resources: { events: { path: '/events', pagination: { type: 'link' }, incremental: { cursorPath: 'id', param: 'after', initialValue: 0, lag: 10 } } } },
+  { client: { baseUrl: base }, defaults: { pagination: { type: 'link' } }, resources: { repos: '/repos', issues: { path: '/search/issues', method: 'POST', body: { repo: '{resources.repos.name}', labels: ['bug'], first: 50 } } } },
 ];
 const bad: [string, Record<string, unknown>][] = [
   ['resources', { client: { baseUrl: base } }],
@@ -29,6 +30,7 @@ const bad: [string, Record<string, unknown>][] = [
   ['client.budgets[0].match', { client: { baseUrl: base, budgets: [{ rate: '1/s', match: 'search' }] }, resources: { a: { path: '/a', pagination: { type: 'link' } } } }],
   ['resources.a.pagination.type', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'scroll' } } } }],
   ['resources.a.primary_key', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'link' }, primary_key: 'id' } } }],
+  ['resources.a.method', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'link' }, method: 'DELETE' } } }],
   ['resources.a.incremental.initialValue', { client: { baseUrl: base }, resources: { a: { path: '/a', pagination: { type: 'link' }, incremental: { cursorPath: 'id', param: 'since' } } } }],
 ];
 
