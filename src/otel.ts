@@ -107,13 +107,17 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const disposers: Disposer[] = [() => measured.dispose()];
   if (options.fetch ?? true) disposers.push(measureFetch(meter));
   if (options.resilience ?? true) disposers.push(measureResilience(meter));
-  for (const target of options.observe ?? []) measured.add(target);
-  return {
-    observe: (target) => measured.add(target),
-    dispose: () => {
-      for (const dispose of disposers.splice(0)) dispose();
-    },
+  const dispose = (): void => {
+    for (const stop of disposers.splice(0)) stop();
   };
+  try {
+    for (const target of options.observe ?? []) measured.add(target);
+  } catch (error) {
+    // A bad target refuses the whole call: nothing it started may keep listening.
+    dispose();
+    throw error;
+  }
+  return { observe: (target) => measured.add(target), dispose };
 }
 
 /** The limiters and breakers measured, and the instruments that read them. */

@@ -11,6 +11,7 @@ import { hedge } from '../src/policies/hedge.js';
 import { timeout } from '../src/policies/timeout.js';
 import { sluiceFetch } from '../src/http/fetch.js';
 import { DURATION_BOUNDARIES, instrument, METRIC } from '../src/otel.js';
+import { fetchChannel, resilienceChannel } from '../src/core/telemetry.js';
 
 class TestReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
@@ -154,7 +155,10 @@ describe('sluice/otel instrument', () => {
 
   it('refuses what it cannot measure, naming the field', () => {
     const { provider } = setup();
+    const listening = (): [boolean, boolean] => [fetchChannel.hasSubscribers, resilienceChannel.hasSubscribers];
+    const before = listening();
     assert.throws(() => instrument({ meterProvider: provider, observe: [{} as RateLimiter] }), { name: 'ConfigError', message: /observe/ });
+    assert.deepEqual(listening(), before, 'a refused call leaves nothing listening on the fetch and resilience channels');
     assert.throws(() => new RateLimiter({ limits: '1/1s', name: 'a b' }), { name: 'ConfigError', message: /name/ });
     assert.throws(() => flow([], async () => 1, { name: 'a b' }), { name: 'ConfigError', message: /name/ });
   });
