@@ -163,7 +163,7 @@ export class RateQueue {
         // Permits the store holds here (a Redis lease) start the head at once; past them, one round trip for the first waiters.
         if (this.key.spendHeld?.(this.limiter.limits, costOf(entry), this.clock.now(), stampOf(entry)) === true) {
           const task = ring.tasks[ring.head];
-          this.waiters.take(ring);
+          this.waiters.take(ring, 'admitted');
           this.admit(entry, task);
           continue;
         }
