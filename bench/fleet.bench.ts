@@ -12,14 +12,22 @@
  *   kill       1000/s, 16 callers per process; kill -9 of a quarter of the processes halfway:
  *              what the survivors start in the second after, and when they first reach 95 % of
  *              the limit over a sliding 100 ms
+ *   shift      1000/s; half A greedy (16 callers each) and half B light (one start per 50 ms
+ *              each) until halfway, then the other way round: each half's starts/s before and
+ *              after, and how soon after the shift each reached its new rate
  *
  * Printed: admissions/s across the fleet, Redis commands per admission (each worker counts
  * what its client sends: no MONITOR), and under a binding limit the most starts in any 1 s
  * window of the processes' own start stamps (a clock every process shares) and the
- * utilisation of the limit. Also the load average before and after, to judge the figures.
+ * utilisation of the limit. Also the CPU each admission cost (the processes' own, with the
+ * bench's bookkeeping, and Redis's: what 2 quiet cores could admit), for leases the share
+ * spent from them and the leased units given back unspent, and the load average before and
+ * after, to judge the figures.
  *
  *   node --import tsx bench/fleet.bench.ts [--processes 16] [--seconds 3] [--port 6395]
- *        [--peers sluice,sluice-lease,rlf] [--scenarios free-seq,free-conc,bind-seq,bind-conc,kill]
+ *        [--peers sluice,sluice-lease,rlf] [--scenarios free-seq,free-conc,bind-seq,bind-conc,shift,kill]
+ *        [--lease '{"periodMs":10}']   (sluice-lease's `lease` option, JSON; default true)
+ *        [--cpu-prof DIR]              (member 0 writes a V8 CPU profile to DIR)
  *
  * Internally it forks itself with `--worker`.
  */
@@ -28,10 +36,11 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis as RedisClient } from 'ioredis';
+import type { LeaseOptions } from '../src/redis.js';
 import { machineLine } from './lib/index.js';
 
 type Peer = 'sluice' | 'sluice-lease' | 'rlf';
-type Scenario = 'free-seq' | 'free-conc' | 'bind-seq' | 'bind-conc' | 'kill';
+type Scenario = 'free-seq' | 'free-conc' | 'bind-seq' | 'bind-conc' | 'kill' | 'shift';
 
 const SCENARIOS: Record<Scenario, { limit: number; callers: number; binding: boolean }> = {
   'free-seq': { limit: 1e9, callers: 1, binding: false },
@@ -39,7 +48,10 @@ const SCENARIOS: Record<Scenario, { limit: number; callers: number; binding: boo
   'bind-seq': { limit: 1000, callers: 1, binding: true },
   'bind-conc': { limit: 1000, callers: 16, binding: true },
   kill: { limit: 1000, callers: 16, binding: true },
+  shift: { limit: 1000, callers: 16, binding: true },
 };
+/** shift: a light member asks for one start, waits this long after it, and asks again (about 20/s). */
+const LIGHT_GAP_MS = 50;
 const PEER_NOTE: Record<Peer, string> = {
   sluice: 'RateLimiter over RedisStore (sliding window)',
   'sluice-lease': "RateLimiter over RedisStore { lease: true }",
@@ -52,6 +64,9 @@ interface Order {
   prefix: string;
   startAt: number;
   endAt: number;
+  /** shift: when demand moves from one half of the fleet to the other, and whether this process is greedy before it. */
+  shiftAt?: number | undefined;
+  greedyFirst?: boolean | undefined;
 }
 
 /** A run's results, worker → parent; `stamps` only under a binding limit. */
@@ -59,6 +74,10 @@ interface Report {
   admitted: number;
   commands: number;
   stamps: number[];
+  /** CPU time this process used during the run (user + system), µs. */
+  cpuUs: number;
+  /** The RedisStore's stats over the run (sluice peers only). */
+  store?: { late: number; leased: number; returned: number } | undefined;
 }
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -85,7 +104,14 @@ async function worker(): Promise<void> {
     commands++;
     return send(...args);
   }) as RedisClient['sendCommand'];
-  process.on('message', (order: Order) => {
+  // Loaded and warmed before 'ready': a member still compiling its limiter at the agreed
+  // start starts late, and the first scenario of a loaded machine measured that (52/s).
+  const warm = await limiterFor(client, peer, `fleet-bench:warm:${process.pid}:`, 1e9);
+  for (let i = 0; i < 200; i++) await warm.acquire();
+  await warm.close();
+  process.on('message', (order: Order | 'exit') => {
+    // 'exit': leave on our own, so that a --cpu-prof member writes its profile.
+    if (order === 'exit') process.exit(0);
     void runOrder(client, peer, order, () => commands).then((report) => process.send!(report));
   });
   process.send!('ready');
@@ -96,25 +122,61 @@ async function runOrder(client: RedisClient, peer: Peer, order: Order, commandsN
   const admit = await limiterFor(client, peer, order.prefix, limit);
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, order.startAt - epochNow())));
   const before = commandsNow();
+  const storeBefore = admit.stats?.();
+  const cpuBefore = process.cpuUsage();
   const stamps: number[] = [];
   let admitted = 0;
+  // One clock read per admission: the bench's own cost is part of what a process spends per admission.
+  const { endAt } = order;
   await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (epochNow() < order.endAt) {
+    Array.from({ length: callers }, async (_, caller) => {
+      for (;;) {
+        if (order.shiftAt !== undefined && !(await shiftTurn(order, caller))) break;
         await admit.acquire();
         const at = epochNow();
-        if (at >= order.endAt) break;
+        if (at >= endAt) break;
         admitted++;
         if (binding) stamps.push(at);
       }
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   const commands = commandsNow() - before;
+  const storeAfter = admit.stats?.();
   await admit.close();
-  return { admitted, commands, stamps };
+  const store = storeBefore && storeAfter ? { late: storeAfter.late - storeBefore.late, leased: storeAfter.leased - storeBefore.leased, returned: (storeAfter.returned ?? 0) - (storeBefore.returned ?? 0) } : undefined;
+  return { admitted, commands, stamps, cpuUs: cpu.user + cpu.system, store };
 }
 
-async function limiterFor(client: RedisClient, peer: Peer, prefix: string, limit: number): Promise<{ acquire: () => Promise<unknown>; close: () => Promise<void> }> {
+/**
+ * shift: whether `caller` asks now, after waiting as its half of the fleet does — greedy: at
+ * once, all 16 callers; light: caller 0 alone, LIGHT_GAP_MS after its last start, the others
+ * sleep until the shift. False once the run is over.
+ */
+async function shiftTurn(order: Order, caller: number): Promise<boolean> {
+  for (;;) {
+    const now = epochNow();
+    if (now >= order.endAt) return false;
+    const greedy = now < order.shiftAt! === order.greedyFirst;
+    if (greedy) return true;
+    if (caller === 0) {
+      await sleep(LIGHT_GAP_MS);
+      return epochNow() < order.endAt;
+    }
+    await sleep((now < order.shiftAt! ? order.shiftAt! : order.endAt) - now);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+interface Admit {
+  acquire: () => Promise<unknown>;
+  close: () => Promise<void>;
+  // `returned` is absent from a RedisStore older than this bench (comparing with one)
+  stats?: () => { late: number; leased: number; returned?: number | undefined };
+}
+
+async function limiterFor(client: RedisClient, peer: Peer, prefix: string, limit: number): Promise<Admit> {
   if (peer === 'rlf') {
     const { RateLimiterRedis, RateLimiterQueue } = await import('rate-limiter-flexible');
     const limiter = new RateLimiterRedis({ storeClient: client, points: limit, duration: 1, keyPrefix: prefix });
@@ -123,9 +185,31 @@ async function limiterFor(client: RedisClient, peer: Peer, prefix: string, limit
   }
   const { RateLimiter } = await import('../src/index.js');
   const { RedisStore } = await import('../src/redis.js');
-  const store = new RedisStore(client, { prefix, lease: peer === 'sluice-lease' });
+  const lease = peer === 'sluice-lease' ? (JSON.parse(flag('lease', 'true')) as boolean | LeaseOptions) : false;
+  const store = new RedisStore(client, { prefix, lease });
   const limiter = new RateLimiter({ limits: `${limit}/1s`, store, key: 'fleet' });
-  return { acquire: () => limiter.acquire(), close: () => store.close() };
+  return { acquire: () => limiter.acquire(), close: () => store.close(), stats: () => store.stats() };
+}
+
+/**
+ * What runOrder's loop costs per admission by itself — an await of a settled promise, one
+ * clock read, a count — so the CPU per admission printed can be read net of it: CPU ns per
+ * loop over 300 ms, in this (the parent) process.
+ */
+async function ownLoopNs(): Promise<number> {
+  const settled = Promise.resolve();
+  const acquire = (): Promise<void> => settled;
+  const endAt = epochNow() + 300;
+  let admitted = 0;
+  const cpu = process.cpuUsage();
+  for (;;) {
+    await acquire();
+    const at = epochNow();
+    if (at >= endAt) break;
+    admitted++;
+  }
+  const used = process.cpuUsage(cpu);
+  return ((used.user + used.system) * 1000) / Math.max(1, admitted);
 }
 
 /** The most stamps in any [t, t + windowMs). */
@@ -144,7 +228,7 @@ async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '3'));
   const port = Number(flag('port', '6395'));
   const peers = flag('peers', 'sluice,sluice-lease,rlf').split(',') as Peer[];
-  const scenarios = flag('scenarios', 'free-seq,free-conc,bind-seq,bind-conc,kill').split(',') as Scenario[];
+  const scenarios = flag('scenarios', 'free-seq,free-conc,bind-seq,bind-conc,shift,kill').split(',') as Scenario[];
   const url = `redis://127.0.0.1:${port}`;
 
   execFileSync('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
@@ -158,14 +242,15 @@ async function main(): Promise<void> {
       }
     }
     console.log(await machineLine());
-    console.log(`${processes} processes, ${seconds} s per run, a private redis-server on port ${port}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+    console.log(`${processes} processes, ${seconds} s per run, a private redis-server on port ${port}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`the bench's own loop, with an acquire that costs nothing: ${(await ownLoopNs()).toFixed(0)} ns of CPU per admission\n`);
     for (const peer of peers) {
       console.log(`${peer}: ${PEER_NOTE[peer]}`);
       const children = await spawnFleet(processes, url, peer);
       try {
-        for (const scenario of scenarios) await runScenario(children, scenario, seconds, peer);
+        for (const scenario of scenarios) await runScenario(children, scenario, seconds, peer, port);
       } finally {
-        for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await Promise.all(children.map(leave));
       }
       console.log('');
     }
@@ -175,12 +260,24 @@ async function main(): Promise<void> {
   }
 }
 
+/** Asks a member to exit, and kills it if it has not within 2 s (or was killed already). */
+async function leave(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.send('exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function spawnFleet(processes: number, url: string, peer: Peer): Promise<ChildProcess[]> {
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < processes; i++) {
-    const child = fork(self, ['--worker', '--url', url, '--peer', peer], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // --cpu-prof DIR: member 0 writes a V8 CPU profile of its whole life there.
+    const profile = i === 0 && flag('cpu-prof', '') !== '' ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', flag('cpu-prof', '')] : [];
+    const child = fork(self, ['--worker', '--url', url, '--peer', peer, '--lease', flag('lease', 'true')], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
     ready.push(new Promise((resolve) => child.once('message', () => resolve())));
   }
@@ -188,8 +285,46 @@ async function spawnFleet(processes: number, url: string, peer: Peer): Promise<C
   return children;
 }
 
-async function runScenario(children: ChildProcess[], scenario: Scenario, seconds: number, peer: Peer): Promise<void> {
+/**
+ * shift: each half's starts/s before and after the shift (leaving out the first 300 ms of
+ * each part), against what a light half asks (one start per LIGHT_GAP_MS per process), and
+ * when after the shift each half first reached, over 100 ms, 90 % of its rate in the rest of
+ * the run.
+ */
+function shiftReport(first: readonly Report[], second: readonly Report[], startAt: number, shiftAt: number, endAt: number, limit: number): string {
+  const stampsOf = (group: readonly Report[]): number[] => group.flatMap((r) => r.stamps).sort((a, b) => a - b);
+  const rateIn = (stamps: readonly number[], from: number, to: number): number => (1000 * stamps.filter((t) => t >= from && t < to).length) / (to - from);
+  const settle = 300;
+  const lightAsk = (n: number): number => (n * 1000) / LIGHT_GAP_MS;
+  const line = (name: string, group: readonly Report[], greedyFirst: boolean): string => {
+    const stamps = stampsOf(group);
+    const before = rateIn(stamps, startAt + settle, shiftAt);
+    const after = rateIn(stamps, shiftAt + settle, endAt);
+    const target = after * 0.9;
+    let reached = Number.NaN;
+    for (let t = shiftAt; t + 100 <= endAt; t += 5) {
+      if (rateIn(stamps, t, t + 100) >= target) {
+        reached = t + 100 - shiftAt;
+        break;
+      }
+    }
+    const role = (greedy: boolean): string => (greedy ? 'greedy' : `light, asks ≤ ${lightAsk(group.length)}/s`);
+    return `    ${name} (${group.length} processes): ${role(greedyFirst)} ${Math.round(before)}/s before → ${role(!greedyFirst)} ${Math.round(after)}/s after the shift, 90 % of that over 100 ms at +${reached.toFixed(0)} ms`;
+  };
+  return `${line('half A', first, true)}\n${line('half B', second, false)}  (limit ${limit}/s)`;
+}
+
+/** The CPU time the redis-server on `port` has used, µs (INFO cpu). */
+function redisCpuUs(port: number): number {
+  const info = execFileSync('redis-cli', ['-p', String(port), 'info', 'cpu'], { encoding: 'utf8' });
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
+}
+
+async function runScenario(fleet: ChildProcess[], scenario: Scenario, seconds: number, peer: Peer, port: number): Promise<void> {
   const { limit, binding } = SCENARIOS[scenario];
+  // After a kill scenario, the survivors.
+  const children = fleet.filter((child) => child.exitCode === null && child.signalCode === null);
   const prefix = `fleet-bench:${randomBytes(4).toString('hex')}:`;
   const startAt = epochNow() + 500;
   const endAt = startAt + seconds * 1000;
@@ -202,19 +337,46 @@ async function runScenario(children: ChildProcess[], scenario: Scenario, seconds
         if (killed.has(child)) child.once('exit', () => resolve(undefined));
       }),
   );
-  for (const child of children) child.send({ scenario, prefix, startAt, endAt } satisfies Order);
+  const redisBefore = redisCpuUs(port);
+  const shiftAt = scenario === 'shift' ? killAt : undefined;
+  const half = Math.ceil(children.length / 2);
+  children.forEach((child, i) => child.send({ scenario, prefix, startAt, endAt, shiftAt, greedyFirst: i < half } satisfies Order));
   if (killed.size > 0) {
     await new Promise((resolve) => setTimeout(resolve, killAt - epochNow()));
     for (const child of killed) child.kill('SIGKILL');
   }
-  const all = (await Promise.all(reports)).filter((r): r is Report => r !== undefined);
+  const results = await Promise.all(reports);
+  const all = results.filter((r): r is Report => r !== undefined);
+  const redisUs = redisCpuUs(port) - redisBefore;
   const admitted = all.reduce((n, r) => n + r.admitted, 0);
   const commands = all.reduce((n, r) => n + r.commands, 0);
   const rate = admitted / seconds;
   let line = `  ${scenario.padEnd(9)} ${peer.padEnd(12)} ${Math.round(rate).toLocaleString('en').padStart(9)} admissions/s, ${(commands / Math.max(1, admitted)).toFixed(4)} Redis commands per admission`;
+  // CPU per admission, the fleet's processes and Redis apart: what 2 quiet cores could admit (their CPU divided by it).
+  const nodeUs = all.reduce((n, r) => n + r.cpuUs, 0) / Math.max(1, admitted);
+  const serverUs = redisUs / Math.max(1, admitted);
+  line += `, CPU per admission ${nodeUs.toFixed(2)} µs in the processes + ${serverUs.toFixed(2)} µs in Redis (2 cores: ${Math.round(2e6 / (nodeUs + serverUs)).toLocaleString('en')}/s)`;
+  const stores = all.flatMap((r) => (r.store === undefined ? [] : [r.store]));
+  if (stores.length > 0) {
+    const sum = (field: 'late' | 'leased' | 'returned'): number => stores.reduce((n, st) => n + st[field], 0);
+    line += `; ${sum('late')} given back late`;
+    if (peer === 'sluice-lease') line += `, ${((100 * sum('leased')) / Math.max(1, admitted)).toFixed(1)} % leased, ${sum('returned')} leased units given back unspent`;
+  }
   if (binding) {
     const stamps = all.flatMap((r) => r.stamps).sort((a, b) => a - b);
     line += `, most in any 1 s: ${mostInWindow(stamps, 1000)} (limit ${limit})`;
+    // Where a paced limit loses starts: spells with no start longer than the pacer's slack
+    // (10 ms at 1000/s), whose slots nobody can take afterwards.
+    let idle = 0;
+    const gaps: { at: number; ms: number }[] = [];
+    for (let i = 1; i < stamps.length; i++) {
+      const gap = stamps[i]! - stamps[i - 1]!;
+      if (gap <= 10) continue;
+      idle += gap - 10;
+      gaps.push({ at: stamps[i - 1]! - startAt, ms: gap });
+    }
+    const longest = gaps.sort((a, b) => b.ms - a.ms).slice(0, 3);
+    line += `, ${idle.toFixed(0)} ms without a start beyond 10 ms${longest.length === 0 ? '' : ` (longest: ${longest.map((g) => `${g.ms.toFixed(0)} ms at +${g.at.toFixed(0)}`).join(', ')})`}`;
     if (scenario === 'kill') {
       const after = stamps.filter((t) => t >= killAt);
       const firstSecond = after.filter((t) => t < killAt + 1000).length;
@@ -231,8 +393,12 @@ async function runScenario(children: ChildProcess[], scenario: Scenario, seconds
         }
       }
       line += `; ${children.length - killed.size} survivors: ${firstTwoPeriods} starts in the 20 ms after the kill (${((100 * firstTwoPeriods) / (limit / 50)).toFixed(0)} % of the limit's share), ${firstSecond} in the 1 s after (${((100 * firstSecond) / limit).toFixed(1)} %), 95 % of the limit over 100 ms at +${reached.toFixed(0)} ms`;
+    } else if (scenario === 'shift') {
+      line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} %\n${shiftReport(results.slice(0, half) as Report[], results.slice(half) as Report[], startAt, shiftAt!, endAt, limit)}`;
     } else {
-      line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} %`;
+      // Per second of the run: whether what is lost is lost evenly or grows window after window.
+      const perSecond = Array.from({ length: seconds }, (_, i) => stamps.filter((t) => t >= startAt + i * 1000 && t < startAt + (i + 1) * 1000).length);
+      line += `, utilisation ${((100 * admitted) / (limit * seconds)).toFixed(1)} % (by second: ${perSecond.join(', ')})`;
     }
   }
   console.log(line);

@@ -9,8 +9,9 @@
  * this one process, interleaved so a noisy spell hits everyone alike.
  *
  * "+metrics" rows are the same sluice limiters measured by `sluice/otel` into an OpenTelemetry
- * MeterProvider, in the same run: metrics on against off. `--sluice-only` runs only the
- * sluice rows (and "no limiter").
+ * MeterProvider, in the same run: metrics on against off — the time in queue recorded per
+ * caller (the default), aggregated by a TimeInQueueProducer, or not measured. `--sluice-only`
+ * runs only the sluice rows (and "no limiter").
  *
  *   node --expose-gc --import tsx bench/overhead.bench.ts [--tasks 1000000] [--rounds 3] [--sluice-only]
  */
@@ -22,9 +23,9 @@ import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
-import { instrument } from '../src/otel.js';
+import { instrument, METRIC, TimeInQueueProducer } from '../src/otel.js';
 import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { collect, flag, fmtNumber, machineLine, median, noise, now, printTable, Semaphore, type Row } from './lib/index.js';
 
@@ -71,8 +72,13 @@ class IdleReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
   protected async onForceFlush(): Promise<void> {}
 }
-const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
+/** The aggregated time in queue, registered with the reader as a user wires it; collected once at the end. */
+const timeInQueue = new TimeInQueueProducer();
+const reader = new IdleReader({ metricProducers: [timeInQueue] });
+const meterProvider = new MeterProvider({ readers: [reader] });
 const metricsOn = instrument({ meterProvider });
+/** The same, with the time in queue aggregated by sluice (a TimeInQueueProducer) instead of one SDK record per caller. */
+const aggregatedOn = instrument({ meterProvider, timeInQueue });
 /** The same, without the one per-caller measurement (time in queue). */
 const countsOnly = instrument({ meterProvider, timeInQueue: false, fetch: false, resilience: false });
 const SEMAPHORE_FLOOR = 'hand-written semaphore';
@@ -206,6 +212,16 @@ const allContenders: Contender[] = [
     make(mode) {
       const limiter = new ConcurrencyLimiter({ limit: mode === 'c16' ? 16 : NEVER, name: `bench-${mode}` });
       metricsOn.observe(limiter);
+      return () => limiter.run(task);
+    },
+  },
+  {
+    name: `${SLUICE_CONCURRENCY} +metrics, aggregated time in queue`,
+    feature: 'concurrency',
+    note: 'the same, instrument({ timeInQueue: new TimeInQueueProducer() })',
+    make(mode) {
+      const limiter = new ConcurrencyLimiter({ limit: mode === 'c16' ? 16 : NEVER, name: `bench-aggregated-${mode}` });
+      aggregatedOn.observe(limiter);
       return () => limiter.run(task);
     },
   },
@@ -367,6 +383,41 @@ async function main(): Promise<void> {
   );
   console.log(`\nTargets: >= 1.5x the fastest peer with the same feature; >= 0.8x the hand-written floor in batches\n`);
   for (const line of verdicts(rows)) console.log(line);
+  console.log('\nMetrics on against off (issue 16: within 2 %), ConcurrencyLimiter, this run:');
+  for (const line of metricsVerdicts(samples)) console.log(line);
+  console.log(await collectedOnce());
+}
+
+/**
+ * Per column, each metrics row's tasks/s over plain ConcurrencyLimiter's: the ratio of the
+ * medians, and each round's ratio (the rows of one round ran back to back, so a round's pair
+ * shares its noisy spell).
+ */
+function metricsVerdicts(samples: ReadonlyMap<string, number[]>): string[] {
+  const lines: string[] = [];
+  for (const row of [`${SLUICE_CONCURRENCY} +metrics`, `${SLUICE_CONCURRENCY} +metrics, aggregated time in queue`, `${SLUICE_CONCURRENCY} +metrics, no time in queue`]) {
+    if (!contenders.some((c) => c.name === row)) continue;
+    const parts: string[] = [];
+    for (const column of columns) {
+      const on = samples.get(`${row}|${column.key}`);
+      const off = samples.get(`${SLUICE_CONCURRENCY}|${column.key}`);
+      if (on === undefined || off === undefined) continue;
+      const ratio = median(on) / median(off);
+      const rounds = on.map((v, i) => (off[i] === undefined ? '' : (v / off[i]!).toFixed(3))).join(' ');
+      parts.push(`${column.key} ${ratio.toFixed(3)}x (rounds ${rounds}) ${ratio >= 0.98 ? 'within 2 %' : 'MISSED'}`);
+    }
+    lines.push(`- ${row.slice(SLUICE_CONCURRENCY.length + 1)}: ${parts.join('; ')}`);
+  }
+  return lines;
+}
+
+/** The aggregated histogram as the reader collects it: proof the producer held real data. */
+async function collectedOnce(): Promise<string> {
+  const { resourceMetrics } = await reader.collect();
+  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).filter((m) => m.descriptor.name === METRIC.timeInQueue);
+  const aggregated = metric.flatMap((m) => m.dataPoints as DataPoint<unknown>[]).filter((p) => String(p.attributes[METRIC.limiterAttr]).startsWith('bench-aggregated'));
+  const callers = aggregated.reduce<number>((n, p) => n + (p.value as { count: number }).count, 0);
+  return `Collected once at the end: the aggregated time in queue holds ${callers.toLocaleString('en-US')} waits in ${aggregated.length} series.`;
 }
 
 function capNotes(): string {

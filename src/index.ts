@@ -14,6 +14,7 @@ export {
 } from './core/errors.js';
 export { CHANNEL_NAMES } from './core/telemetry.js';
 export { type LimiterEvent, type RejectReason } from './limiters/limiter-events.js';
+export type { WaitResult, WaitSink } from './core/queue-waits.js';
 export { RateLimiter, Reservation, type RateLimiterOptions, type AcquireOptions, type Decision, type RateLimiterStats } from './limiters/rate-limiter.js';
 export {
   ConcurrencyLimiter,

@@ -14,45 +14,15 @@ import type { HedgeEvent } from './policies/hedge.js';
 import type { GiveUpEvent, RetryEvent } from './policies/retry.js';
 import type { TimeoutEvent } from './policies/timeout.js';
 import { CircuitBreaker, type CircuitState } from './policies/breaker.js';
+import { DURATION_BOUNDARIES } from './otel/buckets.js';
+import { METRIC, RESULT, SCOPE, TIME_IN_QUEUE_DESCRIPTION } from './otel/names.js';
+import { TimeInQueueProducer } from './otel/time-in-queue.js';
 
-/**
- * The metric and attribute names of `sluice/otel`, after the conventions dashboards chart:
- * - limiters: .NET's rate limiting metrics (`aspnetcore.rate_limiting.*`: requests by
- *   result acquired / rejected / request_canceled, queued_requests, request.time_in_queue,
- *   active_request_leases), under `sluice.`;
- * - breakers, retries, timeouts and hedges: Polly v8's resilience telemetry
- *   (`resilience.polly.strategy.events` with `event.name` and `pipeline.name`), under `sluice.`;
- * - fetch: OpenTelemetry's HTTP client semantic conventions, as they are.
- */
-export const METRIC = {
-  requests: 'sluice.rate_limiting.requests',
-  queued: 'sluice.rate_limiting.queued_requests',
-  timeInQueue: 'sluice.rate_limiting.request.time_in_queue',
-  leases: 'sluice.rate_limiting.active_request_leases',
-  limiterAttr: 'sluice.rate_limiting.limiter',
-  resultAttr: 'sluice.rate_limiting.result',
-  resilienceEvents: 'sluice.resilience.events',
-  breakerCalls: 'sluice.circuit_breaker.calls',
-  breakerState: 'sluice.circuit_breaker.state',
-  pipelineAttr: 'pipeline.name',
-  eventNameAttr: 'event.name',
-  outcomeAttr: 'sluice.circuit_breaker.outcome',
-  stateAttr: 'sluice.circuit_breaker.state',
-  httpDuration: 'http.client.request.duration',
-  fetchAttr: 'sluice.fetch',
-  flowItems: 'sluice.flow.items',
-  flowInFlight: 'sluice.flow.in_flight',
-  flowBuffered: 'sluice.flow.buffered_items',
-  flowAttr: 'sluice.flow',
-  flowResultAttr: 'sluice.flow.result',
-} as const;
+export { DURATION_BOUNDARIES } from './otel/buckets.js';
+export type { HistogramMetric, MetricProducer, ProducedMetrics } from './otel/metric-data.js';
+export { TimeInQueueProducer } from './otel/time-in-queue.js';
 
-/**
- * A limiter event's type as .NET's `result`: `acquired` and `request_canceled` are .NET's own
- * values; .NET names a rejection by the limiter that refused (`global_limiter`,
- * `endpoint_limiter`), which here is the `limiter` attribute, so a rejection is `rejected`.
- */
-export const RESULT = { admitted: 'acquired', rejected: 'rejected', aborted: 'request_canceled' } as const;
+export { METRIC, RESULT } from './otel/names.js';
 
 /** A policy event's type as Polly's event name. */
 export const POLLY_POLICY_EVENT = { retry: 'OnRetry', timeout: 'OnTimeout', hedge: 'OnHedging' } as const;
@@ -81,12 +51,20 @@ export interface InstrumentOptions {
    */
   resilience?: boolean | undefined;
   /**
-   * Record each queued caller's time in queue (the histogram). Default true. It is the one
-   * measurement made per caller — a caller admitted at once costs nothing either way — and
-   * an OpenTelemetry SDK's `record` costs a few microseconds: where callers queue by the
-   * hundred thousand a second, `false` keeps the counts and gauges and drops the histogram.
+   * How each queued caller's time in queue (the histogram) is measured — the one
+   * measurement made per caller; a caller admitted at once costs nothing in any mode:
+   * - `'record'` (default; `true` too): one OpenTelemetry `record` per caller that waited.
+   *   Works with any MeterProvider as it is; the SDK's `record` costs microseconds (it
+   *   hashes the attributes and allocates), which shows where callers queue by the hundred
+   *   thousand a second.
+   * - a {@link TimeInQueueProducer}: aggregated — counted in sluice's own buckets, a few
+   *   number writes per caller — and collected by the reader the producer was given to:
+   *   `new PrometheusExporter({ metricProducers: [timeInQueue] })` or
+   *   `new PeriodicExportingMetricReader({ exporter, metricProducers: [timeInQueue] })`.
+   *   The same metric, attributes and buckets ({@link DURATION_BOUNDARIES}), cumulative.
+   * - `false`: no histogram; every count and gauge stays.
    */
-  timeInQueue?: boolean | undefined;
+  timeInQueue?: 'record' | TimeInQueueProducer | boolean | undefined;
 }
 
 /** Instrumentation: the measuring `instrument` started; `dispose` stops all of it. */
@@ -96,8 +74,16 @@ export interface Instrumentation {
   dispose(): void;
 }
 
+type TimeInQueueMode = 'record' | TimeInQueueProducer | false;
+
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated'];
 const MS_PER_S = 1000;
+
+function timeInQueueMode(option: unknown): TimeInQueueMode {
+  if (option === undefined || option === true || option === 'record') return 'record';
+  if (option === false || option instanceof TimeInQueueProducer) return option;
+  throw new ConfigError('timeInQueue', option, "must be 'record', a TimeInQueueProducer (aggregated) or false");
+}
 
 /**
  * instrument: OpenTelemetry metrics for the limiters and breakers given, and for every
@@ -115,18 +101,23 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', options, 'must be an object such as { meterProvider, observe }');
   const provider = options.meterProvider ?? metrics.getMeterProvider();
   if (typeof provider?.getMeter !== 'function') throw new ConfigError('meterProvider', provider, 'must be an OpenTelemetry MeterProvider');
-  const meter = provider.getMeter('sluice');
-  const measured = new Measured(meter, options.timeInQueue ?? true);
+  const mode = timeInQueueMode(options.timeInQueue);
+  const meter = provider.getMeter(SCOPE);
+  const measured = new Measured(meter, mode);
   const disposers: Disposer[] = [() => measured.dispose()];
   if (options.fetch ?? true) disposers.push(measureFetch(meter));
   if (options.resilience ?? true) disposers.push(measureResilience(meter));
-  for (const target of options.observe ?? []) disposers.push(measured.add(target));
-  return {
-    observe: (target) => measured.add(target),
-    dispose: () => {
-      for (const dispose of disposers.splice(0)) dispose();
-    },
+  const dispose = (): void => {
+    for (const stop of disposers.splice(0)) stop();
   };
+  try {
+    for (const target of options.observe ?? []) measured.add(target);
+  } catch (error) {
+    // A bad target refuses the whole call: nothing it started may keep listening.
+    dispose();
+    throw error;
+  }
+  return { observe: (target) => measured.add(target), dispose };
 }
 
 /** The limiters and breakers measured, and the instruments that read them. */
@@ -135,12 +126,19 @@ class Measured {
   private readonly concurrency = new Set<ConcurrencyLimiter>();
   private readonly breakers = new Set<CircuitBreaker>();
   private readonly flows = new Set<Flow<unknown, unknown>>();
+  /** The disposer of every target added, so `dispose` stops them all. */
+  private readonly added = new Set<Disposer>();
+  /** The per-caller histogram of `timeInQueue: 'record'`. */
   private readonly timeInQueue: Histogram | undefined;
   private readonly events;
   private readonly stop: Disposer;
 
-  constructor(meter: Meter, timeInQueue: boolean) {
-    this.timeInQueue = !timeInQueue ? undefined : meter.createHistogram(METRIC.timeInQueue, { unit: 's', description: 'Time a request waited in a limiter queue before it was acquired, rejected or canceled.' });
+  constructor(
+    meter: Meter,
+    private readonly mode: TimeInQueueMode,
+  ) {
+    this.timeInQueue =
+      mode !== 'record' ? undefined : meter.createHistogram(METRIC.timeInQueue, { unit: 's', description: TIME_IN_QUEUE_DESCRIPTION, advice: { explicitBucketBoundaries: [...DURATION_BOUNDARIES] } });
     this.events = meter.createCounter(METRIC.resilienceEvents, { unit: '{event}', description: 'Resilience events (Polly names: OnCircuitOpened, …).', valueType: ValueType.INT });
     const requests = meter.createObservableCounter(METRIC.requests, { unit: '{request}', description: 'Requests a limiter decided, by result.', valueType: ValueType.INT });
     const queued = meter.createObservableUpDownCounter(METRIC.queued, { unit: '{request}', description: 'Requests waiting in a limiter queue now.', valueType: ValueType.INT });
@@ -218,6 +216,19 @@ class Measured {
   }
 
   add(target: Instrumentable): Disposer {
+    const remove = this.adder(target);
+    let live = true;
+    const dispose: Disposer = () => {
+      if (!live) return;
+      live = false;
+      this.added.delete(dispose);
+      remove();
+    };
+    this.added.add(dispose);
+    return dispose;
+  }
+
+  private adder(target: Instrumentable): Disposer {
     if (target instanceof RateLimiter || target instanceof ConcurrencyLimiter) return this.addLimiter(target);
     if (target instanceof CircuitBreaker) return this.addBreaker(target);
     if (isFlow(target)) {
@@ -230,15 +241,22 @@ class Measured {
   private addLimiter(limiter: RateLimiter | ConcurrencyLimiter): Disposer {
     const set: Set<RateLimiter | ConcurrencyLimiter> = limiter instanceof RateLimiter ? this.rate : this.concurrency;
     set.add(limiter);
-    const histogram = this.timeInQueue;
-    // One attributes object per result, made once: a record per queued caller allocates none.
-    const label = (type: LimiterEvent['type']): Attributes => ({ [METRIC.limiterAttr]: limiter.name, [METRIC.resultAttr]: RESULT[type] });
-    const attributes: Record<LimiterEvent['type'], Attributes> = { admitted: label('admitted'), rejected: label('rejected'), aborted: label('aborted') };
-    const unsubscribe = histogram === undefined ? () => {} : limiter.onQueueLeft((event: LimiterEvent) => histogram.record(event.waitMs / MS_PER_S, attributes[event.type]));
+    const unsubscribe = this.timeLimiter(limiter);
     return () => {
       unsubscribe();
       set.delete(limiter);
     };
+  }
+
+  /** Times the callers that wait for `limiter` as `timeInQueue` says; the disposer stops it. */
+  private timeLimiter(limiter: RateLimiter | ConcurrencyLimiter): Disposer {
+    if (this.mode instanceof TimeInQueueProducer) return this.mode.observe(limiter);
+    const histogram = this.timeInQueue;
+    if (histogram === undefined) return () => {};
+    // One attributes object per result, made once: a record per queued caller allocates none.
+    const label = (type: LimiterEvent['type']): Attributes => ({ [METRIC.limiterAttr]: limiter.name, [METRIC.resultAttr]: RESULT[type] });
+    const attributes: Record<LimiterEvent['type'], Attributes> = { admitted: label('admitted'), rejected: label('rejected'), aborted: label('aborted') };
+    return limiter.onQueueWait((result, waitMs) => histogram.record(waitMs / MS_PER_S, attributes[result]));
   }
 
   private addBreaker(breaker: CircuitBreaker): Disposer {
@@ -254,6 +272,7 @@ class Measured {
   }
 
   dispose(): void {
+    for (const dispose of [...this.added]) dispose();
     this.stop();
     this.rate.clear();
     this.concurrency.clear();
@@ -270,7 +289,11 @@ function observeResults(result: ObservableResult, name: string, acquired: number
 
 /** http.client.request.duration for every attempt of every sluiceFetch, from the `sluice:fetch` channel. */
 function measureFetch(meter: Meter): Disposer {
-  const duration = meter.createHistogram(METRIC.httpDuration, { unit: 's', description: 'Duration of HTTP client requests (each attempt, to its response headers).' });
+  const duration = meter.createHistogram(METRIC.httpDuration, {
+    unit: 's',
+    description: 'Duration of HTTP client requests (each attempt, to its response headers).',
+    advice: { explicitBucketBoundaries: [...DURATION_BOUNDARIES] },
+  });
   const onMessage = (message: unknown): void => {
     const event = message as SluiceFetchEvent & { fetch: string };
     if (event.type !== 'response' && event.type !== 'error') return;

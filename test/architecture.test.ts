@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { importsOf } from './import-graph.js';
 
 /** Lowest first. */
-const ROOMS = ['core', 'algorithms', 'store', 'limiters', 'adaptive', 'policies', 'flow', 'http', 'harvest', 'cli'];
+const ROOMS = ['core', 'algorithms', 'store', 'limiters', 'adaptive', 'policies', 'flow', 'http', 'harvest', 'cli', 'otel'];
 const ENTRIES = ['index.ts', 'redis.ts', 'otel.ts', 'undici.ts'];
 
 function sourceFiles(dir: string): string[] {

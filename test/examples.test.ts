@@ -150,7 +150,9 @@ describe('examples', () => {
       assert.ok(end > half, `${name} moved: ${r[name]}`);
     };
     // Counters and histograms grow from the half-way scrape to the last; gauges were seen busy, then drained.
-    for (const name of ['acquired', 'timeInQueue', 'breakerCalls', 'httpDuration', 'resent']) moved(name);
+    for (const name of ['acquired', 'timeInQueue', 'timeInQueueBuckets', 'breakerCalls', 'httpDuration', 'resent']) moved(name);
+    // The aggregated histogram's +Inf bucket holds every wait its _count counts.
+    assert.equal(r.timeInQueueBuckets, r.timeInQueue);
     assert.ok(Number(r.queued!.split('/')[0]) > 0 && r.queued!.endsWith('/0'), `queued: ${r.queued}`);
     assert.match(r.leases!, /^\d+\/0$/, 'in-flight series present, 0 at the end');
     assert.ok(Number(r.onRetry!.split('/')[1]) > 0, `the fetch's retries counted as OnRetry: ${r.onRetry}`);

@@ -10,7 +10,8 @@ import { flow } from '../src/flow/flow.js';
 import { hedge } from '../src/policies/hedge.js';
 import { timeout } from '../src/policies/timeout.js';
 import { sluiceFetch } from '../src/http/fetch.js';
-import { instrument, METRIC } from '../src/otel.js';
+import { DURATION_BOUNDARIES, instrument, METRIC } from '../src/otel.js';
+import { fetchChannel, resilienceChannel } from '../src/core/telemetry.js';
 
 class TestReader extends MetricReader {
   protected async onShutdown(): Promise<void> {}
@@ -47,6 +48,8 @@ describe('sluice/otel instrument', () => {
     assert.deepEqual(attributes, { [METRIC.limiterAttr]: 'api', [METRIC.resultAttr]: 'acquired' });
     assert.equal((histogram as Histogram).count, 1);
     assert.equal((histogram as Histogram).sum, 1);
+    // The semantic conventions' duration buckets, advised to the SDK: both modes chart alike.
+    assert.deepEqual((histogram as Histogram).buckets.boundaries, [...DURATION_BOUNDARIES]);
     metrics.dispose();
   });
 
@@ -152,7 +155,10 @@ describe('sluice/otel instrument', () => {
 
   it('refuses what it cannot measure, naming the field', () => {
     const { provider } = setup();
+    const listening = (): [boolean, boolean] => [fetchChannel.hasSubscribers, resilienceChannel.hasSubscribers];
+    const before = listening();
     assert.throws(() => instrument({ meterProvider: provider, observe: [{} as RateLimiter] }), { name: 'ConfigError', message: /observe/ });
+    assert.deepEqual(listening(), before, 'a refused call leaves nothing listening on the fetch and resilience channels');
     assert.throws(() => new RateLimiter({ limits: '1/1s', name: 'a b' }), { name: 'ConfigError', message: /name/ });
     assert.throws(() => flow([], async () => 1, { name: 'a b' }), { name: 'ConfigError', message: /name/ });
   });

@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { abortReason, ConfigError, QueueFullError } from '../core/errors.js';
 import { invoke } from '../core/invoke.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import { Emitter, type Disposer, type Subscribe } from '../core/events.js';
+import { QueueWaits, type WaitSink } from '../core/queue-waits.js';
 import { checkName, limiterChannel, Telemetry } from '../core/telemetry.js';
 import { isWaiter, WaitQueue, type Entry, type Task, type Waiter } from '../core/wait-queue.js';
 import { watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
@@ -58,8 +59,10 @@ export class ConcurrencyLimiter {
   private inFlight = 0;
   private readonly queueSize: number;
   private readonly onFull: 'wait' | 'reject';
-  private readonly queue = new WaitQueue();
-  private readonly overflow = new WaitQueue();
+  /** Callers' time waiting for a slot (in the queue and held outside it), for onQueueWait. */
+  private readonly waits = new QueueWaits(() => this.clock.now());
+  private readonly queue = new WaitQueue(this.waits);
+  private readonly overflow = new WaitQueue(this.waits);
   private readonly counters = { submitted: 0, started: 0, rejected: 0, aborted: 0 };
   private readonly events: LimiterEventSinks = { all: new Telemetry<LimiterEvent>(limiterChannel), queued: new Emitter<LimiterEvent>() };
   /** What this limiter is called in events and metrics. */
@@ -72,6 +75,16 @@ export class ConcurrencyLimiter {
   readonly onEvent: Subscribe<LimiterEvent> = this.events.all.subscribe;
   /** Subscribes to the outcomes of callers that waited for a slot only: callers started at once cost nothing. */
   readonly onQueueLeft: Subscribe<LimiterEvent> = this.events.queued.subscribe;
+  /**
+   * Adds a sink told of each caller that waited for a slot as it stops waiting — started
+   * (`admitted`) or `aborted` — with its wait in ms: a string and a number, no event, so an
+   * aggregate (sluice/otel's time in queue) costs two clock reads per waiting caller. A
+   * caller refused because the queue is full never waited and is not reported (onQueueLeft
+   * reports it, with a wait of 0). Returns the disposer.
+   */
+  onQueueWait(sink: WaitSink): Disposer {
+    return this.waits.subscribe(sink);
+  }
   /** Bound once so `run` allocates no closures per call. */
   private readonly releaseValue = <T>(value: T): T => {
     this.releaseSlot();
@@ -219,7 +232,7 @@ export class ConcurrencyLimiter {
       if (ring === undefined) break;
       const entry = ring.entries[ring.head]!;
       const task = ring.tasks[ring.head];
-      this.queue.take(ring);
+      this.queue.take(ring, 'admitted');
       this.start(entry, task);
     }
     this.refill();
@@ -232,9 +245,9 @@ export class ConcurrencyLimiter {
       if (ring === undefined) break;
       const entry = ring.entries[ring.head]!;
       const task = ring.tasks[ring.head];
-      this.overflow.take(ring);
+      const since = this.overflow.take(ring);
       if (isWaiter(entry)) entry.done = false; // it lives on, now in the main queue
-      this.queue.push(entry, task);
+      this.queue.push(entry, task, since);
     }
     if (this.overflow.size > 0 || this.queue.size > 0) {
       // A place may have opened in flight as well as in the queue.

@@ -11,6 +11,8 @@ export interface LimitKey {
   reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number>;
   /** RateStore.reserveInOrder; absent when the store does not decide in order. */
   readonly reserveInOrder?: ((limits: readonly LimitSpec[], costs: readonly number[], now: number, stamps?: readonly (StartStamp | undefined)[]) => Promise<number[]>) | undefined;
+  /** RateStore.spendHeld; absent when the store holds no permits of its own. */
+  readonly spendHeld?: ((limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp) => boolean) | undefined;
   /** RateStore.refund: from the start stamped `at`, or the newest. */
   refund(limits: readonly LimitSpec[], cost: number, now: number, at?: number): void | Promise<void>;
   /** RateStore.charge: used by the start stamped `at`, or now; a ConfigError naming `store` if the store cannot charge. */
@@ -31,6 +33,7 @@ export function limitKeyIn(store: RateStore, key: string, limits: readonly Limit
 /** The store asked on every call. */
 class AskedKey implements LimitKey {
   readonly reserveInOrder: LimitKey['reserveInOrder'];
+  readonly spendHeld: LimitKey['spendHeld'];
 
   constructor(
     private readonly store: RateStore,
@@ -38,6 +41,7 @@ class AskedKey implements LimitKey {
   ) {
     // Whether the store decides in order is fixed for the limiter's life; the method is read per call.
     if (store.reserveInOrder) this.reserveInOrder = (limits, costs, now, stamps) => this.store.reserveInOrder!(this.key, limits, costs, now, stamps);
+    if (store.spendHeld) this.spendHeld = (limits, cost, now, stamp) => this.store.spendHeld!(this.key, limits, cost, now, stamp);
   }
 
   reserve(limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): number | Promise<number> {

@@ -2,7 +2,8 @@ import { runsInRealTime, systemClock, type Clock } from '../core/clock.js';
 import type { Duration } from '../core/duration.js';
 import { abortReason, ConfigError, QueueFullError, type RateLimitedError } from '../core/errors.js';
 import { invoke, RESOLVED } from '../core/invoke.js';
-import { Emitter, type Subscribe } from '../core/events.js';
+import { Emitter, type Disposer, type Subscribe } from '../core/events.js';
+import { QueueWaits, type WaitSink } from '../core/queue-waits.js';
 import { checkName, limiterChannel, Telemetry } from '../core/telemetry.js';
 import { costOf, type Task } from '../core/wait-queue.js';
 import { MemoryStore } from '../store/memory.js';
@@ -13,7 +14,7 @@ import { checkAmount, invalidOption, type AcquireOptions, type Decision, type Ra
 import { refusedEvent, watchesQueue, watchWait, type LimiterEvent, type LimiterEventSinks } from './limiter-events.js';
 import { RateQueue } from './rate-queue.js';
 import { Reservation, type Corrections } from './reservation.js';
-import { refusalError, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
+import { refusalError, STARTED, verdictOn, waitOrRefuse, type Verdict } from './verdict.js';
 
 export type { LimiterEvent, RejectReason } from './limiter-events.js';
 export type { AcquireOptions, Decision, RateLimiterOptions, RateLimiterStats } from './rate-limiter-options.js';
@@ -59,9 +60,21 @@ export class RateLimiter {
   readonly onEvent: Subscribe<LimiterEvent> = this.events.all.subscribe;
   /**
    * Subscribes to the outcomes of callers that waited in the queue only (the time in queue
-   * of .NET's metrics): callers admitted at once cost nothing. `sluice/otel` uses it.
+   * of .NET's metrics): callers admitted at once cost nothing.
    */
   readonly onQueueLeft: Subscribe<LimiterEvent> = this.events.queued.subscribe;
+  /** Callers' time in the queue, for onQueueWait. */
+  private readonly waits = new QueueWaits(() => this.clock.now());
+  /**
+   * Adds a sink told of each caller that waited in the queue as it leaves — `admitted`,
+   * `rejected` (its maxWaitMs, new limits it cannot meet, a store failure) or `aborted` —
+   * with its wait in ms: a string and a number, no event, so an aggregate (sluice/otel's
+   * time in queue) costs two clock reads per waiting caller. The callers onQueueLeft
+   * reports, without building their events. Returns the disposer.
+   */
+  onQueueWait(sink: WaitSink): Disposer {
+    return this.waits.subscribe(sink);
+  }
   /** What a Reservation corrects its start through. */
   private readonly corrections: Corrections = {
     refund: (units, at) => this.correct(units, at, false),
@@ -81,7 +94,7 @@ export class RateLimiter {
     this.store = options.store ?? new MemoryStore({ startLagMs: this.clock.startLagMs ?? 0 });
     this.store.checkLimits?.(this.specs);
     this.limitKey = limitKeyIn(this.store, this.key, this.specs, this.clock.now(), options.store === undefined);
-    this.waiting = new RateQueue(this.limitKey, this, this.clock, this.counters);
+    this.waiting = new RateQueue(this.limitKey, this, this.clock, this.counters, this.waits);
     this.inOrder = this.limitKey.reserveInOrder !== undefined;
     this.queueSize = options.queueSize ?? Number.POSITIVE_INFINITY;
     if (!(this.queueSize >= 0)) throw new ConfigError('queueSize', options.queueSize, 'must be a number >= 0');
@@ -236,12 +249,17 @@ export class RateLimiter {
    * estimate of their wait. Over a store that decides in order (Redis) a caller goes
    * through the queue instead, so the callers of one tick are asked about in one round trip
    * and none overtakes another — unless the queue is full: then it is asked about alone, to
-   * be refused only if it must wait. `stamp` (a reservation's) is set by the store when it
-   * records the start.
+   * be refused only if it must wait — or unless nobody waits and the store holds permits
+   * here (spendHeld): then it starts on them at once. `stamp` (a reservation's) is set by
+   * the store when it records the start.
    */
   private decide(cost: number, maxWaitMs: number, mayQueue: boolean, now: number, stamp: StartStamp | undefined): Verdict | Promise<Verdict> {
     const queued = this.waiting.size;
-    if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) return this.behindQueue(cost, maxWaitMs, queued);
+    if (mayQueue && this.inOrder ? queued < this.queueSize : queued > 0) {
+      // Nobody waits ahead: permits this process already holds (a Redis lease) start it now, with no queue turn.
+      if (queued === 0 && this.limitKey.spendHeld?.(this.specs, cost, now, stamp) === true) return STARTED;
+      return this.behindQueue(cost, maxWaitMs, queued);
+    }
     const wait = this.limitKey.reserve(this.specs, cost, now, stamp);
     return typeof wait === 'number' ? verdictOn(wait, maxWaitMs) : answeredLater(wait, maxWaitMs);
   }

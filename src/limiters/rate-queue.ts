@@ -1,5 +1,6 @@
 import type { Clock, Timer } from '../core/clock.js';
 import { abortReason } from '../core/errors.js';
+import type { QueueWaits } from '../core/queue-waits.js';
 import { invoke } from '../core/invoke.js';
 import { costOf, isWaiter, NOT_FIRST, WaitQueue, type Entry, type Ring, type Task, type Waiter } from '../core/wait-queue.js';
 import { InOrderBatch } from './in-order-batch.js';
@@ -41,7 +42,7 @@ type Service = 'idle' | 'tick-end' | 'answer';
  * says if it decides in order, else the head alone — and the queue waits for that answer.
  */
 export class RateQueue {
-  private readonly waiters = new WaitQueue();
+  private readonly waiters: WaitQueue;
   private service: Service = 'idle';
   private timer: Timer | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -64,7 +65,10 @@ export class RateQueue {
     private readonly limiter: { readonly limits: readonly LimitSpec[] },
     private readonly clock: Clock,
     private readonly counts: AdmissionCounts,
+    /** Where each caller's time in the queue is reported (RateLimiter.onQueueWait). */
+    waits: QueueWaits,
   ) {
+    this.waiters = new WaitQueue(waits);
     const inOrder = key.reserveInOrder;
     this.batch = inOrder === undefined ? undefined : new InOrderBatch((costs, now, stamps) => inOrder(this.limiter.limits, costs, now, stamps));
   }
@@ -105,7 +109,7 @@ export class RateQueue {
   /** Rejects every waiter `drop` picks, with the error `errorOf` gives for it; the others keep their order. */
   rejectWhere(drop: (entry: Entry) => boolean, errorOf: (entry: Entry) => unknown): void {
     const dropped: Entry[] = [];
-    this.waiters.removeWhere((entry) => drop(entry) && dropped.push(entry) > 0);
+    this.waiters.removeWhere((entry) => drop(entry) && dropped.push(entry) > 0, 'rejected');
     for (const entry of dropped) this.reject(entry, errorOf(entry));
   }
 
@@ -154,11 +158,18 @@ export class RateQueue {
         this.cancelTimer();
         return;
       }
+      const entry = ring.entries[ring.head]!;
       if (this.batch !== undefined) {
+        // Permits the store holds here (a Redis lease) start the head at once; past them, one round trip for the first waiters.
+        if (this.key.spendHeld?.(this.limiter.limits, costOf(entry), this.clock.now(), stampOf(entry)) === true) {
+          const task = ring.tasks[ring.head];
+          this.waiters.take(ring, 'admitted');
+          this.admit(entry, task);
+          continue;
+        }
         this.askInOrder(ring, this.batch);
         return;
       }
-      const entry = ring.entries[ring.head]!;
       const now = this.clock.now();
       const wait = this.key.reserve(this.limiter.limits, costOf(entry), now, stampOf(entry));
       if (typeof wait !== 'number') {
@@ -182,12 +193,12 @@ export class RateQueue {
     switch (verdict.kind) {
       case 'start': {
         const task = ring.tasks[ring.head];
-        this.waiters.take(ring);
+        this.waiters.take(ring, 'admitted');
         this.admit(entry, task);
         return true;
       }
       case 'refuse':
-        this.waiters.take(ring);
+        this.waiters.take(ring, 'rejected');
         this.reject(entry, refusalError(verdict));
         return true;
       case 'wait':
@@ -230,7 +241,7 @@ export class RateQueue {
       const entry = entries[i]!;
       const wait = waits[i]!;
       if (wait === 0) {
-        const task = this.waiters.takeFirst(entry);
+        const task = this.waiters.takeFirst(entry, 'admitted');
         if (task === NOT_FIRST) {
           this.giveBack(entry); // aborted while the store answered
         } else {
@@ -254,7 +265,7 @@ export class RateQueue {
     this.service = 'idle';
     const ring = this.waiters.head();
     if (ring !== undefined && ring.entries[ring.head] === entry) {
-      this.waiters.take(ring);
+      this.waiters.take(ring, 'rejected');
       this.reject(entry, error);
     }
     this.serve();

@@ -66,6 +66,8 @@ interface Lease {
   readonly spendBy: number;
 }
 
+const NONE: readonly GiveBack[] = [];
+
 /** Units to give back to the store, from the start decided at `at`. */
 export interface GiveBack {
   readonly units: number;
@@ -93,6 +95,13 @@ export class LeaseBook {
   private measuredAt = Number.NaN;
   /** A lease has been asked for and not answered: ask for no other meanwhile. */
   pending = false;
+  /**
+   * The limit bound at the last answer: a lease got less than it asked for, or a caller was
+   * refused. No lease is then asked for ahead of need (wantsRefill): it would be one more
+   * script call per admission, most of them refused, racing the fleet's callers for the
+   * slots the limit frees; leases still ride along with this member's own calls.
+   */
+  binding = false;
 
   constructor(
     private readonly policy: LeasePolicy,
@@ -146,12 +155,12 @@ export class LeaseBook {
 
   /**
    * Whether to ask for the next lease now, before this one runs out: what is held would
-   * last no longer than a round trip at this member's rate, and no lease is pending. Asked
-   * for then, it arrives as the last permits are spent, and a caller one after another never
-   * waits for Redis.
+   * last no longer than a round trip at this member's rate, no lease is pending, and the
+   * limit did not bind at the last answer. Asked for then, it arrives as the last permits
+   * are spent, and a caller one after another never waits for Redis.
    */
   wantsRefill(now: number, rttMs: number): boolean {
-    return !this.pending && this.rate > 0 && this.held(now) <= this.rate * rttMs;
+    return !this.pending && !this.binding && this.rate > 0 && this.held(now) <= this.rate * rttMs;
   }
 
   /** Records a lease of `units` granted at decision time `at`, spendable until `spendBy`. */
@@ -159,8 +168,12 @@ export class LeaseBook {
     if (units > 0) this.leases.push({ units, at, spendBy });
   }
 
-  /** Removes the leases that expired by `now` and answers what they left unspent, to give back. */
-  expired(now: number): GiveBack[] {
+  /**
+   * Removes the leases that expired by `now` and answers what they left unspent, to give
+   * back. Called before every spend: when none has expired (nearly always) it allocates nothing.
+   */
+  expired(now: number): readonly GiveBack[] {
+    if (!this.anyExpired(now)) return NONE;
     const back: GiveBack[] = [];
     for (let i = this.leases.length - 1; i >= 0; i--) {
       const lease = this.leases[i]!;
@@ -176,6 +189,11 @@ export class LeaseBook {
     const back = this.leases.filter((lease) => lease.units > 0).map(({ units, at }) => ({ units, at }));
     this.leases.length = 0;
     return back;
+  }
+
+  private anyExpired(now: number): boolean {
+    for (const lease of this.leases) if (lease.spendBy <= now) return true;
+    return false;
   }
 
   /** Units held in live leases at `now`. */

@@ -89,6 +89,12 @@ interface Entry extends RateScripts {
   /** This process's leased permits for the key (RedisStoreOptions.lease), else undefined. */
   book: LeaseBook | undefined;
   /**
+   * A lease asked for ahead of need (refill), until its answer is in: callers the leases
+   * held could not cover wait for it rather than make a round trip of their own, which would
+   * arrive after it and carry no lease (one is pending).
+   */
+  refilling: Promise<void> | undefined;
+  /**
    * How long after Redis decided a leased permit may be spent: the lease period (capped at a
    * tenth of the shortest interval). Each start of the key is counted startLagMs longer than
    * that: the same margin as an admission's, for the moment between the check and the start.
@@ -151,7 +157,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private readonly localShare: number;
   private readonly localSpecs = new WeakMap<readonly LimitSpec[], LimitSpec[]>();
   private readonly entries = new Map<string, Entry>();
-  private readonly counters = { late: 0, unavailable: 0, leased: 0 };
+  private readonly counters = { late: 0, unavailable: 0, leased: 0, returned: 0 };
   private readonly lease: LeasePolicy | undefined;
   /** Under unsafeCallerClockForTests: the latest `now` a caller passed, for giving leases back outside a call. */
   private latestNow = 0;
@@ -204,6 +210,19 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   /**
+   * RateStore.spendHeld: `cost` from this process's leases of `key`, now, or false (no
+   * leases, Redis not ready, or none holds it). The limiter's path for a caller nobody waits
+   * ahead of: no promise, no queue turn.
+   */
+  spendHeld(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): boolean {
+    if (this.lease === undefined || !this.runner.ready) return false;
+    const at = this.spendLeased(this.entry(key, limits), cost, now);
+    if (Number.isNaN(at)) return false;
+    if (stamp !== undefined) stamp.at = at;
+    return true;
+  }
+
+  /**
    * Spends `cost` from this process's leases of `entry`, giving back the leases that
    * expired first: the lease's decision time (the start's stamp), or NaN when no live lease
    * holds `cost`.
@@ -225,12 +244,14 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const parts = this.leaseAsk(entry, 0, now);
     if (parts.length === 0) return;
     const argv = reserveManyArgv(this.rateArgs(entry, now), '', parts);
-    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, parts, now)).then(
+    entry.refilling = this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, parts, now)).then(
       (reply) => {
+        entry.refilling = undefined;
         if (reply === UNAVAILABLE) entry.book!.pending = false;
         else this.grantLease(entry, reply, parts, 0, now);
       },
       () => {
+        entry.refilling = undefined;
         entry.book!.pending = false;
       },
     );
@@ -254,6 +275,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     book.pending = false;
     let units = 0;
     for (let i = 0; i < parts.length && from + i < itemCount(reply); i++) if (isAdmitted(item(reply, from + i))) units += parts[i]!;
+    book.binding = units < sum(parts);
     if (units === 0) return;
     const at = redisTime(decisionTime(reply));
     const t = this.leaseNow(now);
@@ -263,6 +285,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   }
 
   private giveBackLease(entry: Entry, back: GiveBack, now: number): void {
+    this.counters.returned += back.units;
     void this.giveBack(entry, back.units, now, back.at);
   }
 
@@ -314,6 +337,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         waits.push(0);
       }
       if (waits.length === costs.length) return Promise.resolve(waits);
+      if (entry.refilling !== undefined) {
+        // The next lease is on its way: the rest start on it (or ask then), with no round trip of their own.
+        const from = waits.length;
+        return entry.refilling.then(() => this.reserveInOrder(key, limits, costs.slice(from), now, stamps?.slice(from))).then((rest) => (from === 0 ? rest : [...waits, ...rest]));
+      }
     }
     const from = waits.length;
     const asked = from === 0 ? costs : costs.slice(from);
@@ -327,6 +355,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         if (i >= itemCount(reply)) return waits; // cannot happen: a refusal answers an item
         const answer = item(reply, i);
         if (!isAdmitted(answer)) {
+          if (entry.book !== undefined) entry.book.binding = true;
           waits.push(this.refusal(answer, decisionTime(reply)));
           return waits;
         }
@@ -423,10 +452,11 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   /**
    * `late`: admissions given back because their answer came later than startLagMs after
    * the decision; `unavailable`: requests Redis could not decide (answered by the policy);
-   * `leased`: admissions spent from a lease, with no Redis call.
+   * `leased`: admissions spent from a lease, with no Redis call; `returned`: leased units
+   * given back unspent (their period ended first, the entry was dropped; not close()).
    */
-  stats(): { late: number; unavailable: number; leased: number } {
-    return { late: this.counters.late, unavailable: this.counters.unavailable, leased: this.counters.leased };
+  stats(): { late: number; unavailable: number; leased: number; returned: number } {
+    return { ...this.counters };
   }
 
   refund(key: string, limits: readonly LimitSpec[], cost: number, now: number, at?: number): Promise<void> {
@@ -592,7 +622,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const leasePeriodMs = this.lease === undefined ? 0 : Math.min(this.lease.periodMs, ...limits.map((spec) => spec.intervalMs / 10));
     const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs + leasePeriodMs) };
     const book = this.lease === undefined ? undefined : new LeaseBook(this.lease, leaseCap(limits, this.lease.maxShare));
-    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, leasePeriodMs, ...rateScripts(sequence) };
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, refilling: undefined, leasePeriodMs, ...rateScripts(sequence) };
     if (cached?.book !== undefined) for (const back of cached.book.drain()) this.giveBackLease(cached, back, this.latestNow);
     this.entries.set(key, entry);
     return entry;

@@ -34,6 +34,14 @@ export interface RateStore {
     stamps?: readonly (StartStamp | undefined)[],
   ): Promise<number[]>;
   /**
+   * Optional, for a store that decides in order and holds permits in this process (a
+   * RedisStore's leases): takes `cost` from them now, synchronously, and sets `stamp` as
+   * reserve does — true — or takes nothing and answers false, when they do not hold it (the
+   * caller then asks reserveInOrder as usual). Never asks anyone: a limiter calls it for a
+   * caller nobody waits ahead of, so the leased path costs no promise and no queue turn.
+   */
+  spendHeld?(key: string, limits: readonly LimitSpec[], cost: number, now: number, stamp?: StartStamp): boolean;
+  /**
    * Gives back `cost` taken from every limit of `key` (a cancelled start or a corrected
    * estimate). `at`: the stamp of the start to give it back from — exact whatever started
    * since, while that start is still counted, and never as credit a later start has used

@@ -1,12 +1,15 @@
 // The events' contract (docs/observability.md), on random schedules in virtual time: every
 // caller of a limiter is told of exactly once — admitted, rejected or aborted — with the
-// time it waited; onQueueLeft hears every caller that waited; the diagnostics channel
-// carries the same events as onEvent; stats() counts what the events say.
+// time it waited; onQueueLeft hears every caller that waited; onQueueWait hears the same
+// callers with the same waits (but a caller refused by a full queue, which never waited);
+// the diagnostics channel carries the same events as onEvent; stats() counts what the
+// events say.
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ConcurrencyLimiter, ManualClock, RateLimiter, type LimiterEvent } from '../../src/index.js';
+import type { WaitSink } from '../../src/core/queue-waits.js';
 
 type Op =
   | { kind: 'call'; cost: number; abortAfter: number | undefined; maxWaitMs: number | undefined }
@@ -54,6 +57,7 @@ interface Subject {
   name: string;
   onEvent(listener: (event: LimiterEvent) => void): () => void;
   onQueueLeft(listener: (event: LimiterEvent) => void): () => void;
+  onQueueWait(sink: WaitSink): () => void;
   /** Starts one caller; resolves when it is admitted, rejects when refused or aborted. */
   call(op: Extract<Op, { kind: 'call' }>, signal: AbortSignal): Promise<unknown>;
   /** Ends the oldest admitted caller's work, if the limiter holds any. */
@@ -67,6 +71,7 @@ function rateSubject(clock: ManualClock): Subject {
     name: limiter.name,
     onEvent: limiter.onEvent,
     onQueueLeft: limiter.onQueueLeft,
+    onQueueWait: (sink) => limiter.onQueueWait(sink),
     call: (op, signal) => limiter.acquire({ cost: op.cost, signal, ...(op.maxWaitMs === undefined ? {} : { maxWaitMs: op.maxWaitMs }) }),
     release: () => {},
     counts: () => limiter.stats(),
@@ -80,6 +85,7 @@ function concurrencySubject(clock: ManualClock): Subject {
     name: limiter.name,
     onEvent: limiter.onEvent,
     onQueueLeft: limiter.onQueueLeft,
+    onQueueWait: (sink) => limiter.onQueueWait(sink),
     call: (_op, signal) => limiter.acquire({ signal }).then((permit) => held.push(() => permit.release())),
     release: () => held.shift()?.(),
     counts: () => {
@@ -101,6 +107,8 @@ async function check(make: (clock: ManualClock) => Subject, ops: readonly Op[], 
   subscribe('sluice:limiter', onPublished);
   const stopAll = subject.onEvent((e) => all.push(e));
   const stopQueued = subject.onQueueLeft((e) => queued.push(e));
+  const waits: string[] = [];
+  const stopWaits = subject.onQueueWait((result, waitMs) => waits.push(`${result}:${waitMs.toFixed(6)}`));
   const seen: Seen[] = [];
   const pending: Promise<void>[] = [];
   try {
@@ -129,6 +137,7 @@ async function check(make: (clock: ManualClock) => Subject, ops: readonly Op[], 
   } finally {
     stopAll();
     stopQueued();
+    stopWaits();
     unsubscribe('sluice:limiter', onPublished);
   }
   const callers = ops.filter((op) => op.kind === 'call').length;
@@ -140,6 +149,9 @@ async function check(make: (clock: ManualClock) => Subject, ops: readonly Op[], 
   // onQueueLeft: every caller that waited, and nothing onEvent did not say.
   assert.ok(within(keys(queued), keys(all)), 'onQueueLeft only repeats onEvent');
   assert.ok(within(keys(all.filter((e) => e.waitMs > 0)), keys(queued)), 'every caller that waited reaches onQueueLeft');
+  // onQueueWait: the callers of onQueueLeft that entered the queue, each with its wait.
+  const entered = queued.filter((e) => !(e.type === 'rejected' && e.reason === 'queue-full'));
+  assert.deepEqual(waits.sort(), entered.map((e) => `${e.type}:${e.waitMs.toFixed(6)}`).sort());
   // stats() counts what the events say.
   const count = (type: LimiterEvent['type']): number => all.filter((e) => e.type === type).length;
   const counts = subject.counts();

@@ -117,6 +117,19 @@ describe('LeaseBook', () => {
     assert.ok(down[3]! <= 1.2 * 100, `demand ÷4: leases ${down.join(', ')}`);
   });
 
+  it('asks for a lease ahead of need only while the limit does not bind: not after a lease got less than asked or a caller was refused', () => {
+    const book = new LeaseBook(POLICY, 1000);
+    book.extra(0, 0, 1);
+    for (let i = 0; i < 10; i++) book.spentElsewhere(1);
+    assert.ok(book.extra(0, 5, 1) > 0); // 2/ms measured
+    book.grant(2, 5, 15);
+    assert.equal(book.wantsRefill(5, 1), true, 'holds 2, a round trip of 2/ms: ask now');
+    book.binding = true; // the store saw the limit bind at its last answer
+    assert.equal(book.wantsRefill(5, 1), false, 'binding: leases only ride along with callers');
+    book.binding = false; // a later lease was granted whole
+    assert.equal(book.wantsRefill(5, 1), true);
+  });
+
   it('a slow member asks for little: a lease covers its demand, not the cap', () => {
     const book = new LeaseBook(POLICY, 1000);
     book.extra(0, 0, 1);

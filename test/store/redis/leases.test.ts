@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { ConfigError, RateLimiter, toLimitSpecs } from '../../../src/index.js';
+import { ConfigError, ManualClock, RateLimiter, toLimitSpecs } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
 import { leaseFleetProperty, mostInWindow, type Start } from './lease-fleet.js';
 import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
@@ -89,6 +89,54 @@ describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
     const other = new RedisStore(client, { prefix, unsafeCallerClockForTests: true });
     const waits = await other.reserveInOrder(key, specs, Array.from({ length: 40 }, () => 1), now);
     assert.deepEqual(waits.filter((w) => w === 0).length, 40, `after close, the window had room for the 40 not started: ${waits.join(',')}`);
+  });
+
+  it('a caller nobody waits ahead of starts on a held lease at once, with no queue turn and no call to Redis', async () => {
+    const clock = new ManualClock(1_000);
+    const store = new RedisStore(client, { prefix, lease: { periodMs: 50, demandMs: 50, maxShare: 1 }, unsafeCallerClockForTests: true });
+    const limiter = new RateLimiter({ limits: { rate: '1000/1s', burst: 1000 }, store, key: 'held', clock });
+    // Two admissions 1 ms apart measure this member's rate (1/ms); the second call takes a lease of about 50 ms of it.
+    await limiter.acquire();
+    await clock.advance(1);
+    await limiter.acquire();
+    const admitted = limiter.stats().admitted;
+    const leased = store.stats().leased;
+    const started = limiter.acquire();
+    assert.equal(limiter.stats().admitted, admitted + 1, 'admitted before the call returned: no queue turn, no round trip');
+    assert.equal(store.stats().leased, leased + 1);
+    await started;
+    await store.close(clock.now());
+  });
+
+  it('a newcomer does not start on a held lease ahead of callers already waiting', async () => {
+    const clock = new ManualClock(1_000);
+    const store = new RedisStore(client, { prefix, lease: { periodMs: 50, demandMs: 50, maxShare: 1 }, unsafeCallerClockForTests: true });
+    const limiter = new RateLimiter({ limits: { rate: '1000/1s', burst: 1000 }, store, key: 'fifo', clock });
+    const order: number[] = [];
+    // The first two join the queue together (one round trip); the third comes while they wait for Redis.
+    const first = limiter.acquire().then(() => order.push(1));
+    const second = limiter.acquire().then(() => order.push(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = limiter.acquire().then(() => order.push(3));
+    await Promise.all([first, second, third]);
+    assert.deepEqual(order, [1, 2, 3]);
+    await store.close(clock.now());
+  });
+
+  it('under a binding limit, spending a lease asks for no other ahead of need: no script call the limit would refuse', async () => {
+    const key = 'binding-refill';
+    const store = new RedisStore(client, { prefix, lease: { periodMs: 50, demandMs: 50, maxShare: 1 }, unsafeCallerClockForTests: true });
+    const [spec] = toLimitSpecs([{ rate: '5/1s', burst: 5 }], {});
+    const specs = [spec!];
+    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    assert.equal(await store.reserve(key, specs, 1, 0), 0);
+    // 2/ms measured: this call's lease asks for about 100 and gets the 3 left — the limit binds
+    assert.equal(await store.reserve(key, specs, 1, 1), 0);
+    const before = await calls();
+    for (let i = 0; i < 3; i++) assert.equal(await store.reserve(key, specs, 1, 1.5), 0);
+    assert.equal(store.stats().leased, 3);
+    assert.equal((await calls()) - before, 0, 'the last permit spent asked for no refill');
+    await store.close(1.5);
   });
 
   it('a RateLimiter over a leasing store admits as before and serves its queue from leases', async () => {
