@@ -3,8 +3,8 @@ import { DEFAULT_JITTER_MS } from '../algorithms/limit-spec.js';
 import type { RateLimiter } from '../limiters/rate-limiter.js';
 
 /**
- * FirstAnswer: a sluiceFetch's first request goes alone, and its place in the rate limiter's
- * windows is counted from its answer rather than its start.
+ * FirstAnswer: the first request paced by a rate limiter goes alone, and its place in the
+ * limiter's windows is counted from its answer rather than its start.
  *
  * Why: the first request of a process pays start-up costs after the limiter admitted it —
  * Node loads and warms its HTTP client, the first connection is opened (a TCP and TLS
@@ -28,6 +28,13 @@ import type { RateLimiter } from '../limiters/rate-limiter.js';
 const START_UP_LATENESS_MS = DEFAULT_JITTER_MS;
 
 export class FirstAnswer {
+  /**
+   * One per limiter: every fetch paced by a limiter shares its first answer. The start-up it
+   * guards against is the process's (its HTTP client, its first connection to the origin),
+   * not each fetch's — a harvest source makes a fetch per parent record on one limiter, and
+   * holding each one's first request alone cost it 3 % of its rate (bench/source.bench.ts).
+   */
+  private static readonly byLimiter = new WeakMap<RateLimiter, FirstAnswer>();
   private answered = false;
   private moved = false;
   /** Settles when the request going first ends. */
@@ -40,12 +47,17 @@ export class FirstAnswer {
    * The FirstAnswer for `limiter`, or undefined when its store cannot charge, or when every
    * limit already counts a start-up's lateness in its arrival jitter (START_UP_LATENESS_MS:
    * per-minute limits by default) — so the first call to an LLM, whose answer takes
-   * seconds, holds no one back behind it.
+   * seconds, holds no one back behind it. The same one for every caller with that limiter.
    */
   static for(limiter: RateLimiter | undefined): FirstAnswer | undefined {
     if (limiter === undefined || typeof limiter.store.charge !== 'function') return undefined;
     if (limiter.limits.every((spec) => (spec.jitterMs ?? 0) >= START_UP_LATENESS_MS)) return undefined;
-    return new FirstAnswer(limiter);
+    let shared = FirstAnswer.byLimiter.get(limiter);
+    if (shared === undefined) {
+      shared = new FirstAnswer(limiter);
+      FirstAnswer.byLimiter.set(limiter, shared);
+    }
+    return shared;
   }
 
   /**

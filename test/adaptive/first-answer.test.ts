@@ -25,4 +25,23 @@ describe('FirstAnswer.for', () => {
     const noCharge = Object.assign(Object.create(store) as MemoryStore, { charge: undefined });
     assert.equal(FirstAnswer.for(new RateLimiter({ limits: '50/1s', arrivalJitter: '20ms', clock, store: noCharge })), undefined);
   });
+
+  it('one per limiter: every fetch on a limiter shares its first answer, so only the limiter\'s first request goes alone', async () => {
+    const limiter = new RateLimiter({ limits: '50/1s', arrivalJitter: '20ms', clock });
+    const a = FirstAnswer.for(limiter)!;
+    const b = FirstAnswer.for(limiter)!;
+    assert.equal(a, b);
+    assert.notEqual(FirstAnswer.for(new RateLimiter({ limits: '50/1s', arrivalJitter: '20ms', clock })), a, 'another limiter has its own');
+    await limiter.acquire();
+    assert.equal(await a.enter(undefined), true, 'the first caller goes first');
+    let secondWent: boolean | undefined;
+    const second = b.enter(undefined).then((went) => (secondWent = went));
+    await Promise.resolve();
+    assert.equal(secondWent, undefined, 'a caller of another fetch on the same limiter waits for that answer');
+    await a.heard();
+    a.leave();
+    await second;
+    assert.equal(secondWent, false, 'and then goes without waiting again');
+    assert.equal(b.waiting, false);
+  });
 });
