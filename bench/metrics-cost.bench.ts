@@ -12,9 +12,9 @@
  *
  *   node --expose-gc --import tsx bench/metrics-cost.bench.ts [--tasks 300000] [--rounds 7]
  */
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
-import { instrument, METRIC, TimeInQueueProducer, type Instrumentation } from '../src/otel.js';
+import { instrument, METRIC, type Instrumentation } from '../src/otel.js';
+import { metricsSetup } from './lib/metrics-reader.js';
 import { collect, flag, machineLine, median, noise } from './lib/index.js';
 
 const TASKS = flag('tasks', 300_000);
@@ -22,13 +22,7 @@ const ROUNDS = flag('rounds', 7);
 const BATCH = 10_000;
 
 /** A reader as an exporter's, with the producer registered; collected once, at the end. */
-class IdleReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
-const timeInQueue = new TimeInQueueProducer();
-const reader = new IdleReader({ metricProducers: [timeInQueue] });
-const meterProvider = new MeterProvider({ readers: [reader] });
+const { timeInQueue, reader, meterProvider } = metricsSetup();
 const quiet = { fetch: false, resilience: false } as const;
 const rows: [string, Instrumentation | undefined][] = [
   ['metrics off', undefined],

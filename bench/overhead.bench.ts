@@ -23,9 +23,10 @@ import pLimit from 'p-limit';
 import PQueue from 'p-queue';
 import pThrottle from 'p-throttle';
 import { RateLimiterMemory, RateLimiterQueue } from 'rate-limiter-flexible';
-import { MeterProvider, MetricReader, type DataPoint } from '@opentelemetry/sdk-metrics';
+import type { DataPoint } from '@opentelemetry/sdk-metrics';
 import { ConcurrencyLimiter } from '../src/limiters/concurrency-limiter.js';
-import { instrument, METRIC, TimeInQueueProducer } from '../src/otel.js';
+import { instrument, METRIC } from '../src/otel.js';
+import { metricsSetup } from './lib/metrics-reader.js';
 import { RateLimiter } from '../src/limiters/rate-limiter.js';
 import { collect, flag, fmtNumber, machineLine, median, noise, now, printTable, Semaphore, type Row } from './lib/index.js';
 
@@ -68,14 +69,8 @@ const SLUICE_CONCURRENCY = 'sluice ConcurrencyLimiter';
  * reader, as an exporter's would be (without one the SDK aggregates nothing and a record
  * costs next to nothing); it is never collected during the run.
  */
-class IdleReader extends MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
 /** The aggregated time in queue, registered with the reader as a user wires it; collected once at the end. */
-const timeInQueue = new TimeInQueueProducer();
-const reader = new IdleReader({ metricProducers: [timeInQueue] });
-const meterProvider = new MeterProvider({ readers: [reader] });
+const { timeInQueue, reader, meterProvider } = metricsSetup();
 const metricsOn = instrument({ meterProvider });
 /** The same, with the time in queue aggregated by sluice (a TimeInQueueProducer) instead of one SDK record per caller. */
 const aggregatedOn = instrument({ meterProvider, timeInQueue });
