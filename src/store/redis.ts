@@ -393,6 +393,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         waits.push(0);
       }
       if (parts.length > 0) this.grantLease(entry, reply, parts, asked.length, now);
+      else if (entry.book !== undefined) entry.book.binding = false; // every caller started
       return waits;
     });
   }
@@ -453,6 +454,12 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         }
         // The lease first: a caller sent back to ask again (a late answer) may then spend from it.
         if (parts.length > 0) this.grantLease(entry, reply, parts, batch.length, now);
+        if (entry.book !== undefined) {
+          // Binding at this answer: a caller was refused, or the lease got less than it asked for.
+          let refused = false;
+          for (let i = 0; i < batch.length && !refused; i++) refused = !isAdmitted(item(reply, i));
+          entry.book.binding = refused || (parts.length > 0 && entry.book.binding);
+        }
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
       },
       (error: unknown) => {
