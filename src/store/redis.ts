@@ -63,7 +63,8 @@ export interface RedisStoreOptions {
    * permits from the shared limit (debited there at once), which this process then spends
    * without asking Redis: one round trip plus a few ms of this process's own demand, at most
    * `maxShare` of the limit; unspent ones are given back when their lease period ends or on
-   * `close()`. Every start is then counted `lease.periodMs` longer in sliding windows
+   * `close()`. Every start is then counted `lease.periodMs` longer in sliding windows. The
+   * fleet's members then also share a binding limit max-min fairly, each reporting its demand
    * (docs/redis.md, Leased permits). Default off: one Redis call per tick.
    */
   lease?: boolean | LeaseOptions | undefined;

@@ -44,7 +44,8 @@ do
       if exp > m_last then m_last = exp end
     end
   end
-  if #dead > 0 then redis.call('HDEL', KEYS[#KEYS], unpack(dead)) end
+  -- in chunks: unpack is bounded by Lua's C stack
+  for i = 1, #dead, 100 do redis.call('HDEL', KEYS[#KEYS], unpack(dead, i, math.min(i + 99, #dead))) end
   demands[#demands + 1] = m_demand
   local level = INF
   if #demands > 1 then
