@@ -21,7 +21,9 @@ import {
   type RateArgs,
   type RateReply,
   type RateScripts,
+  type ShareArgs,
 } from './lua/rate.js';
+import type { Script } from './lua/script.js';
 import { LeaseBook, leaseParts, leasePolicy, type GiveBack, type LeaseOptions, type LeasePolicy } from './lease-book.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
@@ -105,8 +107,8 @@ interface Entry extends RateScripts {
   leasePeriodMs: number;
   /** With leases: `keys` and then the members' HASH, for reserve-shared (lua/fair-share.ts). */
   sharedKeys: string[];
-  /** With leases: this member's share settings; `demand` is set before each call. */
-  share: { member: string; demand: number; capacity: number; headroom: number; shareTol: number; keepMs: number };
+  /** With leases: this member's share settings; `demand` is set before each call (manyCall). */
+  share: Omit<ShareArgs, 'demand'> & { demand: number };
 }
 
 /** One `reserve` waiting for its batch to be sent. */
@@ -258,8 +260,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private refill(entry: Entry, now: number): void {
     const parts = this.leaseAsk(entry, 0, now);
     if (parts.length === 0) return;
-    const argv = this.sharedArgv(entry, now, '', parts);
-    entry.refilling = this.runner.run(entry.reserveShared, entry.sharedKeys, argv, this.giveBackLate(entry, parts, now)).then(
+    const call = this.manyCall(entry, now, '', parts);
+    entry.refilling = this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, parts, now)).then(
       (reply) => {
         entry.refilling = undefined;
         if (reply === UNAVAILABLE) entry.book!.pending = false;
@@ -304,10 +306,15 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     void this.giveBack(entry, back.units, now, back.at);
   }
 
-  /** reserve-shared's ARGV for `entry` (leases on): this member's demand as its book measures it now. */
-  private sharedArgv(entry: Entry, now: number, order: 'fifo' | '' | number, costs: readonly number[]): string[] {
-    entry.share.demand = entry.book!.demand();
-    return reserveSharedArgv(this.rateArgs(entry, now), order, entry.share, costs);
+  /**
+   * The reserveMany call deciding `costs` for `entry`: with leases its shared variant, which
+   * carries this member's demand as its book measures it now and paces it at its fair share
+   * (lua/fair-share.ts); without, the plain one.
+   */
+  private manyCall(entry: Entry, now: number, order: 'fifo' | '' | number, costs: readonly number[]): { script: Script; keys: string[]; argv: string[] } {
+    if (entry.book === undefined) return { script: entry.reserveMany, keys: entry.keys, argv: reserveManyArgv(this.rateArgs(entry, now), order, costs) };
+    entry.share.demand = entry.book.demand();
+    return { script: entry.reserveShared, keys: entry.sharedKeys, argv: reserveSharedArgv(this.rateArgs(entry, now), order, entry.share, costs) };
   }
 
   /** The lease parts to ask for with `asked` units of callers' requests (none without leases, or while one is pending). */
@@ -368,9 +375,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const asked = from === 0 ? costs : costs.slice(from);
     const parts = this.leaseAsk(entry, sum(asked), now);
     const sent = parts.length === 0 ? asked : [...asked, ...parts];
-    const order = parts.length === 0 ? 'fifo' : asked.length;
-    const [script, keys, argv] = entry.book === undefined ? [entry.reserveMany, entry.keys, reserveManyArgv(this.rateArgs(entry, now), order, sent)] : [entry.reserveShared, entry.sharedKeys, this.sharedArgv(entry, now, order, sent)];
-    return this.runner.run(script, keys, argv, this.giveBackLate(entry, sent, now)).then((reply) => {
+    const call = this.manyCall(entry, now, parts.length === 0 ? 'fifo' : asked.length, sent);
+    return this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, sent, now)).then((reply) => {
       if (entry.book !== undefined) entry.book.pending = false;
       if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, asked, now, stamps?.slice(from)).then((rest) => [...waits, ...rest]);
       for (let i = 0; i < asked.length; i++) {
@@ -445,8 +451,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     const costs = batch.map((ask) => ask.cost);
     if (parts.length > 0) costs.push(...parts);
-    const [script, keys, argv] = entry.book === undefined ? [entry.reserveMany, entry.keys, reserveManyArgv(this.rateArgs(entry, now), '', costs)] : [entry.reserveShared, entry.sharedKeys, this.sharedArgv(entry, now, '', costs)];
-    this.runner.run(script, keys, argv, this.giveBackLate(entry, costs, now)).then(
+    const call = this.manyCall(entry, now, '', costs);
+    this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, costs, now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
           if (entry.book !== undefined) entry.book.pending = false;
