@@ -27,6 +27,11 @@ export interface LeasePolicy {
 const DEFAULT_PERIOD_MS = 10;
 const DEFAULT_DEMAND_MS = 5;
 const DEFAULT_MAX_SHARE = 0.05;
+/**
+ * What a member reports as its demand is its measured rate times this: a member is asking
+ * for a little more than it spends, so that its report never reads as a member slowing down.
+ */
+const DEMAND_HEADROOM = 1.25;
 /** The weight of the newest demand sample: a member that speeds up or slows down is followed within a few leases. */
 const DEMAND_WEIGHT = 0.5;
 
@@ -161,6 +166,15 @@ export class LeaseBook {
    */
   wantsRefill(now: number, rttMs: number): boolean {
     return !this.pending && !this.binding && this.rate > 0 && this.held(now) <= this.rate * rttMs;
+  }
+
+  /**
+   * The demand this member reports for its fair share (units/ms): Infinity while the limit
+   * binds for it (it was refused or got less than it asked for: it wants more than it gets),
+   * else its measured rate with a little headroom.
+   */
+  demand(): number {
+    return this.binding ? Number.POSITIVE_INFINITY : this.rate * DEMAND_HEADROOM;
   }
 
   /** Records a lease of `units` granted at decision time `at`, spendable until `spendBy`. */

@@ -1,5 +1,6 @@
 import { capacityOf, type LimitSpec } from '../algorithms/limit-spec.js';
 import type { SharedAdaptation, SharedAdaptationSource } from './shared-adaptation.js';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import {
   isAdmitted,
@@ -14,12 +15,15 @@ import {
   refundArgv,
   reserveArgv,
   reserveManyArgv,
+  reserveSharedArgv,
   sequenceOf,
   waitOf,
   type RateArgs,
   type RateReply,
   type RateScripts,
+  type ShareArgs,
 } from './lua/rate.js';
+import type { Script } from './lua/script.js';
 import { LeaseBook, leaseParts, leasePolicy, type GiveBack, type LeaseOptions, type LeasePolicy } from './lease-book.js';
 import { MemoryStore } from './memory.js';
 import { RedisSharedAdaptation } from './redis-adaptation.js';
@@ -61,7 +65,8 @@ export interface RedisStoreOptions {
    * permits from the shared limit (debited there at once), which this process then spends
    * without asking Redis: one round trip plus a few ms of this process's own demand, at most
    * `maxShare` of the limit; unspent ones are given back when their lease period ends or on
-   * `close()`. Every start is then counted `lease.periodMs` longer in sliding windows
+   * `close()`. Every start is then counted `lease.periodMs` longer in sliding windows. The
+   * fleet's members then also share a binding limit max-min fairly, each reporting its demand
    * (docs/redis.md, Leased permits). Default off: one Redis call per tick.
    */
   lease?: boolean | LeaseOptions | undefined;
@@ -100,6 +105,10 @@ interface Entry extends RateScripts {
    * that: the same margin as an admission's, for the moment between the check and the start.
    */
   leasePeriodMs: number;
+  /** With leases: `keys` and then the members' HASH, for reserve-shared (lua/fair-share.ts). */
+  sharedKeys: string[];
+  /** With leases: this member's share settings; `demand` is set before each call (manyCall). */
+  share: Omit<ShareArgs, 'demand'> & { demand: number };
 }
 
 /** One `reserve` waiting for its batch to be sent. */
@@ -118,6 +127,12 @@ const MAX_CACHED_KEYS = 10_000;
 const DEFAULT_START_LAG_MS = 10;
 /** How often a late admission is given back and asked again before the caller is told to wait. */
 const MAX_LATE_RETRIES = 50;
+/**
+ * A member's pacer runs at its fair share times this (lua/fair-share.ts): a greedy member gets
+ * at most a quarter more than its share while others want theirs, and what a member misses
+ * (a stall, a late timer) the others can take. The limit itself stays exact.
+ */
+const SHARE_HEADROOM = 1.25;
 /** Most requests in one reserveMany call; a tick with more sends several. */
 const MAX_BATCH = 128;
 /** The least wait reported: 0 would mean "admitted". */
@@ -161,6 +176,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private readonly lease: LeasePolicy | undefined;
   /** Under unsafeCallerClockForTests: the latest `now` a caller passed, for giving leases back outside a call. */
   private latestNow = 0;
+  /** This store's name among the fleet's members (fair shares, with leases). */
+  private readonly member = randomBytes(6).toString('base64url');
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     if (client === null || typeof client !== 'object' || typeof (client as { evalsha?: unknown }).evalsha !== 'function') {
@@ -243,8 +260,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private refill(entry: Entry, now: number): void {
     const parts = this.leaseAsk(entry, 0, now);
     if (parts.length === 0) return;
-    const argv = reserveManyArgv(this.rateArgs(entry, now), '', parts);
-    entry.refilling = this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, parts, now)).then(
+    const call = this.manyCall(entry, now, '', parts);
+    entry.refilling = this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, parts, now)).then(
       (reply) => {
         entry.refilling = undefined;
         if (reply === UNAVAILABLE) entry.book!.pending = false;
@@ -287,6 +304,17 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
   private giveBackLease(entry: Entry, back: GiveBack, now: number): void {
     this.counters.returned += back.units;
     void this.giveBack(entry, back.units, now, back.at);
+  }
+
+  /**
+   * The reserveMany call deciding `costs` for `entry`: with leases its shared variant, which
+   * carries this member's demand as its book measures it now and paces it at its fair share
+   * (lua/fair-share.ts); without, the plain one.
+   */
+  private manyCall(entry: Entry, now: number, order: 'fifo' | '' | number, costs: readonly number[]): { script: Script; keys: string[]; argv: string[] } {
+    if (entry.book === undefined) return { script: entry.reserveMany, keys: entry.keys, argv: reserveManyArgv(this.rateArgs(entry, now), order, costs) };
+    entry.share.demand = entry.book.demand();
+    return { script: entry.reserveShared, keys: entry.sharedKeys, argv: reserveSharedArgv(this.rateArgs(entry, now), order, entry.share, costs) };
   }
 
   /** The lease parts to ask for with `asked` units of callers' requests (none without leases, or while one is pending). */
@@ -347,8 +375,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const asked = from === 0 ? costs : costs.slice(from);
     const parts = this.leaseAsk(entry, sum(asked), now);
     const sent = parts.length === 0 ? asked : [...asked, ...parts];
-    const argv = reserveManyArgv(this.rateArgs(entry, now), parts.length === 0 ? 'fifo' : asked.length, sent);
-    return this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, sent, now)).then((reply) => {
+    const call = this.manyCall(entry, now, parts.length === 0 ? 'fifo' : asked.length, sent);
+    return this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, sent, now)).then((reply) => {
       if (entry.book !== undefined) entry.book.pending = false;
       if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, asked, now, stamps?.slice(from)).then((rest) => [...waits, ...rest]);
       for (let i = 0; i < asked.length; i++) {
@@ -372,6 +400,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         waits.push(0);
       }
       if (parts.length > 0) this.grantLease(entry, reply, parts, asked.length, now);
+      else if (entry.book !== undefined) entry.book.binding = false; // every caller started
       return waits;
     });
   }
@@ -408,7 +437,7 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     const now = batch[0]!.now;
     const parts = this.leaseAsk(entry, batch.reduce((total, ask) => total + ask.cost, 0), now);
-    if (batch.length === 1 && parts.length === 0) {
+    if (batch.length === 1 && entry.book === undefined) {
       const ask = batch[0]!;
       const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
       this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
@@ -422,8 +451,8 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     }
     const costs = batch.map((ask) => ask.cost);
     if (parts.length > 0) costs.push(...parts);
-    const argv = reserveManyArgv(this.rateArgs(entry, now), '', costs);
-    this.runner.run(entry.reserveMany, entry.keys, argv, this.giveBackLate(entry, costs, now)).then(
+    const call = this.manyCall(entry, now, '', costs);
+    this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, costs, now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
           if (entry.book !== undefined) entry.book.pending = false;
@@ -432,6 +461,12 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
         }
         // The lease first: a caller sent back to ask again (a late answer) may then spend from it.
         if (parts.length > 0) this.grantLease(entry, reply, parts, batch.length, now);
+        if (entry.book !== undefined) {
+          // Binding at this answer: a caller was refused, or the lease got less than it asked for.
+          let refused = false;
+          for (let i = 0; i < batch.length && !refused; i++) refused = !isAdmitted(item(reply, i));
+          entry.book.binding = refused || (parts.length > 0 && entry.book.binding);
+        }
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(this.answer(item(reply, i), decisionTime(reply), entry, batch[i]!));
       },
       (error: unknown) => {
@@ -622,7 +657,15 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const leasePeriodMs = this.lease === undefined ? 0 : Math.min(this.lease.periodMs, ...limits.map((spec) => spec.intervalMs / 10));
     const rate: RateArgs = { now: '', ttlFloor: this.ttlFloor, params: limitParams(limits, this.startLagMs + leasePeriodMs) };
     const book = this.lease === undefined ? undefined : new LeaseBook(this.lease, leaseCap(limits, this.lease.maxShare));
-    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, refilling: undefined, leasePeriodMs, ...rateScripts(sequence) };
+    // Fair shares: the fleet shares the smallest limit's rate; a member's pacer has two lease
+    // periods of slack (a lease and the next; more lets a greedy member's leases grow past
+    // what it spends in a period, and the units it gives back unspent are slots the fleet
+    // lost meanwhile: bench/fleet.bench.ts, shift); a member silent for a lease period after
+    // it said it would ask again counts as gone.
+    const capacity = Math.min(...limits.map((spec) => spec.limit / spec.intervalMs));
+    const share = { member: this.member, demand: 0, capacity, headroom: SHARE_HEADROOM, shareTol: 2 * leasePeriodMs, keepMs: leasePeriodMs };
+    const sharedKeys = [...keys, `${base}:members1`];
+    const entry: Entry = { key, specs: limits, keys, rate, batch: undefined, book, refilling: undefined, leasePeriodMs, sharedKeys, share, ...rateScripts(sequence) };
     if (cached?.book !== undefined) for (const back of cached.book.drain()) this.giveBackLease(cached, back, this.latestNow);
     this.entries.set(key, entry);
     return entry;

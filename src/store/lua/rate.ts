@@ -1,6 +1,7 @@
 import type { Algorithm, LimitSpec } from '../../algorithms/limit-spec.js';
 import { contractScript, type Contract, type Field } from './contract.js';
 import { FIXED_WINDOW } from './fixed-window.js';
+import { SHARE_ARGV, SHARE_KEY, SHARE_LOAD, SHARE_REFUSED, SHARE_SAVE, SHARE_SPREAD, SHARE_TAKE, SHARE_WAIT } from './fair-share.js';
 import { GCRA } from './gcra.js';
 import { indented, type LimitLua } from './limit-lua.js';
 import { preambleArgv } from './preamble.js';
@@ -115,22 +116,34 @@ return 'ok,' .. clock${sliding ? ` .. (FILL >= ${LATE_CHECK_FILL} and ',0!' or '
  * each as `reserve` would if sent alone right after the one before. A fleet's process
  * sends every `reserve` its callers make in the same tick as one such call, so Redis runs
  * one script and one `TIME` for all of them, and the client writes one command.
+ *
+ * `shared` (reserve-shared, a store that leases permits): also paces the calling member at
+ * its fair share of the limit (lua/fair-share.ts) — one more key, the members' HASH, last.
  */
-function reserveManyScript(sequence: string): Script {
+function reserveManyScript(sequence: string, shared: boolean): Script {
   const lua = [...sequence].map((c) => BY_CODE[c]!);
   const sliding = lua.includes(SLIDING_WINDOW);
   const contract = partsContract(
     sequence,
-    'reserve-many',
-    ['decides several requests of one key, in order, at one instant: each as reserve would', 'if sent alone right after the one before.'],
-    [ORDER],
+    shared ? 'reserve-shared' : 'reserve-many',
+    [
+      'decides several requests of one key, in order, at one instant: each as reserve would',
+      'if sent alone right after the one before.',
+      ...(shared ? ["Shared: each also waits for this member's fair share of the limit (lua/fair-share.ts)."] : []),
+    ],
+    shared ? [ORDER, ...SHARE_ARGV] : [ORDER],
     ["'ok,time,item,item,…' — an item per request decided; with 'fifo' they end at the first refusal", ITEM, "| 'stale,time'"],
     COSTS,
   );
+  const keys = shared ? { ...contract, keys: [...contract.keys, SHARE_KEY] } : contract;
+  const limitWaits = lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`);
+  const waits = shared ? [...limitWaits, `if wait > 0 then\n  ${indented(SHARE_SPREAD)}\nend\n${SHARE_WAIT}\nif w > wait then wait = w end`] : limitWaits;
+  const takes = lua.map((l, i) => at(l.take, i + 1));
+  if (shared) takes.push(SHARE_TAKE);
   return contractScript(
-    contract,
+    keys,
     `${loads(lua, sequence)}
-
+${shared ? `\n-- this member's fair share\n${SHARE_LOAD}\n` : ''}
 local in_order = 0
 if order == 'fifo' then in_order = INF elseif order ~= '' then in_order = tonumber(order) end
 local out, refused = {}, false
@@ -138,20 +151,20 @@ local cost
 ${sliding ? 'local FILL = 0\n' : ''}for q = REST, #ARGV do
   cost = tonumber(ARGV[q])
   local wait, w = 0, 0
-  ${indented(lua.map((l, i) => `${at(l.wait, i + 1)}\nif w > wait then wait = w end`).join('\n'))}
+  ${indented(waits.join('\n'))}
   if wait > 0 then
     refused = true
-    out[#out + 1] = fmt(wait)
+    out[#out + 1] = fmt(wait)${shared ? `\n    ${SHARE_REFUSED}` : ''}
     if q - REST < in_order then break end
   else
-    ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(lua.map((l, i) => at(l.take, i + 1)).join('\n')))}
+    ${sliding ? 'FILL = 0\n    ' : ''}${indented(indented(takes.join('\n')))}
     out[#out + 1] = ${sliding ? `FILL >= ${LATE_CHECK_FILL} and '0!' or '0'` : `'0'`}
   end
 end
 if refused then
 ${lua.map((l, i) => `  ${indented(at(l.save, i + 1))}`).join('\n')}
 end
-return 'ok,' .. clock .. ',' .. table.concat(out, ',')
+${shared ? `${SHARE_SAVE}\n` : ''}return 'ok,' .. clock .. ',' .. table.concat(out, ',')
 `,
   );
 }
@@ -213,6 +226,8 @@ export function limitParams(limits: readonly LimitSpec[], startLagMs: number): s
 export interface RateScripts {
   reserve: Script;
   reserveMany: Script;
+  /** reserveMany with fair shares, for a store that leases permits (reserveSharedArgv). */
+  reserveShared: Script;
   refund: Script;
   charge: Script;
 }
@@ -223,7 +238,7 @@ const cache = new Map<string, RateScripts>();
 export function rateScripts(sequence: string): RateScripts {
   let scripts = cache.get(sequence);
   if (scripts === undefined) {
-    scripts = { reserve: reserveScript(sequence), reserveMany: reserveManyScript(sequence), refund: refundScript(sequence), charge: chargeScript(sequence) };
+    scripts = { reserve: reserveScript(sequence), reserveMany: reserveManyScript(sequence, false), reserveShared: reserveManyScript(sequence, true), refund: refundScript(sequence), charge: chargeScript(sequence) };
     cache.set(sequence, scripts);
   }
   return scripts;
@@ -249,6 +264,26 @@ export function reserveArgv(rate: RateArgs, cost: number): string[] {
 export function reserveManyArgv(rate: RateArgs, order: 'fifo' | '' | number, costs: readonly number[]): string[] {
   const argv = preambleArgv(rate.now, rate.ttlFloor);
   argv.push(String(order));
+  for (const value of rate.params) argv.push(value);
+  for (const cost of costs) argv.push(String(cost));
+  return argv;
+}
+
+/** What reserve-shared adds after `order`: this member, its demand and its share's settings (lua/fair-share.ts's SHARE_ARGV). */
+export interface ShareArgs {
+  readonly member: string;
+  /** Units/ms; Infinity is sent as '' (more than it gets). */
+  readonly demand: number;
+  readonly capacity: number;
+  readonly headroom: number;
+  readonly shareTol: number;
+  readonly keepMs: number;
+}
+
+/** reserve-shared's ARGV: the preamble's, `order`, the share's fields, the limits' numbers, then `costs`. */
+export function reserveSharedArgv(rate: RateArgs, order: 'fifo' | '' | number, share: ShareArgs, costs: readonly number[]): string[] {
+  const argv = preambleArgv(rate.now, rate.ttlFloor);
+  argv.push(String(order), share.member, Number.isFinite(share.demand) ? String(share.demand) : '', String(share.capacity), String(share.headroom), String(share.shareTol), String(share.keepMs));
   for (const value of rate.params) argv.push(value);
   for (const cost of costs) argv.push(String(cost));
   return argv;

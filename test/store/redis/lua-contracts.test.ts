@@ -7,7 +7,7 @@ import { toLimitSpecs } from '../../../src/index.js';
 import { adaptArgv, ADAPT, type AdaptArgs } from '../../../src/store/lua/adaptation.js';
 import { acquireArgv, LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW, releaseArgv, renewArgv } from '../../../src/store/lua/lease.js';
 import { setDeadline } from '../../../src/store/lua/preamble.js';
-import { limitParams, rateScripts, refundArgv, reserveArgv, reserveManyArgv, sequenceOf } from '../../../src/store/lua/rate.js';
+import { limitParams, rateScripts, refundArgv, reserveArgv, reserveManyArgv, reserveSharedArgv, sequenceOf } from '../../../src/store/lua/rate.js';
 import type { Script } from '../../../src/store/lua/script.js';
 
 interface Header {
@@ -106,6 +106,10 @@ describe('Lua contracts: each builder matches its script header', () => {
     assertMatches(scripts.reserve, reserveArgv(rate, 7), { ...values, cost: 7 });
     assertMatches(scripts.reserveMany, reserveManyArgv(rate, 'fifo', [1, 2.5]), { ...values, order: 'fifo' }, ['1', '2.5']);
     assert.equal(headerOf(scripts.reserveMany).rest, 'costs');
+    const share = { member: 'm', demand: 0.25, capacity: 0.005, headroom: 1.25, shareTol: 20, keepMs: 10 };
+    assertMatches(scripts.reserveShared, reserveSharedArgv(rate, 3, share, [1, 2]), { ...values, order: 3, ...share }, ['1', '2']);
+    assertMatches(scripts.reserveShared, reserveSharedArgv(rate, '', { ...share, demand: Infinity }, [1]), { ...values, order: '', ...share, demand: '' }, ['1']);
+    assert.deepEqual(headerOf(scripts.reserveShared).keys, [...header.keys, 'members'], 'the members HASH is declared, last');
     assertMatches(scripts.refund, refundArgv(rate, 7, 8.5), { ...values, cost: 7, at: 8.5 });
     assert.deepEqual(headerOf(scripts.refund).keys, header.keys);
   });
