@@ -132,6 +132,9 @@ export class ScriptRunner {
           const receivedAt = this.clock.now();
           this.rtt = this.rtt === 0 ? receivedAt - sentAt : this.rtt + RTT_WEIGHT * (receivedAt - sentAt - this.rtt);
           if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, receivedAt);
+          // Any reply, a late or a stale one too, shows the master is back: what onLate sends
+          // to undo a late decision must not be held back as if it were still gone.
+          if (master !== undefined) this.down.delete(master);
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -142,7 +145,6 @@ export class ScriptRunner {
             resolve(UNAVAILABLE);
           } else {
             this.failures = 0;
-            if (master !== undefined) this.down.delete(master);
             resolve(reply);
           }
         },

@@ -19,12 +19,13 @@ const PROBE = script('probe', "return 'ok,1000 0'");
  * A Cluster-shaped client: `slots` maps every slot to 'a:1' except `deadSlot`, served by
  * 'dead:1', which never answers. `sent` lists the key of every EVALSHA/EVAL.
  */
-function fakeCluster(deadSlot: number): { client: RedisClient; sent: string[]; fake: { status: string } } {
+function fakeCluster(deadSlot: number): { client: RedisClient; sent: string[]; fake: { status: string }; answerHeld: () => void } {
   const sent: string[] = [];
+  const held: ((reply: string) => void)[] = [];
   const slots = Array.from({ length: 16384 }, (_, slot) => [slot === deadSlot ? 'dead:1' : 'a:1']);
   const answer = (key: string): Promise<string> => {
     sent.push(key);
-    return clusterSlot(key) === deadSlot ? new Promise(() => {}) : Promise.resolve('ok,1000 0');
+    return clusterSlot(key) === deadSlot ? new Promise((resolve) => held.push(resolve)) : Promise.resolve('ok,1000 0');
   };
   const fake = {
     status: 'ready',
@@ -32,7 +33,11 @@ function fakeCluster(deadSlot: number): { client: RedisClient; sent: string[]; f
     evalsha: (_sha: string, _n: number, key: string) => answer(key),
     eval: (_source: string, _n: number, key: string) => answer(key),
   };
-  return { client: fake as unknown as RedisClient, sent, fake };
+  /** Answers every request the dead master holds, late: as a master that was only slow. */
+  const answerHeld = (): void => {
+    for (const resolve of held.splice(0)) resolve('ok,1000 0');
+  };
+  return { client: fake as unknown as RedisClient, sent, fake, answerHeld };
 }
 
 describe('the Redis Cluster hash slot', () => {
@@ -69,6 +74,21 @@ describe('ScriptRunner on a Cluster with one master gone', () => {
     assert.deepEqual(sent, [dead, alive, dead]);
     await clock.advance(100);
     assert.equal(await probe, UNAVAILABLE);
+  });
+
+  it('a late reply from a master counted gone lifts it at once: what onLate sends to undo the decision goes out', async () => {
+    const clock = new ManualClock();
+    const key = 'sluice:{slow}';
+    const { client, sent, answerHeld } = fakeCluster(clusterSlot(key));
+    const runner = new ScriptRunner(client, { timeoutMs: 100, maxRetryDelayMs: 500, deadlines: false, clock });
+    const undo: Promise<unknown>[] = [];
+    const first = runner.run(PROBE, [key], preambleArgv('', '0'), () => undo.push(runner.run(PROBE, [key], preambleArgv('', '0'))));
+    await clock.advance(100);
+    assert.equal(await first, UNAVAILABLE);
+    answerHeld(); // the reply comes after the caller gave up: the master decided, and is there
+    await clock.advance(0);
+    assert.equal(undo.length, 1);
+    assert.deepEqual(sent, [key, key], 'the undo was sent, not answered UNAVAILABLE at once');
   });
 
   it('asks a master again once it has answered: no memory of a master that came back', async () => {
