@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { backgroundTimer, systemClock, type Clock, type Timer } from '../core/clock.js';
+import { clusterSlot } from './cluster-slot.js';
 import { setDeadline } from './lua/preamble.js';
 import type { Script } from './lua/script.js';
 
@@ -30,6 +31,15 @@ export function redisTime(text: string): number {
   const space = text.indexOf(' ');
   if (space < 0) return Number(text);
   return Number(text.slice(0, space)) * 1000 + Number(text.slice(space + 1)) / 1000;
+}
+
+/**
+ * A Cluster master that failed to answer: calls for its slots are answered UNAVAILABLE at
+ * once until `until`, then one call goes as a probe (see ScriptRunner.masterDown).
+ */
+interface DownMaster {
+  until: number;
+  failures: number;
 }
 
 interface Pending {
@@ -79,6 +89,8 @@ export class ScriptRunner {
   private rtt = 0;
   private readonly clock: Clock;
   private readonly random: () => number;
+  /** Cluster masters (host:port) that failed to answer lately. Empty on a single Redis. */
+  private readonly down = new Map<string, DownMaster>();
 
   constructor(
     readonly client: RedisClient,
@@ -100,14 +112,19 @@ export class ScriptRunner {
    * A reply that arrives after the caller was given UNAVAILABLE goes to `onLate`.
    */
   run(script: Script, keys: readonly string[], argv: string[], onLate?: (reply: string[]) => void, deadline = true): Promise<string[] | Unavailable> {
-    if (!this.ready) {
+    const master = this.masterOf(keys);
+    if (!this.ready || (master !== undefined && this.masterDown(master))) {
       this.failures++;
       return UNAVAILABLE_NOW;
     }
     const sentAt = this.clock.now();
     if (this.options.deadlines && deadline) setDeadline(argv, this.deadlineFrom(sentAt));
     return new Promise((resolve, reject) => {
-      const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp: () => resolve(UNAVAILABLE) };
+      const giveUp = (): void => {
+        this.masterFailed(master);
+        resolve(UNAVAILABLE);
+      };
+      const pending: Pending = { deadline: sentAt + this.options.timeoutMs, settled: false, giveUp };
       this.track(pending);
       this.send(script, keys, argv).then(
         (value) => {
@@ -115,6 +132,9 @@ export class ScriptRunner {
           const receivedAt = this.clock.now();
           this.rtt = this.rtt === 0 ? receivedAt - sentAt : this.rtt + RTT_WEIGHT * (receivedAt - sentAt - this.rtt);
           if (this.options.deadlines) this.observe(redisTime(reply[1]!), sentAt, receivedAt);
+          // Any reply, a late or a stale one too, shows the master is back: what onLate sends
+          // to undo a late decision must not be held back as if it were still gone.
+          if (master !== undefined) this.down.delete(master);
           if (pending.settled) {
             if (reply[0] !== 'stale') onLate?.(reply);
             return;
@@ -133,6 +153,7 @@ export class ScriptRunner {
           this.settle(pending);
           if (isTransient(error)) {
             this.failures++;
+            this.masterFailed(master);
             resolve(UNAVAILABLE);
           } else {
             reject(error);
@@ -140,6 +161,42 @@ export class ScriptRunner {
         },
       );
     });
+  }
+
+  /**
+   * The Cluster master (host:port) serving `keys` (they share a slot: one hash tag), as the
+   * client last learnt it; undefined on a single Redis or while the client has no slot map.
+   * A master is tracked apart from the client's status because a Cluster client stays
+   * 'ready' while one master is gone: without this every call for that master's slots would
+   * wait `timeoutMs` before its policy answers, while a single Redis's callers get it at once.
+   */
+  private masterOf(keys: readonly string[]): string | undefined {
+    const client = this.client;
+    if (!('slots' in client) || keys.length === 0) return undefined;
+    return client.slots[clusterSlot(keys[0]!)]?.[0];
+  }
+
+  /**
+   * Whether calls for `master` are answered UNAVAILABLE without asking it: it failed lately
+   * and its retry delay has not passed. Once it has, this call goes as the one probe, and
+   * the others wait its outcome (or `timeoutMs`) before another is sent.
+   */
+  private masterDown(master: string): boolean {
+    const down = this.down.get(master);
+    if (down === undefined) return false;
+    const now = this.clock.now();
+    if (now < down.until) return true;
+    down.until = now + this.options.timeoutMs;
+    return false;
+  }
+
+  /** Counts a failure of `master`: 25 ms doubling to maxRetryDelayMs, jittered, as retryDelay. */
+  private masterFailed(master: string | undefined): void {
+    if (master === undefined) return;
+    const down = this.down.get(master) ?? { until: 0, failures: 0 };
+    down.failures++;
+    down.until = this.clock.now() + Math.min(this.options.maxRetryDelayMs, 25 * 2 ** Math.min(down.failures, 16)) * (0.5 + this.random() / 2);
+    this.down.set(master, down);
   }
 
   /** The round trip of recent requests, ms (smoothed); 0 until one is answered. */

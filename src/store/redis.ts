@@ -376,9 +376,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const parts = this.leaseAsk(entry, sum(asked), now);
     const sent = parts.length === 0 ? asked : [...asked, ...parts];
     const call = this.manyCall(entry, now, parts.length === 0 ? 'fifo' : asked.length, sent);
+    const sentAt = this.runner.now();
     return this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, sent, now)).then((reply) => {
       if (entry.book !== undefined) entry.book.pending = false;
-      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, asked, now, stamps?.slice(from)).then((rest) => [...waits, ...rest]);
+      if (reply === UNAVAILABLE) return this.unavailableInOrder(key, limits, asked, this.nowAfter(now, sentAt), stamps?.slice(from)).then((rest) => [...waits, ...rest]);
       for (let i = 0; i < asked.length; i++) {
         if (i >= itemCount(reply)) return waits; // cannot happen: a refusal answers an item
         const answer = item(reply, i);
@@ -440,9 +441,10 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     if (batch.length === 1 && entry.book === undefined) {
       const ask = batch[0]!;
       const argv = reserveArgv(this.rateArgs(entry, ask.now), ask.cost);
+      const sentAt = this.runner.now();
       this.runner.run(entry.reserve, entry.keys, argv, this.giveBackLate(entry, [ask.cost], ask.now)).then((reply) => {
         if (reply === UNAVAILABLE) {
-          ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
+          ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, this.nowAfter(ask.now, sentAt), ask.stamp));
         } else {
           ask.resolve(this.answer(item(reply, 0), decisionTime(reply), entry, ask));
         }
@@ -452,11 +454,12 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     const costs = batch.map((ask) => ask.cost);
     if (parts.length > 0) costs.push(...parts);
     const call = this.manyCall(entry, now, '', costs);
+    const sentAt = this.runner.now();
     this.runner.run(call.script, call.keys, call.argv, this.giveBackLate(entry, costs, now)).then(
       (reply) => {
         if (reply === UNAVAILABLE) {
           if (entry.book !== undefined) entry.book.pending = false;
-          for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, ask.now, ask.stamp));
+          for (const ask of batch) ask.resolve(this.unavailable(entry.key, entry.specs, ask.cost, this.nowAfter(ask.now, sentAt), ask.stamp));
           return;
         }
         // The lease first: a caller sent back to ask again (a late answer) may then spend from it.
@@ -571,6 +574,18 @@ export class RedisStore implements RateStore, SharedAdaptationSource {
     if (wait === Number.POSITIVE_INFINITY) return wait;
     // Never 0 (that would mean admitted): a wait already over asks again at once.
     return Math.max(MIN_WAIT_MS, this.runner.sinceDecision(wait, redisTime(decidedAt)));
+  }
+
+  /**
+   * The caller's `now`, moved on by the time a request sent at `sentAt` (this process's
+   * clock) took to be given up: a start the 'local' policy admits then happens now, not when
+   * the caller asked, and the local window must count it where it happens — counted at the
+   * ask, a start made after a timeout of `timeoutMs` left the local window early, and a fleet
+   * started more than its shares in one window (test/store/redis/failover.test.ts). Virtual
+   * time (unsafeCallerClockForTests) is the caller's alone and is left as it is.
+   */
+  private nowAfter(now: number, sentAt: number): number {
+    return this.callerClock ? now : now + Math.max(0, this.runner.now() - sentAt);
   }
 
   /** reserveInOrder while Redis cannot decide: the policy's answer for the first request. */

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { runAdaptiveFleet } from './adaptive-fleet.js';
-import { cleanup, connect, REDIS_URL, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, REDIS_ADDRESS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('a fleet adapts together through Redis (timing check)', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('adaptive-fleet');
   before(async () => {
     client = await connect();
@@ -17,7 +16,7 @@ describe('a fleet adapts together through Redis (timing check)', { skip: skipRed
 
   it('timing check: 3 sluiceFetch over one RedisStore find a hidden 60/s from 200/s on one rate, with few 429s', async (t) => {
     const limit = 60;
-    const r = await runAdaptiveFleet({ url: REDIS_URL, prefix, members: 3, mode: 'shared', limit, guess: 200, seconds: 10, workers: 8 });
+    const r = await runAdaptiveFleet({ url: REDIS_ADDRESS, prefix, members: 3, mode: 'shared', limit, guess: 200, seconds: 10, workers: 8 });
     const { perSecond, ...figures } = r;
     t.diagnostic(JSON.stringify(figures));
     t.diagnostic(`per second (200s/429s@rate): ${perSecond.map((b) => `${b.ok}/${b.throttled}@${b.rate.toFixed(0)}`).join(' ')}`);

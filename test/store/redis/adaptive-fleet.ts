@@ -9,10 +9,10 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { RateLimiter, sluiceFetch, type SluiceFetch, type SluiceFetchEvent } from '../../../src/index.js';
 import { startMockApi } from '../../../src/http/mock/index.js';
 import { RedisStore } from '../../../src/redis.js';
+import { connectTo, type TestClient } from './redis-target.js';
 
 export type FleetMode = 'shared' | 'alone' | 'fixed';
 
@@ -68,14 +68,10 @@ export const epochNow = (): number => performance.timeOrigin + performance.now()
  * learns it once every child is ready.
  */
 export async function runMembers(o: Omit<AdaptiveFleetOptions, 'limit' | 'url'> & { url: string; mockUrl: string; startAt: number | (() => Promise<number>) }): Promise<MembersResult> {
-  const clients: Redis[] = [];
+  const clients: TestClient[] = [];
   try {
-    for (let i = 0; i < o.members; i++) {
-      const client = new Redis(o.url, { maxRetriesPerRequest: 1 });
-      client.on('error', () => {});
-      clients.push(client);
-    }
-    await Promise.all(clients.map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
+    // o.url: a redis:// URL or a redis-cluster:// address (redis-target.ts)
+    for (let i = 0; i < o.members; i++) clients.push(await connectTo(o.url));
     const finalRates = new Array<number>(o.members).fill(o.guess);
     let sharingEvents = 0;
     const fetches: SluiceFetch[] = clients.map((client, i) => {

@@ -7,11 +7,9 @@
  * they did on the single Redis.
  */
 import { Cluster, type ClusterOptions } from 'ioredis';
+import { CLUSTER_NODES } from './redis-target.js';
 
-export const CLUSTER_NODES = (process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103').split(',').map((node) => {
-  const [host, port] = node.trim().split(':');
-  return { host: host!, port: Number(port) };
-});
+export { CLUSTER_NODES };
 
 async function probe(): Promise<string | undefined> {
   const cluster = new Cluster(CLUSTER_NODES, { clusterRetryStrategy: () => null, redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 0 }, lazyConnect: true });

@@ -2,18 +2,17 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { RedisConcurrencyLimiter } from '../../../src/redis.js';
-import { cleanup, connect, keysWithTtl, REDIS_URL, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, REDIS_ADDRESS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const HOLDER = fileURLToPath(new URL('./lease-holder.ts', import.meta.url));
 
 describe('RedisConcurrencyLimiter', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('concurrency');
   const limiters: RedisConcurrencyLimiter[] = [];
-  const make = (c: Redis, options: ConstructorParameters<typeof RedisConcurrencyLimiter>[1]): RedisConcurrencyLimiter => {
+  const make = (c: TestClient, options: ConstructorParameters<typeof RedisConcurrencyLimiter>[1]): RedisConcurrencyLimiter => {
     const limiter = new RedisConcurrencyLimiter(c, { prefix, ...options });
     limiters.push(limiter);
     return limiter;
@@ -106,7 +105,7 @@ describe('RedisConcurrencyLimiter', { skip: skipRedis }, () => {
 
   it('timing check: the slot of a holder killed with SIGKILL returns after the lease TTL', async () => {
     const leaseMs = 1000;
-    const child = fork(HOLDER, [REDIS_URL, prefix, 'kill', String(leaseMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(HOLDER, [REDIS_ADDRESS, prefix, 'kill', String(leaseMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('exit', (code) => reject(new Error(`holder exited early (${code})`)));

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { RedisStore } from '../../../src/redis.js';
 import { TABLES } from '../conformance-tables.js';
-import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('conformance: RedisStore (caller clock)', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('conformance');
   before(async () => {
     client = await connect();

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { adaptationParams } from '../../../src/algorithms/rate-adaptation.js';
 import { RateLimiter } from '../../../src/index.js';
 import { RedisConcurrencyLimiter, RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, mastersOf, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 /** A glob pattern matching `key` alone (ACL key patterns are globs). */
 function exactly(key: string): string {
@@ -17,8 +16,12 @@ function exactly(key: string): string {
 }
 
 describe('scripts touch only the keys they declare', { skip: skipRedis }, () => {
-  let admin: Redis;
-  let client: Redis;
+  let admin: TestClient;
+  let client: TestClient;
+  /** ACL users are per server: on a Cluster, the same user on every master. */
+  const setUser = async (...args: string[]): Promise<void> => {
+    for (const node of mastersOf(admin)) await node.acl('SETUSER', user, ...args);
+  };
   const user = `sluice-keys-${randomBytes(4).toString('hex')}`;
   const prefix = uniquePrefix('declared-keys');
   /** Every script call's failure, including those a store swallows (a refund, a release). */
@@ -27,7 +30,7 @@ describe('scripts touch only the keys they declare', { skip: skipRedis }, () => 
 
   before(async () => {
     admin = await connect();
-    await admin.acl('SETUSER', user, 'reset', 'on', 'nopass', '+@all', 'allchannels');
+    await setUser('reset', 'on', 'nopass', '+@all', 'allchannels');
     client = await connect({ username: user, password: 'any' });
     // One script call at a time: the user's keys are set to that call's KEYS just before it.
     let chain: Promise<unknown> = Promise.resolve();
@@ -36,7 +39,7 @@ describe('scripts touch only the keys they declare', { skip: skipRedis }, () => 
       (client as unknown as Record<string, unknown>)[method] = (...args: (string | number)[]): Promise<unknown> => {
         const keys = args.slice(2, 2 + Number(args[1])).map(String);
         const call = chain.then(async () => {
-          await admin.acl('SETUSER', user, 'resetkeys', ...keys.map(exactly));
+          await setUser('resetkeys', ...keys.map(exactly));
           calls++;
           return original(...args).catch((error: unknown) => {
             const message = (error as Error).message;
@@ -51,7 +54,7 @@ describe('scripts touch only the keys they declare', { skip: skipRedis }, () => 
   });
   after(async () => {
     client.disconnect();
-    await admin.acl('DELUSER', user);
+    for (const node of mastersOf(admin)) await node.acl('DELUSER', user);
     await cleanup(admin, prefix);
     admin.disconnect();
   });

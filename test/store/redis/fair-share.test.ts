@@ -4,12 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { GcraState } from '../../../src/algorithms/gcra.js';
 import { toLimitSpecs } from '../../../src/index.js';
 import { decideShared, memberPace, memberRow, type MemberRow } from '../../../src/store/fair-share.js';
 import { limitParams, rateScripts, reserveSharedArgv, sequenceOf } from '../../../src/store/lua/rate.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 const MEMBERS = ['a', 'b', 'c', 'd'];
 const opArb = fc.record({
@@ -31,7 +30,7 @@ function close(a: number, b: number): boolean {
 }
 
 describe('fair shares: the Lua and its TypeScript twin agree', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('fair-share');
   before(async () => {
     client = await connect();

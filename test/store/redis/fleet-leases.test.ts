@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { countIn, logServerStalls, stalledMsIn } from '../../stall-log.js';
 import { maxInWindow, runFleet } from './fleet.js';
-import { cleanup, connect, REDIS_URL, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, REDIS_ADDRESS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('a fleet of processes with leased permits shares one limit through Redis', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('fleet-leases');
   before(async () => {
     client = await connect();
@@ -24,7 +23,7 @@ describe('a fleet of processes with leased permits shares one limit through Redi
     // a lease holds what the limit admits at once.
     const limits = JSON.stringify({ rate: '400/1s', slack: '50ms', burst: 40 });
     const redisStalls = logServerStalls(() => client.ping());
-    const { starts, startAt, endAt, stats, maxStallMs, stalls } = await runFleet(4, 5_000, [REDIS_URL, prefix, limits, JSON.stringify({ lease: true }), '16']);
+    const { starts, startAt, endAt, stats, maxStallMs, stalls } = await runFleet(4, 5_000, [REDIS_ADDRESS, prefix, limits, JSON.stringify({ lease: true }), '16']);
     const silences = [...stalls, ...(await redisStalls.stop())];
     const most = maxInWindow(starts, 1000);
     const leased = (stats as { leased?: number }[]).reduce((n, s) => n + (s.leased ?? 0), 0);

@@ -5,20 +5,18 @@
  * every process shares (performance.timeOrigin + performance.now()). It answers with the
  * stamps, the store's stats and the longest its event loop stalled during the run.
  *
- * argv: url prefix limits(JSON) storeOptions(JSON) callers
+ * argv: address (redis-target.ts) prefix limits(JSON) storeOptions(JSON) callers
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
 import { RateLimiter, type LimitInput } from '../../../src/index.js';
 import { RedisStore, type RedisStoreOptions } from '../../../src/redis.js';
 import { logLoopStalls } from '../../stall-log.js';
+import { connectTo } from './redis-target.js';
 
 const [url, prefix, limits, storeOptions, callers] = process.argv.slice(2);
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-const client = new Redis(url!, { maxRetriesPerRequest: 1 });
-client.on('error', () => {});
-await new Promise((resolve) => client.once('ready', resolve));
+const client = await connectTo(url!); // a single Redis or a Cluster (redis-target.ts)
 const store = new RedisStore(client, { ...(JSON.parse(storeOptions!) as RedisStoreOptions), prefix });
 const limiter = new RateLimiter({ limits: JSON.parse(limits!) as LimitInput, store, key: 'fleet' });
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { countIn, logServerStalls, stalledMsIn } from '../../stall-log.js';
 import { maxInWindow, runFleet } from './fleet.js';
-import { cleanup, connect, REDIS_URL, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, REDIS_ADDRESS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('a fleet of processes shares one limit through Redis', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('fleet');
   before(async () => {
     client = await connect();
@@ -26,7 +25,7 @@ describe('a fleet of processes shares one limit through Redis', { skip: skipRedi
     // suite cause. A window over 200 must come with such a stall.
     const limits = JSON.stringify({ rate: '200/1s', slack: '50ms' });
     const redisStalls = logServerStalls(() => client.ping());
-    const { starts, startAt, endAt, stats, maxStallMs, stalls } = await runFleet(4, 10_000, [REDIS_URL, prefix, limits, JSON.stringify({}), '16']);
+    const { starts, startAt, endAt, stats, maxStallMs, stalls } = await runFleet(4, 10_000, [REDIS_ADDRESS, prefix, limits, JSON.stringify({}), '16']);
     const silences = [...stalls, ...(await redisStalls.stop())];
     const most = maxInWindow(starts, 1000);
     const report = `${starts.length} starts, most in 1 s: ${most.count} at +${(most.at - startAt).toFixed(0)} ms; longest stall ${maxStallMs.toFixed(1)} ms; stores: ${JSON.stringify(stats)}`;

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { toLimitSpecs } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 /**
  * A client whose script replies are held back while `hold()` is on: Redis decides at once,
  * the caller hears of it only at `release()` — a reply that comes after the store gave up.
  */
-function heldBack(client: Redis): { client: Redis; hold(): void; release(): void; settled(): Promise<void> } {
+function heldBack(client: TestClient): { client: TestClient; hold(): void; release(): void; settled(): Promise<void> } {
   let gate: Promise<void> | undefined;
   let open: () => void = () => {};
   const sent: Promise<unknown>[] = [];
@@ -53,7 +52,7 @@ function heldBack(client: Redis): { client: Redis; hold(): void; release(): void
 }
 
 describe('RedisStore: a reply that comes after the caller gave up', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('late-reply');
   before(async () => {
     client = await connect();

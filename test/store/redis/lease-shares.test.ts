@@ -3,14 +3,13 @@
 // same on real time.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { countIn, simulateFleet } from './lease-sim.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 describe('a leasing fleet shares a binding limit fairly (virtual time)', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('lease-shares');
   before(async () => {
     client = await connect();

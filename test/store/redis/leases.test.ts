@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { ConfigError, ManualClock, RateLimiter, toLimitSpecs } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
 import { leaseFleetProperty, mostInWindow, type Start } from './lease-fleet.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, commandCalls, connect, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('leases');
   before(async () => {
     client = await connect();
@@ -74,7 +73,7 @@ describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
     const store = new RedisStore(client, { prefix, lease: { periodMs: 20, demandMs: 20, maxShare: 1 }, unsafeCallerClockForTests: true });
     const [spec] = toLimitSpecs([{ rate: '100/1s', burst: 100 }], {});
     const specs = [spec!];
-    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const calls = (): Promise<number> => commandCalls(client, 'evalsha');
     const before = await calls();
     let now = 0;
     for (let i = 0; i < 60; i++) {
@@ -128,7 +127,7 @@ describe('leased permits (RedisStore lease)', { skip: skipRedis }, () => {
     const store = new RedisStore(client, { prefix, lease: { periodMs: 50, demandMs: 50, maxShare: 1 }, unsafeCallerClockForTests: true });
     const [spec] = toLimitSpecs([{ rate: '5/1s', burst: 5 }], {});
     const specs = [spec!];
-    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const calls = (): Promise<number> => commandCalls(client, 'evalsha');
     assert.equal(await store.reserve(key, specs, 1, 0), 0);
     // 2/ms measured: this call's lease asks for about 100 and gets the 3 left — the limit binds
     assert.equal(await store.reserve(key, specs, 1, 1), 0);

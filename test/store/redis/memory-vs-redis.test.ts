@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { MemoryStore, toLimitSpecs, type Algorithm, type LimitInput, type LimitSpec } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 import { asRedisReports, replayAlike } from './replay-alike.js';
 
 /** One limit of a random request; `alt` is the rate a setLimits switches it to. */
@@ -49,7 +48,7 @@ function specsOf(limits: LimitConfig[], alt: boolean): LimitSpec[] {
 }
 
 describe('memory and Redis decide alike', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('memory-vs-redis');
   before(async () => {
     client = await connect();

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { toLimitSpecs } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 /**
  * A client that, right after each script call is on the wire, stalls this process's event
  * loop for `ms` (a busy loop, as a CPU-bound neighbour or a long synchronous task does):
  * Redis answers during the stall, and the reply waits in the socket, unread.
  */
-function stallingAfterSend(client: Redis, ms: number): Redis {
+function stallingAfterSend(client: TestClient, ms: number): TestClient {
   return new Proxy(client, {
     get(target, prop) {
       if (prop === 'evalsha' || prop === 'eval') {
@@ -31,7 +30,7 @@ function stallingAfterSend(client: Redis, ms: number): Redis {
 }
 
 describe("RedisStore: this process's own stall is not Redis's silence", { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('own-stall');
   before(async () => {
     client = await connect();
@@ -46,6 +45,9 @@ describe("RedisStore: this process's own stall is not Redis's silence", { skip: 
     // waiting since Redis answered, well inside the timeout. The store must read it rather
     // than count Redis unavailable (it used to: Node runs due timers before it reads sockets).
     const limits = toLimitSpecs('100/1s', {});
+    // One call first, so the request below is on the wire before the stall: a Cluster client
+    // connects to each master lazily, on its first command, and would send it after the stall.
+    assert.ok((await new RedisStore(client, { prefix }).reserve('k', limits, 1, 0)) >= 0);
     const store = new RedisStore(stallingAfterSend(client, 150), { prefix, timeoutMs: 50 });
     const wait = await store.reserve('k', limits, 1, 0);
     assert.ok(wait >= 0, `an answer (${wait}), not an outage`);

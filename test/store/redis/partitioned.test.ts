@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { ManualClock, MemoryStore, type RateStore } from '../../../src/index.js';
 import { PartitionedRateLimiter, RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('PartitionedRateLimiter', () => {
   it('gives each partition its own limit through one object', async () => {
@@ -67,7 +66,7 @@ describe('PartitionedRateLimiter', () => {
 });
 
 describe('PartitionedRateLimiter over RedisStore', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('partitioned');
   before(async () => {
     client = await connect();

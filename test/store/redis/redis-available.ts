@@ -1,17 +1,21 @@
 /**
- * Where the Redis tests find Redis: REDIS_URL, else redis://127.0.0.1:6379. When it is not
- * reachable the Redis suites are skipped with a message — except under CI=true, where a
- * missing Redis is a failure, not a reason to pass. Each skip is also written to the file
- * SLUICE_REDIS_SKIP_LOG names, if set: `npm test` (scripts/run-tests.mjs) sets it and ends
- * the run with a notice no one can miss, since a green run without Redis has not checked
- * a single Lua twin against its TypeScript original.
+ * Where the Redis tests find Redis: the target SLUICE_REDIS_TARGET chooses (redis-target.ts)
+ * — REDIS_URL, else redis://127.0.0.1:6379; or with `cluster` the Redis Cluster at
+ * REDIS_CLUSTER_NODES, else 127.0.0.1:7101–7103. When it is not reachable (a cluster: not
+ * serving every slot) the Redis suites are skipped with a message — except under CI=true,
+ * where a missing Redis is a failure, not a reason to pass. Each skip is also written to the
+ * file SLUICE_REDIS_SKIP_LOG names, if set: `npm test` (scripts/run-tests.mjs) sets it and
+ * ends the run with a notice no one can miss, since a green run without Redis has not
+ * checked a single Lua twin against its TypeScript original.
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { CLUSTER_NODES, connectTo, REDIS_ADDRESS, REDIS_TARGET, REDIS_URL, type TestClient } from './redis-target.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL, REDIS_ADDRESS, REDIS_TARGET, commandCalls, connectTo, flushScripts, keysUnder, keysWithTtl, mastersOf, type TestClient } from './redis-target.js';
+export { cleanup } from './cleanup.js';
 
 /**
  * The reply timeout of the stores in the parity suites (memory vs Redis, conformance,
@@ -22,7 +26,7 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
  */
 export const PARITY_TIMEOUT_MS = 60_000;
 
-async function probe(): Promise<string | undefined> {
+async function probeSingle(): Promise<string | undefined> {
   const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
   client.on('error', () => {});
   try {
@@ -36,41 +40,39 @@ async function probe(): Promise<string | undefined> {
   }
 }
 
-const problem = await probe();
-if (problem !== undefined && process.env.CI === 'true') throw new Error(`${problem}; CI=true requires Redis`);
-if (problem !== undefined) {
-  console.warn(`skipping Redis tests: ${problem}; set REDIS_URL or start redis-server`);
-  const log = process.env.SLUICE_REDIS_SKIP_LOG;
-  // one line per test file that skipped: the file node --test runs, and why
-  if (log !== undefined && log !== '') appendFileSync(log, `${relative(process.cwd(), process.argv[1] ?? '?')}\t${problem}\n`);
+async function probeCluster(): Promise<string | undefined> {
+  const cluster = new Cluster(CLUSTER_NODES, { clusterRetryStrategy: () => null, redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 0 }, lazyConnect: true });
+  cluster.on('error', () => {});
+  try {
+    await cluster.connect();
+    const info = await cluster.cluster('INFO');
+    return /cluster_state:ok/.test(info) ? undefined : `the Redis Cluster at ${REDIS_ADDRESS} is not serving every slot`;
+  } catch (error) {
+    return `no Redis Cluster at ${REDIS_ADDRESS} (${(error as Error).message})`;
+  } finally {
+    cluster.disconnect();
+  }
 }
 
-/** `false` when Redis is reachable; otherwise the reason, for `describe(name, { skip })`. */
+const problem = REDIS_TARGET === 'single' ? await probeSingle() : await probeCluster();
+const howToStart = REDIS_TARGET === 'single' ? 'set REDIS_URL or start redis-server' : "run .ci/run's cluster lines or set REDIS_CLUSTER_NODES";
+if (problem !== undefined && process.env.CI === 'true') throw new Error(`${problem}; CI=true requires it (${howToStart})`);
+if (problem !== undefined) {
+  console.warn(`skipping Redis tests (target ${REDIS_TARGET}): ${problem}; ${howToStart}`);
+  const log = process.env.SLUICE_REDIS_SKIP_LOG;
+  // one line per test file that skipped: the file node --test runs, the target, and why
+  if (log !== undefined && log !== '') appendFileSync(log, `${relative(process.cwd(), process.argv[1] ?? '?')}\t${REDIS_TARGET}\t${problem}\n`);
+}
+
+/** `false` when the target answers; otherwise the reason, for `describe(name, { skip })`. */
 export const skipRedis: string | false = problem ?? false;
 
-/** A new client on REDIS_URL (or `options.port`), resolved once it is ready. */
-export async function connect(options: RedisOptions = {}): Promise<Redis> {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, ...options });
-  client.on('error', () => {}); // reconnects are expected in the outage tests; ioredis logs otherwise
-  if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-  return client;
+/** A new client on the target (single or cluster), resolved once it is ready. */
+export async function connect(options: RedisOptions = {}): Promise<TestClient> {
+  return connectTo(REDIS_ADDRESS, options);
 }
 
 /** A key prefix no other test run shares. */
 export function uniquePrefix(name: string): string {
   return `sluice-test:${name}:${randomBytes(4).toString('hex')}:`;
-}
-
-export { cleanup } from './cleanup.js';
-
-/** Every key under `prefix` with its TTL in ms (-1: none). */
-export async function keysWithTtl(client: Redis, prefix: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    for (const key of keys) out.set(key, await client.pttl(key));
-    cursor = next;
-  } while (cursor !== '0');
-  return out;
 }

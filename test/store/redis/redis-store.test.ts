@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
 import { ConfigError, RateLimiter, toLimitSpecs } from '../../../src/index.js';
 import { encodeKeyPart, RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, flushScripts, keysWithTtl, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,7 +16,7 @@ describe('encodeKeyPart', () => {
 });
 
 describe('RedisStore on Redis time', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('store');
   before(async () => {
     client = await connect();
@@ -77,7 +76,7 @@ describe('RedisStore on Redis time', { skip: skipRedis }, () => {
   it('reloads its script after SCRIPT FLUSH (NOSCRIPT) and goes on deciding', async () => {
     const limiter = new RateLimiter({ limits: { rate: '100/1s', burst: 100 }, store: new RedisStore(client, { prefix }), key: 'flush' });
     await limiter.acquire();
-    await client.script('FLUSH');
+    await flushScripts(client);
     for (let i = 0; i < 5; i++) await limiter.acquire();
     assert.equal(limiter.stats().admitted, 6);
   });

@@ -5,10 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { ManualClock, RateLimiter, StoreUnavailableError, TokenQuota } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
-import { cleanup, connect, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, PARITY_TIMEOUT_MS, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 describe('reservations over RedisStore', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('reservations');
   before(async () => {
     client = await connect();

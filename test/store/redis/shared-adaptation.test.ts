@@ -9,7 +9,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { RateLimiter } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
 import { OwnRedis } from './own-redis.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 
 const params = adaptationParams({ initial: 100, min: 1, backoffMs: 50, maxPauseMs: 10_000 });
 
@@ -43,7 +43,7 @@ function same(a: number | undefined, b: number | undefined): boolean {
 }
 
 describe('RedisStore keeps a fleet adaptation state', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('adapt');
   before(async () => {
     client = await connect();

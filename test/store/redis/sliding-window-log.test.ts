@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { MemoryStore, toLimitSpecs, type Algorithm, type LimitSpec } from '../../../src/index.js';
 import { RedisStore } from '../../../src/redis.js';
 import { limitParams, rateScripts, refundArgv } from '../../../src/store/lua/rate.js';
-import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix } from './redis-available.js';
+import { cleanup, connect, keysWithTtl, skipRedis, uniquePrefix, type TestClient } from './redis-available.js';
 import { asRedisReports, replayAlike } from './replay-alike.js';
 
 /** 10/10 s unpaced: the quantum is 1 ms. */
@@ -49,7 +48,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('RedisStore sliding window: the bucketed log', { skip: skipRedis }, () => {
-  let client: Redis;
+  let client: TestClient;
   const prefix = uniquePrefix('sliding-window-log');
   before(async () => {
     client = await connect();
