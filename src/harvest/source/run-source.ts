@@ -23,6 +23,8 @@ import { SubSink } from './sub-sink.js';
 import { scrub } from '../secrets.js';
 import { LoggedWriter } from './fanout-log.js';
 import { CommittedFeed, FeedWriter } from './committed-feed.js';
+import type { FlowStats } from '../../flow/types.js';
+import type { SourceActivity } from './source-activity.js';
 
 export interface SourceDeps {
   clock: Clock;
@@ -76,7 +78,10 @@ export class SourceRun {
   private readonly states = new Map<string, ResourceState>();
   /** Each resource with children: what it has committed, for them to follow. */
   private readonly feeds = new Map<string, CommittedFeed>();
-  private readonly limiter: RateLimiter | undefined;
+  /** Each child resource whose sync runs: its flow of parent records and its commits (for `activity`). */
+  private readonly childRuns = new Map<string, { parent: string; stats: () => FlowStats; committing: () => boolean }>();
+  /** The rate limiter every request of the source shares; undefined without a rate. */
+  readonly limiter: RateLimiter | undefined;
   private readonly fetch: FetchFn;
   readonly sink: Sink;
 
@@ -89,6 +94,21 @@ export class SourceRun {
     this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock, ...(client.arrivalJitterMs === undefined ? {} : { arrivalJitter: client.arrivalJitterMs }) }) : undefined;
     this.fetch = sourceFetch(client, deps.fetch ?? ((input, init) => globalThis.fetch(input, init)), deps.clock, this.limiter).fetch;
     this.sink = deps.sink ?? new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
+  }
+
+  /** What the run is doing now (SourceActivity): read when asked, nothing kept for it. */
+  activity(): SourceActivity {
+    let parentsCommitting = 0;
+    for (const feed of this.feeds.values()) if (feed.committing) parentsCommitting++;
+    return {
+      limiterWaiting: this.limiter?.stats().waiting ?? 0,
+      parentsCommitting,
+      children: [...this.childRuns].map(([name, { parent, stats, committing }]) => {
+        const feed = this.feeds.get(parent)!;
+        const { inFlight, concurrency, waiting, buffered } = stats();
+        return { name, awaitingParent: feed.awaited, parentRunning: feed.isRunning, flow: { inFlight, concurrency, waiting, buffered }, committing: committing() };
+      }),
+    };
   }
 
   fileOf(resource: string): string {
@@ -316,6 +336,7 @@ export class SourceRun {
       if (r.incremental) state.cursor = maxCursor(records, r.incremental.cursorPath, state.cursor);
       await writer.commit(records, state);
     });
+    this.childRuns.set(r.name, { parent: r.parent!, stats: () => results.stats(), committing: () => batch.busy });
     try {
       for await (const result of results) {
         if (!result.ok) throw result.error; // the worker rejects only on abort or an I/O error
@@ -324,6 +345,7 @@ export class SourceRun {
       await batch.flush();
     } finally {
       await batch.flush().catch(() => {});
+      this.childRuns.delete(r.name);
     }
     if (!this.feeds.get(r.parent!)!.completed(state.sync.parentSync)) return;
     state.sync.complete = true;
