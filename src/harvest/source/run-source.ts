@@ -56,10 +56,16 @@ export interface ResourceOutcome {
 const AUTO_CHILDREN = 8;
 /**
  * With a rate, `auto` fetches the children of as many parents at once as the rate starts in
- * this long — Little's law for a parent whose pages take up to 4 s in all (they go one after another), so
- * slow answers do not leave the budget unused; at most 256, as each holds its children in memory.
+ * this long — Little's law for a parent whose pages take up to 6 s in all (they go one after
+ * another, each waiting its turn in the shared limiter), so slow answers do not leave the
+ * budget unused; at most 256, as each holds its children in memory. Why 6 s, not the 4 s
+ * that covers the answers alone: the parents move through the limiter's queue in cohorts of
+ * this size, and the flow takes a new parent only as one ends, so the last cohort's pages
+ * come last, each after its previous page's answer — with too small a cohort the limiter
+ * then had free slots and nothing to start (0.4–0.5 s of a two-minute run at 200 parents,
+ * none to 0.2 s at 256: bench/source.bench.ts, "the end").
  */
-const AUTO_CHILDREN_COVER_MS = 4000;
+const AUTO_CHILDREN_COVER_MS = 6000;
 const MAX_AUTO_CHILDREN = 256;
 
 /**

@@ -16,10 +16,10 @@ const tempDir = (): string => diskDir(existsSync('/dev/shm') ? '/dev/shm' : unde
 const ORIGIN = 'https://api.test';
 const REPOS = 6;
 
-function source(rate?: string): ReturnType<typeof parseSourceConfig> {
+function source(rate?: string, concurrency: number | 'auto' = 2): ReturnType<typeof parseSourceConfig> {
   return parseSourceConfig(
     {
-      client: { baseUrl: ORIGIN, concurrency: 2, retries: 0, ...(rate === undefined ? {} : { rate }) },
+      client: { baseUrl: ORIGIN, concurrency, retries: 0, ...(rate === undefined ? {} : { rate }) },
       resources: {
         repos: { path: '/repos', pagination: { type: 'link', limitParam: 'per_page', limit: 100 } },
         issues: { path: '/repos/{resources.repos.name}/issues', pagination: { type: 'link', limitParam: 'per_page', limit: 100 } },
@@ -112,5 +112,21 @@ describe('SourceRun.activity: what a source run waits on, for an account of idle
     const outcomes = await done;
     assert.equal(outcomes[1]!.records, REPOS);
     assert.equal(run.activity().limiterWaiting, 0);
+  });
+
+  it("sizes an auto concurrency by what the rate starts in 6 s, so the last parents' pages do not leave the budget idle at the end", async () => {
+    /** The children's concurrency a source with `rate` and `auto` runs at: read from the child flow, then the run is stopped. */
+    const concurrencyAt = async (rate: string): Promise<number> => {
+      const stop = new AbortController();
+      const run = new SourceRun(source(rate, 'auto'), tempDir(), { clock: new ManualClock(), fetch: heldApi().fetch, monitor: nullMonitor, signal: stop.signal });
+      const done = run.run().catch(() => undefined);
+      await until(() => run.activity().children.length === 1, 'the child flow');
+      const { concurrency } = run.activity().children[0]!.flow;
+      stop.abort(new Error('enough'));
+      await done;
+      return concurrency;
+    };
+    assert.equal(await concurrencyAt('50/1s'), 256, '300 parents would start in 6 s: the most, 256 (4 s gave 200)');
+    assert.equal(await concurrencyAt('10/1s'), 60, '60 parents start in 6 s (4 s gave 40)');
   });
 });
