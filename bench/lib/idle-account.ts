@@ -1,4 +1,3 @@
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { SourceActivity } from '../../src/harvest/source/source-activity.js';
 
 /**
@@ -28,8 +27,8 @@ export class IdleAccount {
   /** The free slot being polled: its causes so far, charged only when a start ends it (after the last start there is none: that is the tail). */
   private spell: { at: number; causes: Map<string, number> } | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** The event loop's utilisation at the last start: a late start over a busy loop is this process's own work; over an idle one, the machine did not run it. */
-  private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  /** This process's CPU time and the clock at the last start: a timer late while the process ran is its own work; late while it did not, the machine ran others. */
+  private cpu = { used: process.cpuUsage(), at: 0 };
 
   constructor(
     private readonly emission: number,
@@ -51,7 +50,7 @@ export class IdleAccount {
     }
     this.slice = undefined;
     this.spell = undefined;
-    this.elu = performance.eventLoopUtilization();
+    this.cpu = { used: process.cpuUsage(), at };
     this.last = at;
     this.tat = Math.max(this.tat, at) + this.emission;
     this.timer = setTimeout(() => this.poll(), Math.max(0, this.tat - this.now()));
@@ -73,13 +72,16 @@ export class IdleAccount {
   }
 
   /**
-   * Why a timer ran late: this process was busy running (the event loop's utilisation since
-   * the last start above half: its own work, a GC), or it was ready and the machine ran
-   * others (a loaded machine: nothing this process can change).
+   * Why a timer ran late: this process was running (its CPU time since the last start over
+   * half the time passed: its own work, a GC — the mock's too, in this bench), or it was
+   * ready and the machine ran others (a loaded machine: nothing this process can change).
+   * CPU time, not the event loop's utilisation: a process the machine preempts in the
+   * middle of its work looks busy to the event loop.
    */
   private lateCause(): string {
-    const busy = performance.eventLoopUtilization(this.elu).utilization > 0.5;
-    return busy ? 'the event loop: this process busy (its own work, GC)' : 'the event loop: late with this process idle (the machine ran others)';
+    const { user, system } = process.cpuUsage(this.cpu.used);
+    const busy = (user + system) / 1000 > 0.5 * (this.now() - this.cpu.at);
+    return busy ? 'the event loop: this process running (its own work, GC)' : 'the event loop: late, this process not running (the machine ran others)';
   }
 
   private charge(cause: string, ms: number): void {
