@@ -67,6 +67,8 @@ const AUTO_CHILDREN = 8;
  */
 const AUTO_CHILDREN_COVER_MS = 6000;
 const MAX_AUTO_CHILDREN = 256;
+/** Parents started and not yet committed, per parent fetched at once (see runChildren). */
+const WINDOW_PER_PARENT = 3;
 
 /**
  * SourceRun: every resource of a source, each into its own NDJSON file in `outDir`
@@ -325,6 +327,12 @@ export class SourceRun {
     }, {
       concurrency,
       ordered: true,
+      // Parents done and held for their turn behind a slow one, besides those in flight: while
+      // the first waits its turn in the limiter's queue and its answer (up to a concurrency's
+      // worth of turns, then the latency), about as many others finish. The flow's default
+      // (twice the concurrency) left no room past that: the flow stopped starting parents,
+      // and the budget idled (0.56 % of the 1M-record source's run: BENCHMARKS.md).
+      window: WINDOW_PER_PARENT * concurrency,
       clock: this.deps.clock,
       signal,
     });

@@ -30,7 +30,7 @@ function source(rate?: string, concurrency: number | 'auto' = 2): ReturnType<typ
 }
 
 /** Six repositories on one page, one issue each; every answer waits until `release` lets its path through (a path ending in `/`: every path under it). */
-function heldApi(): { fetch: FetchFn; release: (prefix: string) => void; asked: string[] } {
+function heldApi(repos = REPOS): { fetch: FetchFn; release: (prefix: string) => void; asked: string[] } {
   const open = new Set<string>();
   const waiting: { path: string; go: () => void }[] = [];
   const asked: string[] = [];
@@ -38,7 +38,7 @@ function heldApi(): { fetch: FetchFn; release: (prefix: string) => void; asked: 
     const { pathname } = new URL(input);
     asked.push(pathname);
     if (![...open].some((p) => matches(p, pathname))) await new Promise<void>((go) => waiting.push({ path: pathname, go }));
-    const body = pathname === '/repos' ? Array.from({ length: REPOS }, (_, i) => ({ id: i, name: `repo-${i}` })) : [{ id: 1, number: 1 }];
+    const body = pathname === '/repos' ? Array.from({ length: repos }, (_, i) => ({ id: i, name: `repo-${i}` })) : [{ id: 1, number: 1 }];
     return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
   };
   const release = (prefix: string): void => {
@@ -128,5 +128,23 @@ describe('SourceRun.activity: what a source run waits on, for an account of idle
     };
     assert.equal(await concurrencyAt('50/1s'), 256, '300 parents would start in 6 s: the most, 256 (4 s gave 200)');
     assert.equal(await concurrencyAt('10/1s'), 60, '60 parents start in 6 s (4 s gave 40)');
+  });
+
+  it('keeps starting parents while the first is slow: up to three times the concurrency started and not yet committed', async () => {
+    // 8 at once: the flow's own window would be 16 (twice that); the source's is 24.
+    const many = 30;
+    const api = heldApi(many);
+    api.release('/repos');
+    for (let i = 1; i < many; i++) api.release(`/repos/repo-${i}/`);
+    const stop = new AbortController();
+    const run = new SourceRun(source(undefined, 8), tempDir(), { clock: new ManualClock(), fetch: api.fetch, monitor: nullMonitor, signal: stop.signal });
+    const done = run.run().catch(() => undefined);
+    // repo-0's children never answer: every later parent finishes and waits its turn behind it.
+    await until(() => api.asked.filter((p) => p.endsWith('/issues')).length === 24, '24 parents started');
+    for (let i = 0; i < 500; i++) await turn();
+    assert.equal(api.asked.filter((p) => p.endsWith('/issues')).length, 24, 'no more than 24');
+    assert.equal(run.activity().children[0]!.flow.waiting, 23, 'the others done, held for their turn behind repo-0');
+    stop.abort(new Error('enough'));
+    await done;
   });
 });
