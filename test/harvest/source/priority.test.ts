@@ -57,10 +57,13 @@ describe('a source in its shared rate limiter', () => {
     const done = run.run();
     // One request a second: step the clock a second at a time, each time until the next request is asked.
     await until(() => api.asked.length === 1, 'the first page of repositories');
+    // Who waits before each of the first two steps: the second page of repositories and the
+    // children of the first (3); then the children of the first two pages and the third page (5).
+    const queued = [3, 5];
     for (let n = 2; n <= 3 * 2 + PAGES; n++) {
-      // Whoever asks next must already be queued: let the run settle before time moves.
-      await until(() => (run.activity().children[0]?.awaitingParent ?? false) || run.activity().limiterWaiting > 0, 'someone queued');
-      for (let i = 0; i < 200; i++) await turn();
+      // Whoever may ask next must be queued before time moves.
+      const expected = queued[n - 2];
+      await until(() => (expected === undefined ? run.activity().limiterWaiting > 0 : run.activity().limiterWaiting === expected), `${expected ?? 'someone'} queued before request ${n}`);
       clock.advance(1000);
       await until(() => api.asked.length === n, `request ${n}`);
     }
