@@ -11,6 +11,11 @@ export class CommitBatch<Entry> {
 
   constructor(private readonly commit: (entries: readonly Entry[]) => Promise<void>) {}
 
+  /** A group is being committed now. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   get failed(): boolean {
     return this.error !== undefined;
   }

@@ -38,6 +38,8 @@ export interface HarvestDeps {
   sink?: Sink | undefined;
   /** The rate limiter to pace by instead of one made from `config.rate`: one budget shared by several harvests (a source's resources). */
   limiter?: RateLimiter | undefined;
+  /** This harvest's place in the shared limiter's queue: higher first (SluiceFetchOptions.priority). Default 0. */
+  priority?: number | undefined;
 }
 
 /** What a run achieved; counts include what earlier runs had done. */
@@ -178,6 +180,7 @@ class HarvestRun {
       limiter,
       limit: this.limit,
       fixedConcurrency: config.concurrency === 'auto' ? 1 : config.concurrency,
+      priority: deps.priority,
     });
   }
 

@@ -36,6 +36,8 @@ export interface PageFetcherDeps {
   limit: SendLatencyLimit | undefined;
   /** The fixed concurrency, reported when `limit` is undefined. */
   fixedConcurrency: number;
+  /** The requests' place in the shared limiter's queue (HarvestDeps.priority). */
+  priority?: number | undefined;
 }
 
 /**
@@ -95,7 +97,7 @@ export class PageFetcher {
     this.api = sluiceFetch({
       fetch: counted,
       clock,
-      ...(deps.limiter ? { rate: deps.limiter, adaptive: config.adaptive ? { margin: 0.005 } : false } : { adaptive: false }),
+      ...(deps.limiter ? { rate: deps.limiter, adaptive: config.adaptive ? { margin: 0.005 } : false, priority: deps.priority } : { adaptive: false }),
       retry,
       timeout: config.timeoutMs,
       // A long Retry-After is a quota reset: read it whole; the quota pause honours it.

@@ -67,6 +67,12 @@ export interface SluiceFetchOptions {
    * (ArrivalMargin). Set it on the RateLimiter when `rate` is one.
    */
   arrivalJitter?: Duration | undefined;
+  /**
+   * This fetch's place in the queue of a RateLimiter it shares (`rate`): its requests wait
+   * ahead of those with a lower priority, FIFO among equals. Default 0. Only with
+   * `adaptive: false` (an adaptive rate admits in its own order).
+   */
+  priority?: number | undefined;
   /** Most requests in flight: a number or a ConcurrencyLimiter to share. Default: unbounded. */
   concurrency?: number | ConcurrencyLimiter | undefined;
   /** Retry of 408/425/429/5xx and network errors, honouring Retry-After; `false` for none. Default `{ attempts: 3 }`. */
@@ -99,6 +105,8 @@ export interface FetchParts {
   clock: Clock;
   adaptive: AdaptiveRate | undefined;
   limiter: RateLimiter | undefined;
+  /** The requests' priority in the limiter's queue (SluiceFetchOptions.priority). */
+  priority: number;
   /** The limiter's arrival margin, learnt from the answers; with the limiter. */
   margin: ArrivalMargin | undefined;
   concurrency: ConcurrencyLimiter | undefined;
@@ -129,6 +137,9 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
   if (adaptiveInput !== false && limiter === undefined) throw new ConfigError('adaptive', adaptiveInput, 'needs a `rate` to start from');
   const adaptive =
     adaptiveInput === false || limiter === undefined ? undefined : new AdaptiveRate(limiter, { clock, firstAnswer: false, ...(adaptiveInput === true ? {} : adaptiveInput) });
+  const priority = options.priority ?? 0;
+  if (!Number.isFinite(priority)) throw new ConfigError('priority', options.priority, 'must be a finite number');
+  if (priority !== 0 && adaptive !== undefined) throw new ConfigError('priority', options.priority, 'needs `adaptive: false`: an adaptive rate admits in its own order');
   const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
   const maxRetryAfterMs = parseDuration(options.maxRetryAfter ?? 60_000, 'maxRetryAfter');
   if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new ConfigError('onEvent', options.onEvent, 'must be a function');
@@ -138,6 +149,7 @@ export function resolveFetchOptions(options: SluiceFetchOptions): FetchParts {
     clock,
     adaptive,
     limiter,
+    priority,
     margin: limiter && new ArrivalMargin(limiter),
     concurrency: toConcurrency(options.concurrency),
     retry: toRetry(options.retry, clock, maxRetryAfterMs, name),

@@ -70,7 +70,7 @@ export function sluiceFetch(options: SluiceFetchOptions = {}): SluiceFetch {
     // Without a retry nobody asks whose an outcome is.
     attempt: parts.retry && new MarkOurs(ours),
     breaker: parts.breaker,
-    rateLimit: parts.adaptive || parts.limiter === undefined ? pace : compose(pace, rateLimit(parts.limiter)),
+    rateLimit: parts.adaptive || parts.limiter === undefined ? pace : compose(pace, rateLimit(parts.limiter, { priority: parts.priority })),
     bulkhead: parts.concurrency && bulkhead(parts.concurrency),
     timeout: parts.timeout,
   };

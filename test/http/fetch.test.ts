@@ -45,6 +45,8 @@ describe('sluiceFetch: options', () => {
       [{ breaker: { failureRate: 3 } }, 'breaker.failureRate'],
       [{ onEvent: 1 }, 'onEvent'],
       [{ quota: {} }, 'quota'],
+      [{ rate: '10/1s', adaptive: false, priority: 'high' }, 'priority'],
+      [{ rate: '10/1s', priority: 1 }, 'priority'],
     ];
     for (const [options, field] of cases) {
       assert.throws(

@@ -18,6 +18,8 @@ export class CommittedFeed {
   private sync = { number: 0, complete: true };
   private running = false;
   private waiters: (() => void)[] = [];
+  /** A commit of the parent is on its way to disk (FeedWriter): its records reach the children only once it is there. */
+  committing = false;
 
   /** `endOf`: the committed length of the file the children read, as a state counts it. */
   constructor(private readonly endOf: (state: ResourceState) => number) {}
@@ -38,6 +40,16 @@ export class CommittedFeed {
   stopped(): void {
     this.running = false;
     this.wake();
+  }
+
+  /** Whether a follower waits for the next commit: it has read all there is (SourceActivity). */
+  get awaited(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** Whether the parent's sync runs in this run (between `started` and `stopped`). */
+  get isRunning(): boolean {
+    return this.running;
   }
 
   /** Whether the parent's sync `number` has a committed end: its children have every record of it once they have read the file to its end. */
@@ -103,7 +115,12 @@ export class FeedWriter implements ResourceWriter<ResourceState> {
   }
 
   async commit(records: readonly string[], state: ResourceState): Promise<void> {
-    await this.inner.commit(records, state);
+    this.feed.committing = true;
+    try {
+      await this.inner.commit(records, state);
+    } finally {
+      this.feed.committing = false;
+    }
     this.feed.committed(state);
   }
 

@@ -23,6 +23,8 @@ import { SubSink } from './sub-sink.js';
 import { scrub } from '../secrets.js';
 import { LoggedWriter } from './fanout-log.js';
 import { CommittedFeed, FeedWriter } from './committed-feed.js';
+import type { FlowStats } from '../../flow/types.js';
+import type { SourceActivity } from './source-activity.js';
 
 export interface SourceDeps {
   clock: Clock;
@@ -54,11 +56,19 @@ export interface ResourceOutcome {
 const AUTO_CHILDREN = 8;
 /**
  * With a rate, `auto` fetches the children of as many parents at once as the rate starts in
- * this long — Little's law for a parent whose pages take up to 4 s in all (they go one after another), so
- * slow answers do not leave the budget unused; at most 256, as each holds its children in memory.
+ * this long — Little's law for a parent whose pages take up to 6 s in all (they go one after
+ * another, each waiting its turn in the shared limiter), so slow answers do not leave the
+ * budget unused; at most 256, as each holds its children in memory. Why 6 s, not the 4 s
+ * that covers the answers alone: the parents move through the limiter's queue in cohorts of
+ * this size, and the flow takes a new parent only as one ends, so the last cohort's pages
+ * come last, each after its previous page's answer — with too small a cohort the limiter
+ * then had free slots and nothing to start (0.4–0.5 s of a two-minute run at 200 parents,
+ * none to 0.2 s at 256: bench/source.bench.ts, "the end").
  */
-const AUTO_CHILDREN_COVER_MS = 4000;
+const AUTO_CHILDREN_COVER_MS = 6000;
 const MAX_AUTO_CHILDREN = 256;
+/** Parents started and not yet committed, per parent fetched at once (see runChildren). */
+const WINDOW_PER_PARENT = 3;
 
 /**
  * SourceRun: every resource of a source, each into its own NDJSON file in `outDir`
@@ -76,7 +86,10 @@ export class SourceRun {
   private readonly states = new Map<string, ResourceState>();
   /** Each resource with children: what it has committed, for them to follow. */
   private readonly feeds = new Map<string, CommittedFeed>();
-  private readonly limiter: RateLimiter | undefined;
+  /** Each child resource whose sync runs: its flow of parent records and its commits (for `activity`). */
+  private readonly childRuns = new Map<string, { parent: string; stats: () => FlowStats; committing: () => boolean }>();
+  /** The rate limiter every request of the source shares; undefined without a rate. */
+  readonly limiter: RateLimiter | undefined;
   private readonly fetch: FetchFn;
   readonly sink: Sink;
 
@@ -89,6 +102,21 @@ export class SourceRun {
     this.limiter = client.rate ? new RateLimiter({ limits: client.rate, clock: deps.clock, ...(client.arrivalJitterMs === undefined ? {} : { arrivalJitter: client.arrivalJitterMs }) }) : undefined;
     this.fetch = sourceFetch(client, deps.fetch ?? ((input, init) => globalThis.fetch(input, init)), deps.clock, this.limiter).fetch;
     this.sink = deps.sink ?? new NdjsonSink({ pathOf: (name) => this.fileOf(name), field: '--out', crash: deps.crash });
+  }
+
+  /** What the run is doing now (SourceActivity): read when asked, nothing kept for it. */
+  activity(): SourceActivity {
+    let parentsCommitting = 0;
+    for (const feed of this.feeds.values()) if (feed.committing) parentsCommitting++;
+    return {
+      limiterWaiting: this.limiter?.stats().waiting ?? 0,
+      parentsCommitting,
+      children: [...this.childRuns].map(([name, { parent, stats, committing }]) => {
+        const feed = this.feeds.get(parent)!;
+        const { inFlight, concurrency, waiting, buffered } = stats();
+        return { name, awaitingParent: feed.awaited, parentRunning: feed.isRunning, flow: { inFlight, concurrency, waiting, buffered }, committing: committing() };
+      }),
+    };
   }
 
   fileOf(resource: string): string {
@@ -264,7 +292,7 @@ export class SourceRun {
       state.sync.harvest = scrub(harvest, this.source.secrets);
       await writer.commit(records, state);
     });
-    const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter });
+    const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter, priority: this.priorityOf(r) });
     try {
       const outcome = await harvest.run(this.deps.monitor, signal);
       // Stopped at a page: the sync stays open, and the next run goes on from that page.
@@ -299,6 +327,12 @@ export class SourceRun {
     }, {
       concurrency,
       ordered: true,
+      // Parents done and held for their turn behind a slow one, besides those in flight: while
+      // the first waits its turn in the limiter's queue and its answer (up to a concurrency's
+      // worth of turns, then the latency), about as many others finish. The flow's default
+      // (twice the concurrency) left no room past that: the flow stopped starting parents,
+      // and the budget idled (0.56 % of the 1M-record source's run: BENCHMARKS.md).
+      window: WINDOW_PER_PARENT * concurrency,
       clock: this.deps.clock,
       signal,
     });
@@ -316,6 +350,7 @@ export class SourceRun {
       if (r.incremental) state.cursor = maxCursor(records, r.incremental.cursorPath, state.cursor);
       await writer.commit(records, state);
     });
+    this.childRuns.set(r.name, { parent: r.parent!, stats: () => results.stats(), committing: () => batch.busy });
     try {
       for await (const result of results) {
         if (!result.ok) throw result.error; // the worker rejects only on abort or an I/O error
@@ -324,6 +359,7 @@ export class SourceRun {
       await batch.flush();
     } finally {
       await batch.flush().catch(() => {});
+      this.childRuns.delete(r.name);
     }
     if (!this.feeds.get(r.parent!)!.completed(state.sync.parentSync)) return;
     state.sync.complete = true;
@@ -368,6 +404,18 @@ export class SourceRun {
     return Math.min(MAX_AUTO_CHILDREN, Math.max(AUTO_CHILDREN, Math.ceil(sustainedRatePerMs(this.limiter) * AUTO_CHILDREN_COVER_MS)));
   }
 
+  /**
+   * A resource's place in the shared limiter's queue: a resource that others fan out from
+   * goes ahead of its children. Why: its next page is what gives the children more to fetch,
+   * and behind them in the queue it waited its turn after every child already queued — with
+   * one-page children, 256 of them — so the children ran out of work before it came back and
+   * the budget idled (10 % of the 1M-record source's time: BENCHMARKS.md, a source at its
+   * shared budget). Its pages are few beside its children's, so they take little from them.
+   */
+  private priorityOf(r: ResourceConfig): number {
+    return this.source.resources.some((c) => c.parent === r.name) ? 1 : 0;
+  }
+
   /** A gap as a line to show: redacted of every value taken from the environment. */
   private gapText(gap: Gap): string {
     return scrub(describeGap(gap), this.source.secrets);
@@ -388,7 +436,7 @@ export class SourceRun {
       for (const record of page) records.push(withParentFields(record, parent, r.parent!, r.include));
       return Promise.resolve();
     });
-    const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter });
+    const harvest = await Harvest.open(config, { sink: sub, clock: this.deps.clock, fetch: this.fetch, limiter: this.limiter, priority: this.priorityOf(r) });
     try {
       const outcome = await harvest.run(this.deps.monitor, signal);
       const gaps = outcome.gaps.map((g) => this.gapText(g));
