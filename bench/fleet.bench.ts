@@ -79,6 +79,8 @@ interface Report {
   cpuUs: number;
   /** The RedisStore's stats over the run (sluice peers only). */
   store?: { late: number; leased: number; returned: number } | undefined;
+  /** shift: the last start of a caller that asked before the shift (its demand was there), or -Infinity. */
+  askedBeforeShiftUntil: number;
 }
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -127,15 +129,18 @@ async function runOrder(client: RedisClient, peer: Peer, order: Order, commandsN
   const cpuBefore = process.cpuUsage();
   const stamps: number[] = [];
   let admitted = 0;
+  let askedBeforeShiftUntil = Number.NEGATIVE_INFINITY;
   // One clock read per admission: the bench's own cost is part of what a process spends per admission.
   const { endAt } = order;
   await Promise.all(
     Array.from({ length: callers }, async (_, caller) => {
       for (;;) {
         if (order.shiftAt !== undefined && !(await shiftTurn(order, caller))) break;
+        const askedAt = order.shiftAt === undefined ? 0 : epochNow();
         await admit.acquire();
         const at = epochNow();
         if (at >= endAt) break;
+        if (order.shiftAt !== undefined && askedAt < order.shiftAt) askedBeforeShiftUntil = Math.max(askedBeforeShiftUntil, at);
         admitted++;
         if (binding) stamps.push(at);
       }
@@ -146,7 +151,7 @@ async function runOrder(client: RedisClient, peer: Peer, order: Order, commandsN
   const storeAfter = admit.stats?.();
   await admit.close();
   const store = storeBefore && storeAfter ? { late: storeAfter.late - storeBefore.late, leased: storeAfter.leased - storeBefore.leased, returned: (storeAfter.returned ?? 0) - (storeBefore.returned ?? 0) } : undefined;
-  return { admitted, commands, stamps, cpuUs: cpu.user + cpu.system, store };
+  return { admitted, commands, stamps, cpuUs: cpu.user + cpu.system, store, askedBeforeShiftUntil };
 }
 
 /**
@@ -310,7 +315,12 @@ function shiftReport(first: readonly Report[], second: readonly Report[], startA
       }
     }
     const role = (greedy: boolean): string => (greedy ? 'greedy' : `light, asks ≤ ${lightAsk(group.length)}/s`);
-    return `    ${name} (${group.length} processes): ${role(greedyFirst)} ${Math.round(before)}/s before → ${role(!greedyFirst)} ${Math.round(after)}/s after the shift, 90 % of that over 100 ms at +${reached.toFixed(0)} ms`;
+    // The callers of the half that was greedy asked before the shift and are still queued
+    // then: demand that was there, served first. "Shares follow demand" counts from when it
+    // was served (the half that turns greedy reaches its rate only after that).
+    const served = Math.max(...first.map((r) => r.askedBeforeShiftUntil)) - shiftAt;
+    const afterServed = greedyFirst ? '' : `, +${Math.max(0, reached - served).toFixed(0)} ms after the other half's callers queued at the shift were served (+${served.toFixed(0)} ms)`;
+    return `    ${name} (${group.length} processes): ${role(greedyFirst)} ${Math.round(before)}/s before → ${role(!greedyFirst)} ${Math.round(after)}/s after the shift, 90 % of that over 100 ms at +${reached.toFixed(0)} ms${afterServed}`;
   };
   return `${line('half A', first, true)}\n${line('half B', second, false)}  (limit ${limit}/s)`;
 }
