@@ -318,8 +318,11 @@ function shiftReport(first: readonly Report[], second: readonly Report[], startA
     // The callers of the half that was greedy asked before the shift and are still queued
     // then: demand that was there, served first. "Shares follow demand" counts from when it
     // was served (the half that turns greedy reaches its rate only after that).
+    // "at +N" is where that 100 ms window ends: a step to the new rate at x reads x + 90. Where
+    // the window begins (x − 10 for a step) says when the rate moved.
     const served = Math.max(...first.map((r) => r.askedBeforeShiftUntil)) - shiftAt;
-    const afterServed = greedyFirst ? '' : `, +${Math.max(0, reached - served).toFixed(0)} ms after the other half's callers queued at the shift were served (+${served.toFixed(0)} ms)`;
+    const began = reached - 100 - served;
+    const afterServed = greedyFirst ? '' : `; the other half's callers queued at the shift were all served at +${served.toFixed(0)} ms, and that window began ${Math.abs(began).toFixed(0)} ms ${began < 0 ? 'before' : 'after'} it`;
     return `    ${name} (${group.length} processes): ${role(greedyFirst)} ${Math.round(before)}/s before → ${role(!greedyFirst)} ${Math.round(after)}/s after the shift, 90 % of that over 100 ms at +${reached.toFixed(0)} ms${afterServed}`;
   };
   return `${line('half A', first, true)}\n${line('half B', second, false)}  (limit ${limit}/s)`;
